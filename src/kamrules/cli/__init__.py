@@ -1,0 +1,1 @@
+"""The ``kamrules`` command (needs the ``cli`` extra: typer and rich)."""

@@ -1,0 +1,314 @@
+"""``kamrules``: validate rulebooks, evaluate accounts, explain decisions.
+
+User mistakes (a bad rule file, an unreadable export, a wrong option) are printed as a
+message without a traceback and end with one of the exit codes in ``exit_codes``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn, TextIO
+
+try:
+    import typer
+    from rich.console import Console
+    from rich.table import Table
+except ImportError:  # pragma: no cover - exercised only without the extra
+    sys.stderr.write("the kamrules command needs the cli extra: pip install 'kamrules[cli]'\n")
+    raise SystemExit(2) from None
+
+from kamrules._version import __version__
+from kamrules.cli import exit_codes
+from kamrules.errors import KamrulesError, RulebookError
+from kamrules.evaluation.engine import Engine, Outcome
+from kamrules.explanation.decision import AccountError
+from kamrules.explanation.render import error_text, to_json, to_markdown, to_text
+from kamrules.portfolio.batch import Summary, flat_columns, flat_row
+from kamrules.portfolio.batch import run as run_batch
+from kamrules.portfolio.sources import FORMATS, RawRecord, SourceError, read_records
+from kamrules.rulebook import Rulebook, RulebookSpec, load_rulebook
+from kamrules.suggestions import did_you_mean
+
+app = typer.Typer(
+    name="kamrules",
+    help=(
+        "Key Account Management rules: select key accounts, grade them into tiers, explain every decision.\n\n"
+        "Exit codes: 0 ok; 1 some records could not be decided; 2 bad command line; "
+        "3 invalid rulebook; 4 unreadable accounts input."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class ExplainFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+RulesArg = Annotated[Path, typer.Argument(help="A rule file or a folder of rule files (e.g. rules/).")]
+AccountsArg = Annotated[Path, typer.Argument(help="Accounts to evaluate: .jsonl, .json or .csv.")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="The date decisions are made for, YYYY-MM-DD (default: today, recorded)."),
+]
+InputFormatOpt = Annotated[
+    str | None,
+    typer.Option("--input-format", help=f"Input format when the file name does not tell: {', '.join(FORMATS)}."),
+]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _load(rules: Path) -> Rulebook:
+    try:
+        return load_rulebook(rules)
+    except RulebookError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(exit_codes.INVALID_RULES) from None
+
+
+def _as_of(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"--as-of must be a date as YYYY-MM-DD, got '{value}'", exit_codes.USAGE)
+
+
+def _records(path: Path, fmt: str | None) -> list[RawRecord]:
+    try:
+        return list(read_records(path, fmt))
+    except SourceError as exc:
+        _fail(str(exc), exit_codes.INVALID_INPUT)
+
+
+@app.command()
+def validate(rules: RulesArg) -> None:
+    """Check a rulebook: every problem with its file:line:column.
+
+    Example: `kamrules validate rules/`
+    """
+    rulebook = _load(rules)
+    criteria = sum(len(s.criteria) for s in rulebook.scorecards)
+    typer.echo(
+        f"{rulebook.id} {rulebook.version} is valid: {len(rulebook.scorecards)} scorecard(s), {criteria} criteria, "
+        f"{len(rulebook.spec.gates)} gate(s), {len(rulebook.spec.tiers)} tiers, {len(rulebook.spec.segments)} segment(s)"
+    )
+    typer.echo(f"content hash {rulebook.content_hash}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the rulebook's JSON Schema, for editors that complete and validate YAML.
+
+    Example: `kamrules schema > kamrules.schema.json`
+    """
+    document = RulebookSpec.model_json_schema(by_alias=True)
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "kamrules rulebook"
+    typer.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+@app.command()
+def evaluate(
+    rules: RulesArg,
+    accounts: AccountsArg,
+    as_of: AsOfOpt = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Decide every account: tier, segment, scores, and the explanation.
+
+    Examples:
+
+    `kamrules evaluate rules/ examples/accounts.jsonl --as-of 2026-11-01`
+
+    `kamrules evaluate rules/ examples/accounts.csv --format csv -o decisions.csv`
+    """
+    rulebook = _load(rules)
+    engine = Engine(rulebook)
+    date = _as_of(as_of)
+    records = _records(accounts, input_format)
+    summary = Summary()
+    results = run_batch(engine, records, date, summary)
+    handle: TextIO
+    try:
+        handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    except OSError as exc:
+        _fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
+    try:
+        _write(engine, results, output_format, handle, summary)
+    finally:
+        if output:
+            handle.close()
+    _report(summary, output_format, output)
+    if summary.errors:
+        raise typer.Exit(exit_codes.RECORDS_FAILED)
+
+
+def _write(
+    engine: Engine, items: Iterator[Outcome | AccountError], fmt: OutputFormat, handle: TextIO, summary: Summary
+) -> None:
+    if fmt is OutputFormat.jsonl:
+        for item in items:
+            model = item.decision() if isinstance(item, Outcome) else item
+            handle.write(model.model_dump_json() + "\n")
+    elif fmt is OutputFormat.json:
+        decisions, errors = [], []
+        for item in items:
+            if isinstance(item, Outcome):
+                decisions.append(item.decision().model_dump(mode="json"))
+            else:
+                errors.append(item.model_dump(mode="json"))
+        json.dump(
+            {"decisions": decisions, "errors": errors, "summary": summary.as_dict()},
+            handle,
+            indent=2,
+            ensure_ascii=False,
+        )
+        handle.write("\n")
+    elif fmt is OutputFormat.csv:
+        writer = csv.DictWriter(handle, fieldnames=flat_columns(engine), extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for number, item in enumerate(items, start=1):
+            writer.writerow(flat_row(engine, item, number))
+    elif fmt is OutputFormat.markdown:
+        handle.write(f"# Decisions: {engine.rulebook.id} {engine.rulebook.version}\n\n")
+        errors_md: list[str] = []
+        for item in items:
+            if isinstance(item, Outcome):
+                handle.write(to_markdown(item.decision()) + "\n")
+            else:
+                errors_md.append(f"- record {item.record}: {item.message}")
+        if errors_md:
+            handle.write("## Records that could not be decided\n\n" + "\n".join(errors_md) + "\n")
+    else:
+        _table(engine, items, handle)
+
+
+def _table(engine: Engine, items: Iterator[Outcome | AccountError], handle: TextIO) -> None:
+    console = Console(file=handle, highlight=False, width=160 if not handle.isatty() else None)
+    table = Table(title=f"{engine.rulebook.id} {engine.rulebook.version}", show_lines=False)
+    table.add_column("account")
+    table.add_column("name", max_width=30, overflow="ellipsis", no_wrap=True)
+    table.add_column("tier")
+    table.add_column("segment")
+    for card in engine.cards:
+        table.add_column(card.id, justify="right")
+    table.add_column("why", max_width=70, overflow="fold")
+    errors: list[AccountError] = []
+    for item in items:
+        if isinstance(item, AccountError):
+            errors.append(item)
+            continue
+        decision = item.decision()
+        table.add_row(
+            decision.account_id,
+            decision.account_name or "",
+            decision.tier,
+            decision.segment or "",
+            *[str(decision.scores[c.id].score) for c in engine.cards],
+            decision.summary.split("; ", 1)[1] if "; " in decision.summary else "",
+        )
+    console.print(table)
+    for error in errors:
+        console.print(error_text(error), markup=False)
+
+
+def _report(summary: Summary, fmt: OutputFormat, output: Path | None) -> None:
+    tiers = ", ".join(f"{name} {count}" for name, count in summary.tiers.items())
+    segments = ", ".join(f"{name} {count}" for name, count in summary.segments.items())
+    err.print(
+        f"{summary.read} records read: {summary.decided} decided, {summary.errors} could not be decided. "
+        f"Tiers: {tiers}." + (f" Segments: {segments}." if segments else ""),
+        markup=False,
+    )
+    if summary.unknown_columns:
+        err.print(f"ignored columns no fact reads: {', '.join(summary.unknown_columns)}", markup=False)
+    if summary.errors and fmt is not OutputFormat.table:
+        err.print("the error records are in the output, one per record that failed", markup=False)
+    if output:
+        err.print(f"written to {output}", markup=False)
+
+
+@app.command()
+def explain(
+    rules: RulesArg,
+    accounts: AccountsArg,
+    account: Annotated[str, typer.Option("--account", "-a", help="The id of the account to explain.")],
+    as_of: AsOfOpt = None,
+    output_format: Annotated[ExplainFormat, typer.Option("--format", "-f", help="Output format.")] = ExplainFormat.text,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Explain one account's decision: every criterion, gate and tier test.
+
+    Example: `kamrules explain rules/ examples/accounts.jsonl --account ACC-00042 --as-of 2026-11-01`
+    """
+    rulebook = _load(rules)
+    engine = Engine(rulebook)
+    date = _as_of(as_of)
+    ids: list[str] = []
+    for raw in _records(accounts, input_format):
+        if raw.data is None:
+            continue
+        data = {engine.validator.renames.get(k, k): v for k, v in raw.data.items()}
+        record_id = str(data.get("id", ""))
+        ids.append(record_id)
+        if record_id != account:
+            continue
+        summary = Summary()
+        (item,) = run_batch(engine, [raw], date, summary)
+        if isinstance(item, AccountError):
+            typer.echo(error_text(item), err=True)
+            raise typer.Exit(exit_codes.RECORDS_FAILED)
+        decision = item.decision()
+        if output_format is ExplainFormat.json:
+            typer.echo(to_json(decision))
+        elif output_format is ExplainFormat.markdown:
+            typer.echo(to_markdown(decision))
+        else:
+            typer.echo(to_text(decision), nl=False)
+        return
+    hint = did_you_mean(account, ids)
+    _fail(f"no account '{account}' in {accounts}" + (f"; {hint}" if hint else ""), exit_codes.INVALID_INPUT)
+
+
+@app.command()
+def version() -> None:
+    """Print the kamrules version."""
+    typer.echo(__version__)
+
+
+def run_cli() -> None:
+    try:
+        app()
+    except KamrulesError as exc:  # a user mistake that slipped past a command's own handling
+        err.print(f"error: {exc}", markup=False)
+        raise SystemExit(exit_codes.INVALID_INPUT) from None
+
+
+run = run_cli  # console-script entry point

@@ -1,0 +1,550 @@
+"""The per-account evaluator: a rulebook compiled into one pass over an account's facts.
+
+``Engine`` is built once per rulebook. Its hot path (:meth:`Engine.evaluate`) computes
+scores, gates, every tier test and the segment into compact tuples (an :class:`Outcome`),
+with every value the explanation needs but no pydantic objects; :meth:`Outcome.decision`
+turns that into the public :class:`~kamrules.explanation.decision.Decision` when someone
+reads it. A batch that only needs tiers never pays for explanation objects it drops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+from kamrules._version import __version__
+from kamrules.evaluation.scoring import Scorer, centi, expression_points, scorer_for
+from kamrules.explanation.decision import (
+    AccountError,
+    CriterionResult,
+    Decision,
+    FieldError,
+    GateResult,
+    RulebookRef,
+    ScorecardResult,
+    TierCheck,
+    TierTest,
+)
+from kamrules.expressions import CompiledExpression
+from kamrules.facts.records import FactRecord, FieldProblem, InvalidRecord, RecordValidator
+from kamrules.rulebook.model import Criterion, Gate
+from kamrules.rulebook.semantics import Rulebook
+
+Evaluate = Callable[[Any, Mapping[str, Fraction] | None, dt.date], tuple[Any, tuple[Any, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCriterion:
+    spec: Criterion
+    fact: str | None
+    weight: int
+    missing: str
+    read: Callable[[Any], Any] | None
+    scorer: Scorer | None
+    expression: CompiledExpression | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledScorecard:
+    id: str
+    title: str | None
+    criteria: tuple[CompiledCriterion, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGate:
+    spec: Gate
+    expression: CompiledExpression
+    ceiling: int
+    """The index of the best tier the gate allows when it applies."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTier:
+    name: str
+    key_account: bool
+    min_scores: tuple[tuple[str, Fraction, Decimal], ...]
+    requirements: tuple[tuple[CompiledExpression, str | None], ...]
+
+
+# Per-criterion results in the hot path: (value, centipoints, match, status, evidence).
+# status: 0 scored, 1 missing scored zero, 2 missing dropped.
+CriterionRow = tuple[Any, int, int, int, tuple[Any, ...] | None]
+CardRow = tuple[int, int, tuple[CriterionRow, ...]]  # (weighted centi^2, total centiweight, rows)
+GateRow = tuple[bool, bool, tuple[Any, ...]]  # (applied, unknown, evidence)
+RequirementRow = tuple[bool | None, tuple[Any, ...]]
+TierRow = tuple[bool, tuple[bool, ...], tuple[RequirementRow, ...]]  # eligible, score tests, requirements
+
+
+def _attribute_reader(fact: str) -> Callable[[Any], Any] | None:
+    """A direct getter for a plain account fact; faster than a compiled expression call."""
+    name = fact.split(".", 1)[1] if fact.startswith("account.") else fact
+    return operator.attrgetter(name) if "." not in name else None
+
+
+class Engine:
+    """A rulebook compiled for evaluation. Thread-safe: it holds no per-call state."""
+
+    def __init__(self, rulebook: Rulebook) -> None:
+        self.rulebook = rulebook
+        spec = rulebook.spec
+        self.validator = RecordValidator(rulebook.schema)
+        self.ref = RulebookRef(id=rulebook.id, version=rulebook.version, content_hash=rulebook.content_hash)
+        self.cards = tuple(self._compile_card(i, card) for i, card in enumerate(rulebook.scorecards))
+        self.primary = rulebook.primary_scorecard
+        names = [t.name for t in spec.tiers]
+        last = len(spec.tiers) - 1
+        self.tiers = tuple(
+            CompiledTier(
+                name=t.name,
+                key_account=t.key_account if t.key_account is not None else i != last,
+                min_scores=tuple(
+                    (card, Fraction(value), value)
+                    for card, value in ([(self.primary, t.min_score)] if t.min_score is not None else [])
+                    + list((t.min_scores or {}).items())
+                ),
+                requirements=tuple(
+                    (rulebook.expressions[("tiers", i, "requires", k, "when")], r.reason)
+                    for k, r in enumerate(t.requires or [])
+                ),
+            )
+            for i, t in enumerate(spec.tiers)
+        )
+        non_key = [i for i, t in enumerate(self.tiers) if not t.key_account]
+        self.excluded_tier = non_key[0] if non_key else last
+        self.gates = tuple(
+            CompiledGate(
+                g,
+                rulebook.expressions[("gates", i, "when")],
+                self.excluded_tier if g.effect == "exclude" else names.index(g.at_most or ""),
+            )
+            for i, g in enumerate(spec.gates)
+        )
+        self.segments = tuple(
+            (s.name, rulebook.expressions.get(("segments", i, "when"))) for i, s in enumerate(spec.segments)
+        )
+
+    def _compile_card(self, index: int, card: Any) -> CompiledScorecard:
+        spec = self.rulebook.spec
+        base = ("scorecards", index, "criteria") if spec.scorecards is not None else ("criteria",)
+        criteria = []
+        for j, c in enumerate(card.criteria):
+            expression = self.rulebook.expressions[(*base, j, "expression" if c.expression else "fact")]
+            fact = expression.evidence[0] if c.fact is not None else None
+            criteria.append(
+                CompiledCriterion(
+                    spec=c,
+                    fact=fact,
+                    weight=centi(c.weight),
+                    missing=c.missing or spec.defaults.missing,
+                    read=_attribute_reader(fact) if fact else None,
+                    scorer=scorer_for(c),
+                    expression=expression,
+                )
+            )
+        return CompiledScorecard(card.id, card.title, tuple(criteria))
+
+    # -- the hot path -------------------------------------------------------------------
+
+    def validate(self, raw: Mapping[str, Any]) -> FactRecord:
+        return self.validator.validate(raw)
+
+    def evaluate(self, record: FactRecord, as_of: dt.date) -> Outcome:
+        """Decide one validated record; raises :class:`InvalidRecord` when a rule refuses
+        to decide without a fact (``missing: error``)."""
+        cards: list[CardRow] = []
+        scores: dict[str, Fraction] = {}
+        for card in self.cards:
+            weighted = 0
+            total = 0
+            rows: list[CriterionRow] = []
+            for c in card.criteria:
+                evidence = None
+                if c.read is not None:
+                    value = c.read(record)
+                else:
+                    assert c.expression is not None
+                    value, evidence = c.expression.evaluate(record, None, as_of)
+                    if c.scorer is None and value is not None:
+                        points = expression_points(value)
+                        weighted += c.weight * points
+                        total += c.weight
+                        rows.append((value, points, 0, 0, evidence))
+                        continue
+                if value is None:
+                    if c.missing == "drop":
+                        rows.append((None, 0, 0, 2, evidence))
+                        continue
+                    if c.missing == "error":
+                        raise InvalidRecord(
+                            record.id,  # type: ignore[attr-defined]
+                            [
+                                FieldProblem(
+                                    c.fact or c.spec.id,
+                                    f"is missing, and criterion '{c.spec.id}' cannot score without it",
+                                )
+                            ],
+                        )
+                    total += c.weight
+                    rows.append((None, 0, 0, 1, evidence))
+                    continue
+                assert c.scorer is not None
+                points, match = c.scorer(value)
+                weighted += c.weight * points
+                total += c.weight
+                rows.append((value, points, match, 0, evidence))
+            if total == 0:
+                raise InvalidRecord(
+                    record.id,  # type: ignore[attr-defined]
+                    [
+                        FieldProblem(
+                            f"scorecard {card.id}", "no criterion could be scored: every fact it reads is missing"
+                        )
+                    ],
+                )
+            cards.append((weighted, total, tuple(rows)))
+            scores[card.id] = Fraction(weighted, total * 100)
+
+        ceiling = 0
+        gate_rows: list[GateRow] = []
+        for gate in self.gates:
+            result, evidence = gate.expression.evaluate(record, scores, as_of)
+            unknown = result is None
+            if unknown and gate.spec.missing == "error":
+                missing = [label for label, v in zip(gate.expression.evidence, evidence, strict=True) if v is None]
+                raise InvalidRecord(
+                    record.id,  # type: ignore[attr-defined]
+                    [
+                        FieldProblem(
+                            ", ".join(missing) or gate.spec.id,
+                            f"is missing, and gate '{gate.spec.id}' cannot decide without it",
+                        )
+                    ],
+                )
+            applied = bool(result) if not unknown else gate.spec.missing == "apply"
+            if applied and gate.ceiling > ceiling:
+                ceiling = gate.ceiling
+            gate_rows.append((applied, unknown, evidence))
+
+        tier_rows: list[TierRow] = []
+        chosen = -1
+        for index, tier in enumerate(self.tiers):
+            score_tests = tuple(scores[card] >= minimum for card, minimum, _ in tier.min_scores)
+            requirement_rows = tuple(expr.evaluate(record, scores, as_of) for expr, _ in tier.requirements)
+            eligible = all(score_tests) and all(r[0] is True for r in requirement_rows)
+            tier_rows.append((eligible, score_tests, requirement_rows))
+            if chosen < 0 and eligible and index >= ceiling:
+                chosen = index
+        if chosen < 0:
+            chosen = len(self.tiers) - 1
+
+        segment = -1
+        segment_rows: list[RequirementRow] = []
+        for index, (_, expr) in enumerate(self.segments):
+            if expr is None:
+                segment = index
+                break
+            row = expr.evaluate(record, scores, as_of)
+            segment_rows.append(row)
+            if row[0] is True:
+                segment = index
+                break
+        return Outcome(
+            self,
+            record,
+            as_of,
+            tuple(cards),
+            scores,
+            tuple(gate_rows),
+            ceiling,
+            tuple(tier_rows),
+            chosen,
+            segment,
+            tuple(segment_rows),
+        )
+
+    # -- convenience ------------------------------------------------------------------
+
+    def decide(self, raw: Mapping[str, Any], as_of: dt.date) -> Decision:
+        """Validate and decide one raw record; raises :class:`InvalidRecord` if it does not fit."""
+        return self.evaluate(self.validator.validate(raw), as_of).decision()
+
+    def decide_all(self, records: Iterable[Mapping[str, Any]], as_of: dt.date) -> Iterator[Outcome | AccountError]:
+        """Decide a stream of raw records; a bad record yields an :class:`AccountError`
+        and the stream goes on, so outcomes plus errors always equal records read."""
+        for number, raw in enumerate(records, start=1):
+            try:
+                yield self.evaluate(self.validator.validate(raw), as_of)
+            except InvalidRecord as exc:
+                yield account_error(number, exc)
+
+
+def account_error(number: int, exc: InvalidRecord, line: int | None = None) -> AccountError:
+    return AccountError(
+        record=number,
+        line=line,
+        account_id=exc.account_id,
+        errors=[FieldError(field=p.field, message=p.message, value=_jsonable(p.value)) for p in exc.problems],
+        message=str(exc),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (dt.date, Decimal, Fraction)):
+        return str(value)
+    return repr(value)
+
+
+def _decimal(centi_value: int) -> Decimal:
+    return Decimal(centi_value) / 100
+
+
+_CENT = Decimal("0.01")
+
+
+def _round2(value: Fraction) -> Decimal:
+    """Round half to even to two places, exactly, always showing two places."""
+    return (Decimal(round(value * 100)) / 100).quantize(_CENT)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Fraction):
+        return str(_round2(value))
+    if value is None:
+        return "missing"
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value)
+
+
+def _value(value: Any) -> Any:
+    """A fact value as the explanation shows it: JSON-friendly, exact where it matters."""
+    if isinstance(value, Fraction):
+        return _round2(value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The compact result of the hot path; :meth:`decision` builds the explained model."""
+
+    engine: Engine
+    record: FactRecord
+    as_of: dt.date
+    cards: tuple[CardRow, ...]
+    scores: dict[str, Fraction]
+    gates: tuple[GateRow, ...]
+    ceiling: int
+    tier_rows: tuple[TierRow, ...]
+    tier_index: int
+    segment_index: int
+    segment_rows: tuple[RequirementRow, ...]
+
+    @property
+    def account_id(self) -> str:
+        return self.record.id  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def tier(self) -> str:
+        return self.engine.tiers[self.tier_index].name
+
+    @property
+    def segment(self) -> str | None:
+        return self.engine.segments[self.segment_index][0] if self.segment_index >= 0 else None
+
+    def decision(self) -> Decision:
+        engine = self.engine
+        missing: list[str] = []
+        scores: dict[str, ScorecardResult] = {}
+        for card, (weighted, total, rows) in zip(engine.cards, self.cards, strict=True):
+            results = []
+            for c, (value, points, match, status, evidence) in zip(card.criteria, rows, strict=True):
+                results.append(self._criterion(c, value, points, match, status, evidence, total, missing))
+            scores[card.id] = ScorecardResult(
+                id=card.id,
+                title=card.title,
+                score=_round2(Fraction(weighted, total * 100)),
+                weighted_points=Decimal(weighted) / 10_000,
+                total_weight=_decimal(total),
+                criteria=results,
+            )
+        gates = [self._gate(g, row, missing) for g, row in zip(engine.gates, self.gates, strict=True)]
+        tier_tests = [
+            self._tier_test(i, t, row, missing)
+            for i, (t, row) in enumerate(zip(engine.tiers, self.tier_rows, strict=True))
+        ]
+        segment_tests = [
+            self._condition("segment", expr, row, None, missing)
+            for (_, expr), row in zip(engine.segments, self.segment_rows, strict=False)
+            if expr is not None
+        ]
+        tier = engine.tiers[self.tier_index]
+        return Decision(
+            account_id=self.account_id,
+            account_name=getattr(self.record, "name", None),
+            as_of=self.as_of,
+            tier=tier.name,
+            tier_rank=self.tier_index + 1,
+            key_account=tier.key_account,
+            segment=self.segment,
+            summary=self._summary(scores, tier_tests),
+            scores=scores,
+            gates=gates,
+            tier_tests=tier_tests,
+            segment_tests=segment_tests,
+            missing_facts=sorted(set(missing)),
+            rulebook=engine.ref,
+            kamrules_version=__version__,
+        )
+
+    def _criterion(
+        self,
+        c: CompiledCriterion,
+        value: Any,
+        points: int,
+        match: int,
+        status: int,
+        evidence: tuple[Any, ...] | None,
+        total: int,
+        missing: list[str],
+    ) -> CriterionResult:
+        spec = c.spec
+        method = spec.method
+        evidence_map = None
+        if c.expression is not None and c.fact is None and evidence is not None:
+            evidence_map = {label: _value(v) for label, v in zip(c.expression.evidence, evidence, strict=True)}
+            missing.extend(label for label, v in evidence_map.items() if v is None)
+        if status == 2:
+            matched = f"missing: left out of the score (policy: drop, weight {_decimal(c.weight)} not counted)"
+        elif status == 1:
+            matched = "missing: scored 0 points (policy: zero)"
+        elif method == "bands":
+            assert spec.bands is not None
+            if match < 0:
+                matched = f"below every band (lowest: at least {_fmt(spec.bands[-1].at_least)})"
+            else:
+                band = spec.bands[match]
+                matched = f"at least {_fmt(band.at_least)}" + (f" ({band.label})" if band.label else "")
+        elif method == "scale":
+            assert spec.scale is not None
+            s = spec.scale
+            matched = (
+                f"on the scale {_fmt(s.from_value)} -> {_fmt(s.to_value)} "
+                f"({_decimal(centi(s.points_from))} -> {_decimal(centi(s.points_to))} points)"
+            )
+        elif method == "map":
+            matched = f"{_fmt(value)} in the map"
+        elif method == "boolean":
+            matched = f"{_fmt(value)}"
+        else:
+            matched = f"computed by {spec.expression}"
+        if status and c.fact is not None:
+            missing.append(c.fact)
+        return CriterionResult(
+            id=spec.id,
+            title=spec.title,
+            method=method,
+            fact=c.fact,
+            value=_value(value),
+            evidence=evidence_map,
+            matched=matched,
+            points=_decimal(points),
+            weight=_decimal(c.weight),
+            contribution=Decimal(0) if status == 2 else _round2(Fraction(c.weight * points, total * 100)),
+            missing=status != 0 or (value is None),
+            dropped=status == 2,
+        )
+
+    def _gate(self, gate: CompiledGate, row: GateRow, missing: list[str]) -> GateResult:
+        applied, unknown, evidence = row
+        labels = gate.expression.evidence
+        evidence_map = {label: _value(v) for label, v in zip(labels, evidence, strict=True)}
+        spec = gate.spec
+        if unknown:
+            missing.extend(label for label, v in evidence_map.items() if v is None)
+            note = "could not be decided because a fact is missing; " + (
+                "applied anyway (missing: apply)" if applied else "not applied (missing: skip)"
+            )
+        elif applied:
+            note = (
+                "applies: the account gets no key-account tier"
+                if spec.effect == "exclude"
+                else f"applies: the account can reach at most {spec.at_most}"
+            )
+        else:
+            note = "does not apply"
+        return GateResult(
+            id=spec.id,
+            title=spec.title,
+            effect=spec.effect,
+            at_most=spec.at_most,
+            applied=applied,
+            unknown=unknown,
+            evidence=evidence_map,
+            reason=spec.reason,
+            note=note,
+        )
+
+    def _condition(
+        self,
+        kind: Literal["requirement", "segment"],
+        expr: CompiledExpression,
+        row: RequirementRow,
+        reason: str | None,
+        missing: list[str],
+    ) -> TierCheck:
+        """A requirement or segment test, with the facts it read and, if unmet, why."""
+        result, evidence = row
+        values = {label: _value(v) for label, v in zip(expr.evidence, evidence, strict=True)}
+        note = None
+        if result is None:
+            missing.extend(label for label, v in values.items() if v is None)
+            note = ((reason + "; ") if reason else "") + "unknown: a fact it reads is missing"
+        elif result is not True:
+            note = reason or f"{expr.source} is not met"
+        return TierCheck(kind=kind, test=expr.source, passed=result is True, actual=values, note=note)
+
+    def _tier_test(self, index: int, tier: CompiledTier, row: TierRow, missing: list[str]) -> TierTest:
+        eligible, score_tests, requirement_rows = row
+        checks = []
+        for (card, _, minimum), passed in zip(tier.min_scores, score_tests, strict=True):
+            actual = _round2(self.scores[card])
+            note = None if passed else f"the {card} score {actual} is below {minimum}"
+            checks.append(
+                TierCheck(kind="min_score", test=f"score.{card} >= {minimum}", passed=passed, actual=actual, note=note)
+            )
+        for (expr, reason), requirement in zip(tier.requirements, requirement_rows, strict=True):
+            checks.append(self._condition("requirement", expr, requirement, reason, missing))
+        for gate, (applied, _, _) in zip(self.engine.gates, self.gates, strict=True):
+            if applied and gate.ceiling > index:
+                note = f"gate '{gate.spec.id}' applies: {gate.spec.reason}"
+                checks.append(TierCheck(kind="gate", test=gate.spec.id, passed=False, note=note))
+        return TierTest(tier=tier.name, eligible=eligible and index >= self.ceiling, checks=checks)
+
+    def _summary(self, scores: dict[str, ScorecardResult], tier_tests: list[TierTest]) -> str:
+        """One sentence: the tier, the score, and what kept the account from the tier above."""
+        engine = self.engine
+        tier = engine.tiers[self.tier_index]
+        text = f"{tier.name}: {engine.primary} score {scores[engine.primary].score}"
+        for gate, (applied, _, _) in zip(engine.gates, self.gates, strict=True):
+            if applied and gate.spec.effect == "exclude":
+                return f"{text}; excluded from key-account tiers by gate '{gate.spec.id}': {gate.spec.reason}"
+        if self.tier_index > 0:
+            above = tier_tests[self.tier_index - 1]
+            reasons = "; ".join(c.note or c.test for c in above.checks if not c.passed)
+            if reasons:
+                text += f"; not {above.tier} because {reasons}"
+        return text

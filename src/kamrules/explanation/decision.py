@@ -1,0 +1,121 @@
+"""Decisions as data: the typed result of evaluating one account, with its whole reason.
+
+Everything a person or a program reads about a decision is in these models; the text,
+Markdown and JSON renderings (``render``) only present them. The explanation is complete
+enough to recompute the score by hand: each criterion carries its fact value, the band or
+rule that matched, its points and weight, and each scorecard its exact weighted sum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+Number = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+"""Exact decimals inside Python; plain JSON numbers outside, because CRM systems and
+spreadsheets read numbers, not strings of digits."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RulebookRef(_Model):
+    """Which policy made the decision: enough to find and verify the exact rulebook."""
+
+    id: str
+    version: str
+    content_hash: str
+
+
+class CriterionResult(_Model):
+    id: str
+    title: str | None
+    method: Literal["bands", "scale", "map", "boolean", "expression"]
+    fact: str | None
+    value: Any
+    evidence: dict[str, Any] | None = None
+    matched: str
+    points: Number
+    weight: Number
+    contribution: Number
+    missing: bool = False
+    dropped: bool = False
+
+
+class ScorecardResult(_Model):
+    id: str
+    title: str | None
+    score: Number
+    weighted_points: Number
+    total_weight: Number
+    criteria: list[CriterionResult]
+
+
+class GateResult(_Model):
+    id: str
+    title: str | None
+    effect: Literal["exclude", "cap"]
+    at_most: str | None
+    applied: bool
+    unknown: bool
+    evidence: dict[str, Any]
+    reason: str
+    note: str
+
+
+class TierCheck(_Model):
+    """One test of one tier: a minimum score, a requirement or a gate."""
+
+    kind: Literal["min_score", "requirement", "gate", "segment"]
+    test: str
+    passed: bool
+    actual: Any = None
+    note: str | None = None
+
+
+class TierTest(_Model):
+    tier: str
+    eligible: bool
+    checks: list[TierCheck]
+
+
+class Decision(_Model):
+    """The outcome for one account: score, tier, segment, and why."""
+
+    kind: Literal["decision"] = "decision"
+    account_id: str
+    account_name: str | None
+    as_of: dt.date
+    tier: str
+    tier_rank: int
+    key_account: bool
+    segment: str | None
+    summary: str
+    scores: dict[str, ScorecardResult]
+    gates: list[GateResult]
+    tier_tests: list[TierTest]
+    segment_tests: list[TierCheck]
+    missing_facts: list[str]
+    rulebook: RulebookRef
+    kamrules_version: str
+
+
+class FieldError(_Model):
+    field: str
+    message: str
+    value: Any = None
+
+
+class AccountError(_Model):
+    """An account that could not be decided; batches record it and go on."""
+
+    kind: Literal["error"] = "error"
+    record: int
+    line: int | None = None
+    account_id: str | None
+    errors: list[FieldError]
+    message: str

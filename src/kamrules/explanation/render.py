@@ -1,0 +1,162 @@
+"""Renderings of a decision: plain text for a terminal, Markdown for a report, JSON for
+machines. Each reads only the :class:`Decision` model, so the three always agree."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from kamrules.explanation.decision import AccountError, CriterionResult, Decision
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Decimal):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _criterion_value(c: CriterionResult) -> str:
+    """The value a criterion scored; an expression's own inputs are listed separately."""
+    return _value(c.value)
+
+
+def to_json(decision: Decision | AccountError, indent: int | None = 2) -> str:
+    return decision.model_dump_json(indent=indent)
+
+
+def to_text(decision: Decision) -> str:
+    """The explanation as an account manager reads it in a terminal."""
+    d = decision
+    lines = [
+        f"Account {d.account_id}" + (f" ({d.account_name})" if d.account_name else ""),
+        f"  Tier:    {d.tier}" + (" (key account)" if d.key_account else " (not a key account)"),
+    ]
+    if d.segment:
+        lines.append(f"  Segment: {d.segment}")
+    lines.append(f"  Why:     {d.summary}")
+    for card in d.scores.values():
+        lines.append("")
+        lines.append(
+            f"  Scorecard {card.title or card.id}: {card.score} "
+            f"(= {card.weighted_points} weighted points / {card.total_weight} weight)"
+        )
+        for c in card.criteria:
+            title = c.title or c.id
+            flag = "  [dropped]" if c.dropped else "  [missing]" if c.missing else ""
+            lines.append(
+                f"    {title:<34} {_criterion_value(c):>18}  {c.points:>6} pts x {c.weight:>5}"
+                f" = {c.contribution:>6}{flag}"
+            )
+            lines.append(f"      {c.matched}")
+            if c.evidence:
+                lines.append(f"      read: {_value(c.evidence)}")
+    if d.gates:
+        lines.append("")
+        lines.append("  Gates")
+        for g in d.gates:
+            mark = "APPLIES" if g.applied else "unknown" if g.unknown else "ok"
+            lines.append(f"    {g.title or g.id:<34} {mark:<8} {g.note}")
+            if g.evidence:
+                lines.append(f"      read: {_value(g.evidence)}")
+            if g.applied:
+                lines.append(f"      reason: {g.reason}")
+    lines.append("")
+    lines.append("  Tier tests")
+    for t in d.tier_tests:
+        default = " (the default tier)" if not t.checks else ""
+        lines.append(f"    {t.tier:<12} {'eligible' if t.eligible else 'not eligible'}{default}")
+        for check in t.checks:
+            mark = "pass" if check.passed else "FAIL"
+            actual = f" (is {_value(check.actual)})" if check.actual not in (None, {}) else ""
+            note = f" - {check.note}" if check.note else ""
+            lines.append(f"      [{mark}] {check.test}{actual}{note}")
+    if d.segment_tests:
+        lines.append("")
+        lines.append("  Segment tests")
+        for check in d.segment_tests:
+            lines.append(f"      [{'pass' if check.passed else 'fail'}] {check.test}")
+    if d.missing_facts:
+        lines.append("")
+        lines.append(f"  Missing evidence: {', '.join(d.missing_facts)}")
+    lines.append("")
+    lines.append(
+        f"  Decided as of {d.as_of.isoformat()} by rulebook {d.rulebook.id} {d.rulebook.version} "
+        f"({d.rulebook.content_hash[:19]}), kamrules {d.kamrules_version}"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def to_markdown(decision: Decision) -> str:
+    """The explanation as a Markdown section, for reports and CRM notes."""
+    d = decision
+    out = [f"## {_md(d.account_name or d.account_id)} ({_md(d.account_id)})", ""]
+    out.append(
+        f"**Tier: {_md(d.tier)}**"
+        + (" (key account)" if d.key_account else " (not a key account)")
+        + (f" · Segment: **{_md(d.segment)}**" if d.segment else "")
+    )
+    out.append("")
+    out.append(f"{_md(d.summary)}")
+    for card in d.scores.values():
+        out += [
+            "",
+            f"### {_md(card.title or card.id)}: {card.score}",
+            "",
+            "| Criterion | Value | Rule matched | Points | Weight | Contribution |",
+            "|---|---|---|---:|---:|---:|",
+        ]
+        for c in card.criteria:
+            out.append(
+                f"| {_md(c.title or c.id)} | {_md(_criterion_value(c))} | {_md(c.matched)} | {c.points} | "
+                f"{c.weight} | {c.contribution} |"
+            )
+        out.append(f"| **Score** | | {card.weighted_points} / {card.total_weight} | | | **{card.score}** |")
+    if d.gates:
+        out += ["", "### Gates", "", "| Gate | Result | Facts read | Note |", "|---|---|---|---|"]
+        for g in d.gates:
+            result = "**applies**" if g.applied else "unknown" if g.unknown else "does not apply"
+            out.append(
+                f"| {_md(g.title or g.id)} | {result} | {_md(_value(g.evidence))} | "
+                f"{_md(g.reason if g.applied else g.note)} |"
+            )
+    out += ["", "### Tier tests", "", "| Tier | Test | Result |", "|---|---|---|"]
+    for t in d.tier_tests:
+        for check in t.checks or []:
+            actual = f" (is {_value(check.actual)})" if check.actual not in (None, {}) else ""
+            note = f": {check.note}" if check.note else ""
+            out.append(
+                f"| {_md(t.tier)} | `{_md(check.test)}`{_md(actual)} | "
+                f"{'pass' if check.passed else 'fail'}{_md(note)} |"
+            )
+        if not t.checks:
+            out.append(f"| {_md(t.tier)} | (default tier) | pass |")
+    if d.missing_facts:
+        out += ["", f"Missing evidence: {', '.join(f'`{m}`' for m in d.missing_facts)}"]
+    out += [
+        "",
+        f"*As of {d.as_of.isoformat()}, rulebook {_md(d.rulebook.id)} {_md(d.rulebook.version)} "
+        f"(`{d.rulebook.content_hash}`), kamrules {d.kamrules_version}.*",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def error_text(error: AccountError) -> str:
+    who = f"account {error.account_id}" if error.account_id else "a record without an account id"
+    lines = [f"record {error.record} ({who}) could not be decided:"]
+    lines += [f"  {e.field}: {e.message}" for e in error.errors]
+    return "\n".join(lines)

@@ -1,0 +1,455 @@
+"""Checked expression trees to Python functions, generated once per rulebook.
+
+A rulebook is evaluated for every account of a portfolio, so an expression is turned into
+straight-line Python source and compiled with ``compile()``: no tree walking, no dispatch
+per node at run time. Missing-value (three-valued) handling is emitted only where the type
+checker found that a value can be missing, so the common case is plain Python.
+
+The generated source never contains user text: attribute names come from the validated
+schema, text literals are written with ``repr`` and other values (dates, value sets) are
+passed as constants in the function's globals, which otherwise hold only the runtime
+helpers and an empty ``__builtins__``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import keyword
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal
+
+from kamrules.errors import ExpressionError
+from kamrules.expressions.functions import RUNTIME, is_number, noun
+from kamrules.expressions.nodes import (
+    NULL,
+    Aggregate,
+    Arith,
+    Call,
+    Choose,
+    Compare,
+    Constant,
+    ConstantValue,
+    Field,
+    ListOf,
+    Logic,
+    Node,
+    NullType,
+    Unary,
+)
+from kamrules.expressions.parser import parse
+from kamrules.expressions.typecheck import TypeChecker
+from kamrules.facts.schema import FactSchema
+from kamrules.facts.types import BOOLEAN, FactType, RecordType
+
+Evaluate = Callable[[Any, Mapping[str, Fraction] | None, dt.date], tuple[Any, tuple[Any, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledExpression:
+    """An expression ready to run: ``evaluate(record, scores, as_of)`` gives the value and
+    the values of the evidence terms, aligned with ``evidence``.
+
+    ``nullable`` says whether the value may be None (unknown) because a fact it reads may be
+    missing or a divisor may be zero. (A result beyond the range of floats also gives None.)
+    """
+
+    source: str
+    type: FactType
+    nullable: bool
+    evidence: tuple[str, ...]
+    evaluate: Evaluate
+
+
+def compile_expression(
+    source: str,
+    schema: FactSchema,
+    *,
+    expect: Literal["boolean", "number", "any"] = "any",
+    allow_scores: bool = True,
+    item: RecordType | None = None,
+) -> CompiledExpression:
+    """Parse, check and compile ``source``; every problem is an :class:`ExpressionError`.
+
+    With ``item``, the record evaluated is itself an item of that type (such as one
+    contact): bare names and ``<item name>.x`` read its fields, and account facts are out
+    of reach.
+    """
+    tree = parse(source)
+    checked = TypeChecker(schema, allow_scores=allow_scores, item=item).check(tree)
+    kind = checked.type
+    if kind == NULL or kind is None:
+        raise ExpressionError(
+            "null alone is not a rule; use it as one result of if/else, such as x if present(x) else null",
+            checked.offset,
+        )
+    if expect == "boolean" and kind != BOOLEAN:
+        raise ExpressionError(
+            f"this expression gives {noun(kind)}, but a condition must be true or false",
+            checked.offset,
+        )
+    if expect == "number" and not is_number(kind):
+        raise ExpressionError(
+            f"this expression gives {noun(kind)}, but it must give a number", checked.offset
+        )
+    assert not isinstance(kind, NullType)
+    evidence, function = _Generator().build(checked)
+    return CompiledExpression(source, kind, checked.nullable, evidence, function)
+
+
+@dataclass(frozen=True, slots=True)
+class _Code:
+    """Generated source for a node; ``simple`` code (a local or a literal) can be repeated
+    without evaluating anything twice."""
+
+    text: str
+    nullable: bool
+    simple: bool = False
+
+
+def _attribute(name: str) -> str:
+    # Names reach here only after resolution against the schema; checking again keeps the
+    # guarantee local: nothing but a plain public identifier is ever spliced into code.
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+        raise ExpressionError(f"the fact name '{name}' cannot be used in an expression", 0)
+    return name
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    """Child nodes in source order (so evidence is listed as written)."""
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Arith):
+        return (node.left, node.right)
+    if isinstance(node, Logic):
+        return node.operands
+    if isinstance(node, Compare):
+        return node.operands
+    if isinstance(node, Choose):
+        return (node.body, node.test, node.orelse)
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, ListOf):
+        return node.items
+    return ()
+
+
+class _Generator:
+    def __init__(self) -> None:
+        self.globals: dict[str, object] = dict(RUNTIME)
+        self.constants: dict[tuple[type, object], str] = {}
+        self.counter = 0
+        self.terms: dict[str, tuple[str, Node]] = {}
+        self.uses_arithmetic = False
+        self.assume_known = False
+
+    # -- assembly ---------------------------------------------------------------------------
+
+    def build(self, root: Node) -> tuple[tuple[str, ...], Evaluate]:
+        self.collect(root)
+        fields: list[str] = []
+        aggregates: list[str] = []
+        plan = False
+        for temp, node in self.terms.values():
+            if isinstance(node, Field):
+                plan = plan or node.namespace == "plan"
+                fields.append(f"{temp} = {self.read(node, inside=False)}")
+            else:
+                aggregates.append(f"{temp} = {self.aggregate(node)}")  # type: ignore[arg-type]
+        careful = self.emit(root, inside=False).text
+        # Most facts are optional, so most expressions need missing-value handling; but on
+        # most records the facts are there. A second version of the value assumes every
+        # evidence term is known and is used when a quick test says so.
+        self.assume_known = True
+        quick = self.emit(root, inside=False).text
+        unknowable = [temp for temp, node in self.terms.values() if node.nullable]
+        temps = [temp for temp, _ in self.terms.values()]
+        evidence = f"({', '.join(temps)},)" if temps else "()"
+
+        test = " or ".join(f"{t} is None" for t in unknowable)
+
+        def result(indent: str, final: Callable[[str], str]) -> list[str]:
+            if not unknowable or quick == careful:
+                return [indent + final(careful)]
+            return [
+                f"{indent}if {test}:",
+                f"{indent}    {final(careful)}",
+                f"{indent}else:",
+                f"{indent}    {final(quick)}",
+            ]
+
+        lines = ["def _expr(r, s, as_of):"]
+        if plan:
+            lines.append("    p = r.plan")
+        lines += [f"    {line}" for line in fields]
+        if self.uses_arithmetic:
+            # Only arithmetic can fail at run time (a result beyond float range); such a
+            # result is unknown, like a division by zero.
+            lines += [f"    {line.split(' = ')[0]} = None" for line in aggregates]
+            lines.append("    try:")
+            lines += [f"        {line}" for line in aggregates]
+            lines += result("        ", lambda value: f"v0 = {value}")
+            lines += ["    except _Overflow:", "        v0 = None", f"    return (v0, {evidence})"]
+        else:
+            lines += [f"    {line}" for line in aggregates]
+            lines += result("    ", lambda value: f"return ({value}, {evidence})")
+        source = "\n".join(lines) + "\n"
+        namespace: dict[str, Any] = {**self.globals, "__builtins__": {}}
+        exec(compile(source, "<kamrules expression>", "exec"), namespace)
+        function: Evaluate = namespace.pop("_expr")
+        function.__doc__ = source  # shown when debugging a rule; costs nothing at run time
+        return tuple(self.terms), function
+
+    def collect(self, node: Node) -> None:
+        """Evidence terms in order of first appearance: facts read outside aggregates, and
+        the aggregates themselves."""
+        if isinstance(node, Field | Aggregate):
+            label = node.label
+            if label not in self.terms:
+                self.terms[label] = (f"t{len(self.terms)}", node)
+            return
+        for child in _children(node):
+            self.collect(child)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def var(self) -> str:
+        self.counter += 1
+        return f"v{self.counter}"
+
+    def bind(self, code: _Code) -> tuple[str, str]:
+        """Text that evaluates ``code`` once, and a name to refer to its value afterwards."""
+        if code.simple:
+            return code.text, code.text
+        name = self.var()
+        return f"({name} := {code.text})", name
+
+    def constant(self, value: ConstantValue | frozenset[Any]) -> _Code:
+        if value is None or isinstance(value, bool | int | float | str):
+            text = repr(value)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                text = f"({text})"
+            return _Code(text, value is None, simple=True)
+        key = (type(value), value)
+        if key not in self.constants:
+            self.constants[key] = name = f"_k{len(self.constants)}"
+            self.globals[name] = value
+        return _Code(self.constants[key], False, simple=True)
+
+    def guarded(
+        self, codes: list[_Code], body: Callable[[list[str]], str], nullable: bool
+    ) -> _Code:
+        """``body`` over the operands, or None as soon as a nullable operand is None."""
+        conditions: list[str] = []
+        refs: list[str] = []
+        for code in codes:
+            if code.nullable:
+                first, ref = self.bind(code)
+                conditions.append(f"{first} is None")
+                refs.append(ref)
+            else:
+                refs.append(code.text)
+        if not conditions:
+            return _Code(body(refs), nullable)
+        return _Code(f"(None if {' or '.join(conditions)} else {body(refs)})", nullable)
+
+    # -- nodes ------------------------------------------------------------------------------
+
+    def read(self, node: Field, inside: bool) -> str:
+        """Source that reads a fact from the record ``r`` (or the item ``c``)."""
+        name = _attribute(node.name)
+        if node.namespace == "score":
+            return f"s[{name!r}]"
+        if node.namespace == "item":
+            return f"{'c' if inside else 'r'}.{name}"
+        if node.namespace == "plan":
+            return (
+                f"(None if r.plan is None else r.plan.{name})"
+                if inside
+                else f"None if p is None else p.{name}"
+            )
+        return f"r.{name}"
+
+    def emit(self, node: Node, inside: bool, truthy: bool = False) -> _Code:
+        """Source for ``node``. With ``truthy``, only the truth of the result matters (an
+        aggregate's condition, where unknown counts as not matching), which lets some
+        missing-value checks go."""
+        if isinstance(node, Constant):
+            return self.constant(node.value)
+        if isinstance(node, Field | Aggregate):
+            if not inside:
+                known = self.assume_known or not node.nullable
+                return _Code(self.terms[node.label][0], not known, simple=True)
+            assert isinstance(node, Field)
+            return _Code(self.read(node, inside), node.nullable)
+        if isinstance(node, Unary):
+            return self.unary(node, inside, truthy)
+        if isinstance(node, Arith):
+            return self.arith(node, inside)
+        if isinstance(node, Logic):
+            return self.logic(node, inside, truthy)
+        if isinstance(node, Compare):
+            return self.compare(node, inside, truthy)
+        if isinstance(node, Choose):
+            return self.choose(node, inside)
+        if isinstance(node, Call):
+            return self.call(node, inside)
+        raise TypeError(f"cannot compile {type(node).__name__}")  # pragma: no cover
+
+    def unary(self, node: Unary, inside: bool, truthy: bool) -> _Code:
+        operand = self.emit(node.operand, inside)
+        if node.op == "+":
+            return operand
+        if node.op == "not":
+            if not operand.nullable:
+                return _Code(f"(not {operand.text})", False)
+            if truthy:
+                return _Code(f"({operand.text} == False)", False)
+            return self.guarded([operand], lambda r: f"(not {r[0]})", True)
+        return self.guarded([operand], lambda r: f"(-{r[0]})", operand.nullable)
+
+    def arith(self, node: Arith, inside: bool) -> _Code:
+        self.uses_arithmetic = True
+        left, right = self.emit(node.left, inside), self.emit(node.right, inside)
+        op = node.op
+        if op != "/" or (isinstance(node.right, Constant) and node.right.value != 0):
+            return self.guarded(
+                [left, right], lambda r: f"({r[0]} {op} {r[1]})", left.nullable or right.nullable
+            )
+        # Division by zero gives unknown: the divisor is bound once and tested.
+        conditions: list[str] = []
+        left_ref = left.text
+        if left.nullable:
+            first, left_ref = self.bind(left)
+            conditions.append(f"{first} is None")
+        first, right_ref = self.bind(right)
+        if right.nullable:
+            conditions += [f"{first} is None", f"{right_ref} == 0"]
+        else:
+            conditions.append(f"{first} == 0")
+        return _Code(f"(None if {' or '.join(conditions)} else ({left_ref} / {right_ref}))", True)
+
+    def logic(self, node: Logic, inside: bool, truthy: bool) -> _Code:
+        return self.join(node.op, [self.emit(o, inside, truthy) for o in node.operands], truthy)
+
+    def join(self, op: Literal["and", "or"], codes: list[_Code], truthy: bool) -> _Code:
+        nullable = any(c.nullable for c in codes)
+        if truthy or not nullable:
+            return _Code("(" + f" {op} ".join(c.text for c in codes) + ")", nullable)
+        # Kleene logic: false decides `and` (true decides `or`) even when another operand
+        # is unknown; otherwise any unknown operand makes the result unknown.
+        decisive = "False" if op == "and" else "True"
+        other = "True" if op == "and" else "False"
+        tests: list[str] = []
+        unknowns: list[str] = []
+        for code in codes:
+            if code.nullable:
+                first, ref = self.bind(code)
+                tests.append(f"{first} == {decisive}")
+                unknowns.append(f"{ref} is None")
+            else:
+                tests.append(f"not {code.text}" if op == "and" else code.text)
+        return _Code(
+            f"({decisive} if {' or '.join(tests)} else (None if {' or '.join(unknowns)} else {other}))",
+            True,
+        )
+
+    def compare(self, node: Compare, inside: bool, truthy: bool) -> _Code:
+        codes: list[_Code] = []
+        for operand in node.operands:
+            if isinstance(operand, ListOf):
+                values = frozenset(i.value for i in operand.items if isinstance(i, Constant))
+                codes.append(self.constant(values))
+            else:
+                codes.append(self.emit(operand, inside))
+        ops = node.ops
+        if not any(code.nullable for code in codes):
+            parts = [codes[0].text]
+            for op, code in zip(ops, codes[1:], strict=True):
+                parts.append(f"{op} {code.text}")
+            return _Code(f"({' '.join(parts)})", False)
+        if len(ops) == 1:
+            left, right = codes
+            op = ops[0]
+            # Where unknown and false are the same, Python's own == and in already say
+            # False for a missing value (neither side of == can be None at the same time).
+            if truthy and (op == "in" or (op == "==" and not (left.nullable and right.nullable))):
+                return _Code(f"({left.text} {op} {right.text})", False)
+            return self.guarded(codes, lambda r: f"({r[0]} {op} {r[1]})", True)
+        # A chain with missing values: each link is a comparison, joined with Kleene `and`.
+        # Operands are bound up front because a link may be skipped by short-circuiting.
+        bindings: list[str] = []
+        refs: list[_Code] = []
+        for code in codes:
+            first, ref = self.bind(code)
+            if first != ref:
+                bindings.append(first)
+            refs.append(_Code(ref, code.nullable, simple=True))
+        links = [self.link(refs[i], op, refs[i + 1]) for i, op in enumerate(ops)]
+        joined = self.join("and", links, truthy)
+        if not bindings:
+            return joined
+        return _Code(f"({joined.text} if ({', '.join(bindings)},) else None)", True)
+
+    def link(self, left: _Code, op: str, right: _Code) -> _Code:
+        return self.guarded(
+            [left, right], lambda r: f"({r[0]} {op} {r[1]})", left.nullable or right.nullable
+        )
+
+    def choose(self, node: Choose, inside: bool) -> _Code:
+        body = self.emit(node.body, inside)
+        test = self.emit(node.test, inside)
+        orelse = self.emit(node.orelse, inside)
+        nullable = test.nullable or body.nullable or orelse.nullable
+        if not test.nullable:
+            return _Code(f"({body.text} if {test.text} else {orelse.text})", nullable)
+        first, ref = self.bind(test)
+        return _Code(
+            f"(None if {first} is None else ({body.text} if {ref} else {orelse.text}))", True
+        )
+
+    def call(self, node: Call, inside: bool) -> _Code:
+        name = node.name
+        if name == "today":
+            return _Code("as_of", False, simple=True)
+        args = [self.emit(a, inside) for a in node.args]
+        nullable = any(a.nullable for a in args)
+        if name == "days_since":
+            return self.guarded(args, lambda r: f"(as_of - {r[0]}).days", nullable)
+        if name == "days_until":
+            return self.guarded(args, lambda r: f"({r[0]} - as_of).days", nullable)
+        if name in ("present", "missing"):
+            if not args[0].nullable:
+                return _Code("True" if name == "present" else "False", False, simple=True)
+            test = "is not None" if name == "present" else "is None"
+            return _Code(f"({args[0].text} {test})", False)
+        if name == "coalesce":
+            value, default = args
+            if not value.nullable:
+                return value
+            first, ref = self.bind(value)
+            return _Code(f"({default.text} if {first} is None else {ref})", default.nullable)
+        if name in ("abs", "min", "max"):
+            return self.guarded(args, lambda r: f"_{name}({', '.join(r)})", nullable)
+        if name == "clamp":
+            return self.guarded(args, lambda r: f"_min(_max({r[0]}, {r[1]}), {r[2]})", nullable)
+        if name == "lower":
+            return self.guarded(args, lambda r: f"{r[0]}.lower()", nullable)
+        raise TypeError(f"cannot compile {name}()")  # pragma: no cover
+
+    def aggregate(self, node: Aggregate) -> str:
+        items = "r.contacts"
+        where = self.emit(node.where, inside=True, truthy=True).text if node.where else None
+        condition = f" if {where}" if where is not None else ""
+        value = self.emit(node.value, inside=True) if node.value is not None else None
+        name = node.name
+        if name == "count":
+            return f"_len([0 for c in {items}{condition}])" if where else f"_len({items})"
+        if name in ("any", "all"):
+            return f"_{name}([{where} for c in {items}])"
+        assert value is not None
+        if name == "distinct":
+            return f"_len({{{value.text} for c in {items}{condition}}} - _NONE)"
+        helper = f"_{name}_known" if (name != "sum" or value.nullable) else "_sum"
+        return f"{helper}([{value.text} for c in {items}])"

@@ -1,0 +1,385 @@
+"""The fixed set of functions: what each is called with, what it gives, how it runs.
+
+The set is closed on purpose: these names are the only things an expression can call, so
+what a rule can do is exactly what this module lists. Type rules run at load time; the
+runtime helpers are the only objects (besides constants) in a compiled expression's globals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kamrules.errors import ExpressionError
+from kamrules.expressions.nodes import NULL, Constant, ExprType, Node
+from kamrules.facts.types import (
+    BOOLEAN,
+    DATE,
+    INTEGER,
+    NUMBER,
+    TEXT,
+    CategoryType,
+    ListType,
+    RecordType,
+    ScalarType,
+)
+from kamrules.suggestions import did_you_mean
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionInfo:
+    """One callable name as documentation lists it."""
+
+    name: str
+    usage: str
+    doc: str
+
+
+def _info(*rows: tuple[str, str, str]) -> dict[str, FunctionInfo]:
+    return {name: FunctionInfo(name, usage, doc) for name, usage, doc in rows}
+
+
+FUNCTIONS: Mapping[str, FunctionInfo] = _info(
+    ("abs", "abs(number)", "The number without its sign."),
+    (
+        "all",
+        "all(contacts, condition)",
+        "True when the condition holds for every contact (also when there are none).",
+    ),
+    ("any", "any(contacts, condition)", "True when the condition holds for at least one contact."),
+    ("clamp", "clamp(number, low, high)", "The number limited to the range low..high."),
+    ("coalesce", "coalesce(value, default)", "The value, or the default when it is missing."),
+    (
+        "count",
+        "count(contacts) or count(contacts, condition)",
+        "How many contacts there are, or how many meet the condition.",
+    ),
+    ("date", "date('YYYY-MM-DD')", "A fixed date."),
+    (
+        "days_since",
+        "days_since(date)",
+        "Whole days from the date to the as-of date; unknown when the date is missing.",
+    ),
+    (
+        "days_until",
+        "days_until(date)",
+        "Whole days from the as-of date to the date; unknown when the date is missing.",
+    ),
+    (
+        "distinct",
+        "distinct(contacts, value) or distinct(contacts, value, condition)",
+        "How many different known values the contacts (meeting the condition) have.",
+    ),
+    ("lower", "lower(text)", "The text in lower case."),
+    (
+        "max",
+        "max(a, b, ...) or max(contacts, value)",
+        "The largest of the numbers or dates; over contacts, unknown when none has a value.",
+    ),
+    (
+        "min",
+        "min(a, b, ...) or min(contacts, value)",
+        "The smallest of the numbers or dates; over contacts, unknown when none has a value.",
+    ),
+    ("missing", "missing(value)", "True when the value is missing (never unknown)."),
+    ("present", "present(value)", "True when the value is known (never unknown)."),
+    (
+        "sum",
+        "sum(contacts, number)",
+        "The total of a number over the contacts, missing ones skipped.",
+    ),
+    ("today", "today()", "The as-of date of the evaluation (there is no hidden clock)."),
+)
+
+AGGREGATES = frozenset({"count", "any", "all", "distinct", "sum", "min", "max"})
+"""Functions that take ``contacts`` first (``min``/``max`` also work on plain numbers)."""
+
+_ARITY: dict[str, tuple[int, int | None]] = {
+    "abs": (1, 1),
+    "clamp": (3, 3),
+    "coalesce": (2, 2),
+    "date": (1, 1),
+    "days_since": (1, 1),
+    "days_until": (1, 1),
+    "lower": (1, 1),
+    "max": (2, None),
+    "min": (2, None),
+    "missing": (1, 1),
+    "present": (1, 1),
+    "today": (0, 0),
+    # aggregates, counting the contacts argument
+    "count": (1, 2),
+    "any": (2, 2),
+    "all": (2, 2),
+    "distinct": (2, 3),
+    "sum": (2, 2),
+}
+_AGGREGATE_ARITY = {"min": (2, 2), "max": (2, 2)}
+
+
+def known_functions() -> str:
+    return ", ".join(FUNCTIONS)
+
+
+def check_arity(name: str, count: int, offset: int, *, aggregate: bool = False) -> None:
+    low, high = (_AGGREGATE_ARITY if aggregate and name in _AGGREGATE_ARITY else _ARITY)[name]
+    if count < low or (high is not None and count > high):
+        raise ExpressionError(
+            f"{name}() was given {count} argument{'s' if count != 1 else ''}; write {FUNCTIONS[name].usage}",
+            offset,
+        )
+
+
+# -- type vocabulary --------------------------------------------------------------------
+
+
+def is_number(t: ExprType | None) -> bool:
+    return isinstance(t, ScalarType) and t.kind in ("number", "integer")
+
+
+def is_textual(t: ExprType | None) -> bool:
+    return t == TEXT or isinstance(t, CategoryType)
+
+
+def noun(t: ExprType | None) -> str:
+    """The type as a phrase for messages read by policy owners, not programmers."""
+    if isinstance(t, ScalarType):
+        return {
+            "number": "a number",
+            "integer": "a number",
+            "text": "text",
+            "boolean": "true or false",
+            "date": "a date",
+        }[t.kind]
+    if isinstance(t, CategoryType):
+        return f"a {t.name} value"
+    if isinstance(t, ListType):
+        return f"a list of {t.item.name}s"
+    if isinstance(t, RecordType):
+        return f"a {t.name}"
+    return "null"
+
+
+def check_category_value(category: CategoryType, literal: Node) -> None:
+    """A text literal compared with (or standing in for) a category must be one of its
+    values: the typo ``'hihg'`` would otherwise silently never match."""
+    assert isinstance(literal, Constant) and isinstance(literal.value, str)
+    if literal.value not in category.values:
+        raise ExpressionError(
+            f"'{literal.value}' is not a {category.name} value ({', '.join(category.values)})",
+            literal.offset,
+            did_you_mean(literal.value, category.values),
+        )
+
+
+def is_text_literal(node: Node) -> bool:
+    return isinstance(node, Constant) and isinstance(node.value, str)
+
+
+def unify(a: Node, b: Node, conflict: Callable[[], ExpressionError]) -> ExprType:
+    """The one type two alternative results share (``if``/``else``, ``coalesce``)."""
+    ta, tb = a.type, b.type
+    assert ta is not None and tb is not None
+    if ta == NULL:
+        return tb
+    if tb == NULL:
+        return ta
+    if ta == tb:
+        return ta
+    if is_number(ta) and is_number(tb):
+        return NUMBER
+    if isinstance(ta, CategoryType) and is_text_literal(b):
+        check_category_value(ta, b)
+        return ta
+    if isinstance(tb, CategoryType) and is_text_literal(a):
+        check_category_value(tb, a)
+        return tb
+    if is_textual(ta) and is_textual(tb):
+        return TEXT
+    raise conflict()
+
+
+# -- type rules of the scalar functions ---------------------------------------------------
+
+Rule = Callable[[Node, Sequence[Node]], tuple[ExprType, bool]]
+
+
+def _need(name: str, arg: Node, ok: bool, what: str) -> None:
+    if not ok:
+        hint = None
+        if what == "a date" and is_text_literal(arg):
+            hint = f"write date('{arg.value}') for a date"  # type: ignore[attr-defined]
+        raise ExpressionError(
+            f"{name}() needs {what}, but it is given {noun(arg.type)}", arg.offset, hint
+        )
+
+
+def _days(name: str) -> Rule:
+    def rule(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
+        _need(name, args[0], args[0].type == DATE, "a date")
+        return INTEGER, args[0].nullable
+
+    return rule
+
+
+def _today(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
+    return DATE, False
+
+
+def _presence(name: str) -> Rule:
+    def rule(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
+        if args[0].type == NULL:
+            raise ExpressionError(f"{name}() needs a fact, not null", args[0].offset)
+        return BOOLEAN, False
+
+    return rule
+
+
+def _coalesce(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
+    value, default = args
+    if value.type == NULL:
+        raise ExpressionError(
+            "coalesce() needs a fact as its first argument, not null", value.offset
+        )
+
+    def conflict() -> ExpressionError:
+        return ExpressionError(
+            f"the default of coalesce() must be {noun(value.type)} like the value, but it is {noun(default.type)}",
+            default.offset,
+        )
+
+    return unify(value, default, conflict), value.nullable and default.nullable
+
+
+def _abs(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
+    _need("abs", args[0], is_number(args[0].type), "a number")
+    assert args[0].type is not None
+    return args[0].type, args[0].nullable
+
+
+def _extreme(name: str) -> Rule:
+    def rule(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
+        if all(a.type == DATE for a in args):
+            return DATE, any(a.nullable for a in args)
+        for arg in args:
+            _need(name, arg, is_number(arg.type), "numbers (or dates)")
+        kind = INTEGER if all(a.type == INTEGER for a in args) else NUMBER
+        return kind, any(a.nullable for a in args)
+
+    return rule
+
+
+def _clamp(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
+    for arg in args:
+        _need("clamp", arg, is_number(arg.type), "numbers")
+    low, high = args[1], args[2]
+    if (
+        isinstance(low, Constant) and isinstance(high, Constant) and low.value > high.value  # type: ignore[operator]
+    ):
+        raise ExpressionError(
+            "clamp() needs its low limit to be at most its high limit", low.offset
+        )
+    kind = INTEGER if all(a.type == INTEGER for a in args) else NUMBER
+    return kind, any(a.nullable for a in args)
+
+
+def _lower(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
+    _need("lower", args[0], is_textual(args[0].type), "text")
+    return TEXT, args[0].nullable
+
+
+SCALAR_RULES: dict[str, Rule] = {
+    "abs": _abs,
+    "clamp": _clamp,
+    "coalesce": _coalesce,
+    "days_since": _days("days_since"),
+    "days_until": _days("days_until"),
+    "lower": _lower,
+    "max": _extreme("max"),
+    "min": _extreme("min"),
+    "missing": _presence("missing"),
+    "present": _presence("present"),
+    "today": _today,
+}
+
+
+def parse_date(arg: Node) -> dt.date:
+    """The value of ``date('YYYY-MM-DD')``, checked when the rulebook loads."""
+    if not is_text_literal(arg):
+        raise ExpressionError(
+            "date() needs a date written in quotes as 'YYYY-MM-DD', such as date('2026-01-31')",
+            arg.offset,
+        )
+    assert isinstance(arg, Constant) and isinstance(arg.value, str)
+    text = arg.value
+    shaped = len(text) == 10 and text[4] == "-" and text[7] == "-"
+    digits = text[:4] + text[5:7] + text[8:]
+    if not (shaped and digits.isascii() and digits.isdigit()):
+        raise ExpressionError(
+            f"'{text}' is not a date written as 'YYYY-MM-DD', such as date('2026-01-31')",
+            arg.offset,
+        )
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ExpressionError(f"'{text}' is not a valid date", arg.offset) from None
+
+
+def aggregate_type(name: str, value: Node | None, where: Node | None) -> tuple[ExprType, bool]:
+    """The result type of an aggregate whose per-item arguments are already checked."""
+    if where is not None and where.type != BOOLEAN:
+        raise ExpressionError(
+            f"the condition of {name}() must be true or false, but it gives {noun(where.type)}",
+            where.offset,
+        )
+    if name in ("count", "distinct"):
+        if value is not None and not isinstance(value.type, ScalarType | CategoryType):
+            raise ExpressionError(
+                f"distinct() needs a value of each contact, not {noun(value.type)}", value.offset
+            )
+        return INTEGER, False
+    if name in ("any", "all"):
+        return BOOLEAN, False
+    assert value is not None
+    if name == "sum":
+        _need("sum", value, is_number(value.type), "a number of each contact")
+        return (INTEGER if value.type == INTEGER else NUMBER), False
+    if value.type == DATE:
+        return DATE, True
+    _need(name, value, is_number(value.type), "a number or date of each contact")
+    return (INTEGER if value.type == INTEGER else NUMBER), True
+
+
+# -- runtime helpers ------------------------------------------------------------------------
+# Missing values are skipped by sum/min/max/distinct: an aggregate summarises what is known.
+
+
+def _sum_known(values: Iterable[Any]) -> Any:
+    return sum(v for v in values if v is not None)
+
+
+def _min_known(values: Iterable[Any]) -> Any:
+    return min((v for v in values if v is not None), default=None)
+
+
+def _max_known(values: Iterable[Any]) -> Any:
+    return max((v for v in values if v is not None), default=None)
+
+
+RUNTIME: dict[str, object] = {
+    "_len": len,
+    "_any": any,
+    "_all": all,
+    "_sum": sum,
+    "_min": min,
+    "_max": max,
+    "_abs": abs,
+    "_sum_known": _sum_known,
+    "_min_known": _min_known,
+    "_max_known": _max_known,
+    "_NONE": frozenset((None,)),
+    "_Overflow": OverflowError,
+}
+"""The globals of every compiled expression (plus its constants); ``__builtins__`` is empty."""

@@ -1,0 +1,177 @@
+"""Account records: validating raw CRM data against the fact schema.
+
+A raw record is a mapping from a CRM export (a JSON object, a CSV row, a dataframe row).
+Its keys may be fact names or the CRM columns the rulebook maps onto facts, so a
+Salesforce- or HubSpot-style export needs no code. Validation is pydantic's, with the model
+built once per schema; a record that does not fit yields :class:`InvalidRecord` naming the
+account and each field, so that a batch can record it and go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from kamrules.errors import RecordError
+from kamrules.facts.schema import FactSchema
+from kamrules.facts.types import CategoryType, FactField, FactType, RecordType, ScalarType
+from kamrules.suggestions import did_you_mean
+
+
+class FactRecord(BaseModel):
+    """Base of the generated record models: extra CRM columns are ignored, not errors,
+    because exports routinely carry dozens of columns no rule reads."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One field of one record that does not fit, with the value that was given."""
+
+    field: str
+    message: str
+    value: Any = None
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class InvalidRecord(RecordError):
+    """A record that cannot be decided, with every field problem found."""
+
+    def __init__(self, account_id: str | None, problems: list[FieldProblem]) -> None:
+        self.account_id = account_id
+        self.problems = problems
+        who = f"account '{account_id}'" if account_id else "a record without an account id"
+        super().__init__(f"{who}: " + "; ".join(str(p) for p in problems))
+
+
+def _python_type(fact: FactField) -> Any:
+    t: FactType = fact.type
+    if isinstance(t, CategoryType):
+        base: Any = Literal[t.values]
+    elif isinstance(t, ScalarType):
+        base = {
+            "number": float,
+            "integer": int,
+            "text": str,
+            "boolean": bool,
+            "date": dt.date,
+        }[t.kind]
+    else:  # nested records and lists are built by the caller
+        raise TypeError(f"no scalar type for {t}")
+    constraints: dict[str, Any] = {}
+    if fact.minimum is not None:
+        constraints["ge"] = fact.minimum
+    if fact.maximum is not None:
+        constraints["le"] = fact.maximum
+    if isinstance(t, ScalarType) and t.kind == "number":
+        constraints["allow_inf_nan"] = False
+    if constraints:
+        base = Annotated[base, Field(**constraints)]
+    return base
+
+
+def _model_for(record: RecordType, name: str, extra: Mapping[str, Any] | None = None) -> type[FactRecord]:
+    definitions: dict[str, Any] = {}
+    for fact in record.fields.values():
+        py = _python_type(fact)
+        definitions[fact.name] = (py, ...) if fact.required else (py | None, None)
+    definitions.update(extra or {})
+    return create_model(name, __base__=FactRecord, **definitions)
+
+
+class RecordValidator:
+    """Validates raw records for one fact schema; build once, call per record."""
+
+    def __init__(self, schema: FactSchema) -> None:
+        self.schema = schema
+        contact = _model_for(schema.contact, "Contact")
+        plan = _model_for(schema.plan, "Plan")
+        self.model = _model_for(
+            schema.account,
+            "AccountRecord",
+            {
+                "plan": (plan | None, None),
+                "contacts": (list[contact], Field(default_factory=list)),  # type: ignore[valid-type]
+            },
+        )
+        self.renames = {f.column: f.name for f in schema.account.fields.values() if f.column}
+        self.known_keys = frozenset(schema.account.fields) | {"plan", "contacts"} | frozenset(self.renames)
+
+    def unknown_keys(self, raw: Mapping[str, Any]) -> list[str]:
+        """Keys no fact reads: reported once per batch so a mistyped column is noticed."""
+        return [k for k in raw if k not in self.known_keys]
+
+    def validate(self, raw: Mapping[str, Any]) -> FactRecord:
+        """A validated record, or :class:`InvalidRecord` naming every bad field."""
+        if not isinstance(raw, Mapping):
+            raise InvalidRecord(
+                None, [FieldProblem("(record)", f"expected an object of facts, got {type(raw).__name__}")]
+            )
+        data = {self.renames.get(k, k): v for k, v in raw.items()} if self.renames else raw
+        try:
+            return self.model.model_validate(data)
+        except ValidationError as exc:
+            account_id = data.get("id")
+            raise InvalidRecord(
+                str(account_id) if account_id not in (None, "") else None,
+                [self._problem(e, data) for e in exc.errors(include_url=False)],
+            ) from None
+
+    def _problem(self, error: Mapping[str, Any], data: Mapping[str, Any]) -> FieldProblem:
+        loc = tuple(error["loc"])
+        label = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(loc))
+        value = error.get("input")
+        kind = error["type"]
+        if kind == "missing":
+            return FieldProblem(label, "is required but missing")
+        if kind == "literal_error":
+            fact = self._fact_at(loc)
+            if fact is not None and isinstance(fact.type, CategoryType):
+                values = fact.type.values
+                return FieldProblem(
+                    label,
+                    f"'{value}' is not a {fact.type.name} value ({', '.join(values)})"
+                    + (f"; {did_you_mean(str(value), values)}" if did_you_mean(str(value), values) else ""),
+                    value,
+                )
+        if kind in ("greater_than_equal", "less_than_equal"):
+            bound = error.get("ctx", {}).get("ge", error.get("ctx", {}).get("le"))
+            word = "at least" if kind == "greater_than_equal" else "at most"
+            return FieldProblem(label, f"must be {word} {_plain(bound)}, got {_plain(value)}", value)
+        if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+            expected = "a whole number" if kind.startswith("int") else "a number"
+            return FieldProblem(label, f"must be {expected}, got {value!r}", value)
+        if kind == "finite_number":
+            return FieldProblem(label, "must be a finite number", value)
+        if kind in ("bool_parsing", "bool_type"):
+            return FieldProblem(label, f"must be true or false, got {value!r}", value)
+        if kind.startswith("date"):
+            return FieldProblem(label, f"must be a date as YYYY-MM-DD, got {value!r}", value)
+        if kind in ("model_type", "model_attributes_type", "dict_type"):
+            return FieldProblem(label, f"must be an object, got {type(value).__name__}", value)
+        if kind == "list_type":
+            return FieldProblem(label, f"must be a list, got {type(value).__name__}", value)
+        return FieldProblem(label, str(error["msg"]), value)
+
+    def _fact_at(self, loc: tuple[Any, ...]) -> FactField | None:
+        if len(loc) == 1:
+            return self.schema.account.fields.get(str(loc[0]))
+        if loc[0] == "plan" and len(loc) == 2:
+            return self.schema.plan.fields.get(str(loc[1]))
+        if loc[0] == "contacts" and len(loc) == 3:
+            return self.schema.contact.fields.get(str(loc[2]))
+        return None
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and not math.isinf(value) and value == int(value):
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,133 @@
+"""Batch runs: a stream of raw records in, decisions and error records out, with a summary.
+
+The batch never stops at a bad record and never loses one: every record read becomes
+either an outcome or an :class:`AccountError`, and the summary checks that count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from kamrules.evaluation.engine import Engine, Outcome, account_error
+from kamrules.explanation.decision import AccountError, FieldError
+from kamrules.facts.records import InvalidRecord
+from kamrules.portfolio.sources import RawRecord
+
+
+@dataclass
+class Summary:
+    """Counts over a batch, for the end-of-run report and for scripts."""
+
+    read: int = 0
+    decided: int = 0
+    errors: int = 0
+    tiers: Counter[str] = field(default_factory=Counter)
+    segments: Counter[str] = field(default_factory=Counter)
+    key_accounts: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "decided": self.decided,
+            "errors": self.errors,
+            "key_accounts": self.key_accounts,
+            "tiers": dict(self.tiers),
+            "segments": dict(self.segments),
+            "unknown_columns": self.unknown_columns,
+        }
+
+
+def run(
+    engine: Engine, records: Iterable[RawRecord], as_of: dt.date, summary: Summary
+) -> Iterator[Outcome | AccountError]:
+    """Decide each record in order, keeping ``summary`` up to date as results stream out."""
+    tier_order = [t.name for t in engine.tiers]
+    for name in tier_order:
+        summary.tiers[name] += 0
+    for name, _ in engine.segments:
+        summary.segments[name] += 0
+    unknown: dict[str, None] = {}
+    for raw in records:
+        summary.read += 1
+        number = summary.read
+        if raw.data is None:
+            summary.errors += 1
+            yield AccountError(
+                record=number,
+                line=raw.line,
+                account_id=None,
+                errors=[FieldError(field="(record)", message=raw.problem or "unreadable")],
+                message=raw.problem or "unreadable record",
+            )
+            continue
+        if summary.read <= 1000:  # columns are the same on every row of an export
+            for key in engine.validator.unknown_keys(raw.data):
+                unknown.setdefault(key)
+        try:
+            outcome = engine.evaluate(engine.validate(raw.data), as_of)
+        except InvalidRecord as exc:
+            summary.errors += 1
+            yield account_error(number, exc, raw.line)
+            continue
+        summary.decided += 1
+        summary.tiers[outcome.tier] += 1
+        if outcome.segment is not None:
+            summary.segments[outcome.segment] += 1
+        if engine.tiers[outcome.tier_index].key_account:
+            summary.key_accounts += 1
+        yield outcome
+    summary.unknown_columns = list(unknown)
+
+
+def flat_columns(engine: Engine) -> list[str]:
+    """Column names of the flat (CSV) form: one row per record, decided or not."""
+    columns = ["record", "account_id", "account_name", "status", "tier", "key_account", "segment"]
+    for card in engine.cards:
+        columns.append(f"score.{card.id}")
+    for card in engine.cards:
+        columns += [f"points.{c.spec.id}" for c in card.criteria]
+    columns += [f"gate.{g.spec.id}" for g in engine.gates]
+    columns += ["missing_facts", "summary", "error"]
+    return columns
+
+
+def _score(value: Fraction) -> str:
+    return f"{round(value * 100) / 100:.2f}"
+
+
+def flat_row(engine: Engine, item: Outcome | AccountError, number: int) -> dict[str, Any]:
+    """A decision or error as one flat row; built from the outcome without a full explanation."""
+    if isinstance(item, AccountError):
+        return {
+            "record": number,
+            "account_id": item.account_id or "",
+            "status": "error",
+            "error": "; ".join(f"{e.field}: {e.message}" for e in item.errors),
+        }
+    tier = engine.tiers[item.tier_index]
+    row: dict[str, Any] = {
+        "record": number,
+        "account_id": item.account_id,
+        "account_name": getattr(item.record, "name", None) or "",
+        "status": "decided",
+        "tier": tier.name,
+        "key_account": "true" if tier.key_account else "false",
+        "segment": item.segment or "",
+    }
+    for card in engine.cards:
+        row[f"score.{card.id}"] = _score(item.scores[card.id])
+    for card, (_, _, rows) in zip(engine.cards, item.cards, strict=True):
+        for c, crow in zip(card.criteria, rows, strict=True):
+            row[f"points.{c.spec.id}"] = "" if crow[3] == 2 else f"{crow[1] / 100:.2f}"
+    for gate, (applied, unknown, _) in zip(engine.gates, item.gates, strict=True):
+        row[f"gate.{gate.spec.id}"] = "applies" if applied else "unknown" if unknown else "no"
+    decision = item.decision()
+    row["missing_facts"] = " ".join(decision.missing_facts)
+    row["summary"] = decision.summary
+    return row

@@ -1,0 +1,140 @@
+"""Reading account records from CRM exports: JSON Lines, JSON and CSV.
+
+Readers stream (a million-row export is not held in memory twice) and never stop at a bad
+row: each yields a :class:`RawRecord` holding either the raw mapping or the reason the row
+could not be read, with its line number, so that the batch can record an error for it and
+go on. Records read always equal decisions plus errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kamrules.errors import KamrulesError
+
+FORMATS = ("jsonl", "json", "csv")
+
+
+class SourceError(KamrulesError):
+    """The input as a whole cannot be read (missing file, unknown format, not UTF-8)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One record as read: ``data`` when it parsed, ``problem`` when it did not."""
+
+    line: int
+    data: dict[str, Any] | None
+    problem: str | None = None
+
+
+def detect_format(path: Path, declared: str | None = None) -> str:
+    if declared:
+        if declared not in FORMATS:
+            raise SourceError(f"unknown input format '{declared}'; use one of {', '.join(FORMATS)}")
+        return declared
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ("jsonl", "ndjson"):
+        return "jsonl"
+    if suffix in FORMATS:
+        return suffix
+    raise SourceError(
+        f"cannot tell the format of '{path}' from its name; name it .jsonl, .json or .csv, or give --input-format"
+    )
+
+
+def read_records(path: Path, fmt: str | None = None) -> Iterator[RawRecord]:
+    """Stream the records of a file in the given (or detected) format."""
+    kind = detect_format(path, fmt)
+    if not path.is_file():
+        raise SourceError(f"no accounts file at '{path}'")
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise SourceError(f"cannot read '{path}': {exc.strerror}") from None
+    with handle:
+        try:
+            if kind == "jsonl":
+                yield from _jsonl(handle)
+            elif kind == "json":
+                yield from _json(handle.read())
+            else:
+                yield from csv_records(handle)
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"'{path}' is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _jsonl(handle: io.TextIOBase) -> Iterator[RawRecord]:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield RawRecord(number, None, f"line {number} is not valid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        if not isinstance(value, dict):
+            yield RawRecord(number, None, f"line {number} is not a JSON object of facts")
+            continue
+        yield RawRecord(number, value)
+
+
+def _json(text: str) -> Iterator[RawRecord]:
+    if not text.strip():
+        return
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"the file is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if isinstance(value, dict) and isinstance(value.get("accounts"), list):
+        value = value["accounts"]
+    if not isinstance(value, list):
+        raise SourceError('a JSON accounts file must hold a list of account objects (or {"accounts": [...]})')
+    for number, item in enumerate(value, start=1):
+        if isinstance(item, dict):
+            yield RawRecord(number, item)
+        else:
+            yield RawRecord(number, None, f"item {number} is not a JSON object of facts")
+
+
+def csv_records(handle: io.TextIOBase) -> Iterator[RawRecord]:
+    """CSV rows as records: empty cells are missing facts; the header names facts or CRM columns.
+
+    Nested facts can be given as JSON text in ``plan`` and ``contacts`` columns, since a
+    flat export has nowhere else to put them.
+    """
+    reader = csv.reader(handle)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    header = [h.strip() for h in header]
+    width = len(header)
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != width:
+            yield RawRecord(line, None, f"line {line} has {len(row)} cells but the header has {width}")
+            continue
+        data: dict[str, Any] = {}
+        problem = None
+        for key, cell in zip(header, row, strict=True):
+            cell = cell.strip()
+            if not cell:
+                continue
+            if key in ("plan", "contacts"):
+                try:
+                    data[key] = json.loads(cell)
+                except json.JSONDecodeError as exc:
+                    problem = f"line {line}: the {key} cell is not valid JSON ({exc.msg})"
+                    break
+            else:
+                data[key] = cell
+        yield RawRecord(line, None if problem else data, problem)

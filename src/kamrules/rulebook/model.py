@@ -1,0 +1,283 @@
+"""The rulebook as policy owners write it: pydantic models that are the single source of
+validation and of the JSON Schema offered to editors (``kamrules schema``).
+
+These models check shape and local consistency (a band's points lie in 0..100, a criterion
+has exactly one scoring method). Checks that need the whole rulebook (duplicate ids, tiers
+in order, a gate naming a tier that exists, expressions that type-check against the fact
+schema) live in ``kamrules.rulebook.semantics`` so that each error can still carry a
+position in the file.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64),
+    Field(description="A lower-case identifier: letters, digits and underscores."),
+]
+TierName = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+Points = Annotated[
+    Decimal,
+    Field(ge=0, le=100, decimal_places=2, description="Points from 0 to 100, at most 2 decimals."),
+]
+Weight = Annotated[
+    Decimal,
+    Field(ge=0, decimal_places=2, description="A criterion's relative weight, at most 2 decimals."),
+]
+Expression = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000),
+    Field(description="An expression in the kamrules rule language (see docs/rules.md)."),
+]
+
+MissingPolicy = Literal["zero", "drop", "error"]
+"""What a criterion does when its fact is missing: score 0 points, leave the criterion (and
+its weight) out of the score, or refuse to decide the account."""
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a misspelt key silently ignored is a rule silently lost."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Band(_Strict):
+    """A threshold: values at or above ``at_least`` earn ``points``."""
+
+    at_least: float = Field(description="The lowest fact value that earns these points.")
+    points: Points
+    label: str | None = Field(default=None, description="A name for the band, shown in explanations.")
+
+
+class Scale(_Strict):
+    """Linear points between two fact values, clamped outside them.
+
+    ``from`` may be larger than ``to`` for facts where less is better (days to pay).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_value: float = Field(alias="from", description="The fact value that earns `points_from`.")
+    to_value: float = Field(alias="to", description="The fact value that earns `points_to`.")
+    points_from: Points = Decimal(0)
+    points_to: Points = Decimal(100)
+
+    @model_validator(mode="after")
+    def _distinct_ends(self) -> Scale:
+        if self.from_value == self.to_value:
+            raise ValueError("a scale needs two different values for `from` and `to`")
+        return self
+
+
+class Criterion(_Strict):
+    """One weighted factor of selection, scored from account facts into 0..100 points.
+
+    Exactly one scoring method is given: ``bands``, ``scale``, ``map``, ``boolean`` (all
+    read ``fact``) or ``expression`` (computes the points itself).
+    """
+
+    id: Identifier
+    title: str | None = None
+    description: str | None = None
+    weight: Weight
+    fact: str | None = Field(default=None, description="The fact the criterion reads, e.g. account.annual_revenue.")
+    bands: list[Band] | None = Field(default=None, description="Thresholds, highest first.")
+    below_bands: Points = Field(default=Decimal(0), description="Points for a value below every band.")
+    scale: Scale | None = None
+    map: dict[str, Points] | None = Field(default=None, description="Points per category value.")
+    boolean: dict[Literal["true", "false"], Points] | None = Field(
+        default=None, description="Points when the fact is true and when it is false."
+    )
+    expression: Expression | None = Field(default=None, description="An expression that gives the points.")
+    missing: MissingPolicy | None = Field(
+        default=None, description="When the fact is missing: zero, drop or error (default: the rulebook's)."
+    )
+
+    @property
+    def method(self) -> str:
+        for name in ("bands", "scale", "map", "boolean", "expression"):
+            if getattr(self, name) is not None:
+                return name
+        raise AssertionError("validated criterion without a method")
+
+    @model_validator(mode="after")
+    def _one_method(self) -> Criterion:
+        given = [n for n in ("bands", "scale", "map", "boolean", "expression") if getattr(self, n) is not None]
+        if len(given) != 1:
+            listed = ", ".join(given) if given else "none"
+            raise ValueError(
+                "a criterion needs exactly one scoring method of bands, scale, map, boolean, "
+                f"expression (found: {listed})"
+            )
+        if given[0] != "expression" and self.fact is None:
+            raise ValueError(f"a criterion scored by {given[0]} needs the `fact` it reads")
+        if given[0] == "expression" and self.fact is not None:
+            raise ValueError("a criterion scored by an expression reads its facts there; remove `fact`")
+        if self.bands is not None and not self.bands:
+            raise ValueError("`bands` needs at least one band")
+        if self.map is not None and not self.map:
+            raise ValueError("`map` needs at least one category value")
+        if self.boolean is not None and set(self.boolean) != {"true", "false"}:
+            raise ValueError("`boolean` needs the points for both `true` and `false`")
+        return self
+
+
+class Scorecard(_Strict):
+    """A named weighted score (e.g. customer attractiveness, our relative strength)."""
+
+    id: Identifier
+    title: str | None = None
+    description: str | None = None
+    criteria: list[Criterion] = Field(min_length=1)
+
+
+class Requirement(_Strict):
+    """A condition an account must meet to hold a tier, with the reason shown if it fails."""
+
+    when: Expression
+    reason: str | None = None
+
+
+def _requirement_from_text(value: object) -> object:
+    """Let a requirement be written as a bare expression, the common case."""
+    return {"when": value} if isinstance(value, str) else value
+
+
+class Tier(_Strict):
+    """A grade of account. Tiers are listed best first; the last one is the default."""
+
+    name: TierName
+    description: str | None = None
+    min_score: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        decimal_places=2,
+        description="The minimum score on the primary scorecard.",
+    )
+    min_scores: dict[Identifier, Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]] | None = Field(
+        default=None, description="Minimum scores on named scorecards."
+    )
+    requires: list[Annotated[Requirement, BeforeValidator(_requirement_from_text)]] | None = Field(
+        default=None, description="Conditions an account must also meet to hold this tier."
+    )
+    key_account: bool | None = Field(
+        default=None,
+        description="Whether accounts in this tier are key accounts (default: every tier but the last).",
+    )
+
+
+class Gate(_Strict):
+    """A hard condition, the explicit exception to compensation.
+
+    ``exclude`` gives the account no key tier; ``cap`` lets it reach at most ``at_most``.
+    """
+
+    id: Identifier
+    title: str | None = None
+    description: str | None = None
+    when: Expression
+    effect: Literal["exclude", "cap"]
+    at_most: TierName | None = Field(default=None, description="The best tier a capped account may hold.")
+    reason: str = Field(min_length=1, description="Why the gate exists, shown when it applies.")
+    missing: Literal["skip", "apply", "error"] = Field(
+        default="skip",
+        description="When a fact the gate reads is missing: do not apply it (flagged), apply it, or refuse.",
+    )
+
+    @model_validator(mode="after")
+    def _cap_names_tier(self) -> Gate:
+        if self.effect == "cap" and self.at_most is None:
+            raise ValueError("a `cap` gate needs `at_most`: the best tier an account may hold")
+        if self.effect == "exclude" and self.at_most is not None:
+            raise ValueError("an `exclude` gate takes no `at_most`; use effect: cap to cap a tier")
+        return self
+
+
+class Segment(_Strict):
+    """A portfolio segment (Strategic / Star / Status / Streamline ...). First match wins;
+    the last segment may omit ``when`` and catches the rest."""
+
+    name: TierName
+    description: str | None = None
+    when: Expression | None = None
+
+
+class CustomFact(_Strict):
+    """An account fact the rulebook adds to the built-in schema."""
+
+    name: Identifier
+    type: Literal["number", "integer", "text", "boolean", "date", "category"]
+    description: str = Field(min_length=1)
+    values: list[str] | None = Field(default=None, description="The allowed values of a category.")
+    column: str | None = Field(default=None, description="The CRM export column the fact is read from.")
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @model_validator(mode="after")
+    def _category_values(self) -> CustomFact:
+        if self.type == "category" and not self.values:
+            raise ValueError("a category fact needs its `values`")
+        if self.type != "category" and self.values is not None:
+            raise ValueError("only a category fact takes `values`")
+        return self
+
+
+class Facts(_Strict):
+    """The rulebook's additions to the fact schema and its CRM column mapping."""
+
+    custom: list[CustomFact] = Field(default_factory=list)
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="CRM export column per built-in account fact, e.g. annual_revenue: AnnualRevenue__c.",
+    )
+
+
+class Defaults(_Strict):
+    missing: MissingPolicy = Field(default="zero", description="The missing-fact policy of criteria.")
+
+
+class RulebookSpec(_Strict):
+    """A whole rulebook, after the files of a folder are merged."""
+
+    rulebook: Identifier = Field(description="The rulebook's id.")
+    version: str = Field(min_length=1, description="The rulebook's version, e.g. 2026.11.")
+    title: str | None = None
+    description: str | None = None
+    defaults: Defaults = Field(default_factory=Defaults)
+    facts: Facts = Field(default_factory=Facts)
+    primary_scorecard: Identifier | None = Field(
+        default=None, description="The scorecard that `min_score` refers to (default: the first)."
+    )
+    scorecards: list[Scorecard] | None = None
+    criteria: list[Criterion] | None = Field(
+        default=None, description="Shorthand for a single scorecard named `score`."
+    )
+    gates: list[Gate] = Field(default_factory=list)
+    tiers: list[Tier] = Field(min_length=1)
+    segments: list[Segment] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_way_to_score(self) -> RulebookSpec:
+        if (self.scorecards is None) == (self.criteria is None):
+            raise ValueError("a rulebook needs either `scorecards` or `criteria` (a single scorecard), not both")
+        return self
+
+    def all_scorecards(self) -> list[Scorecard]:
+        if self.scorecards is not None:
+            return self.scorecards
+        assert self.criteria is not None
+        return [Scorecard(id="score", title="Score", criteria=self.criteria)]

@@ -1,0 +1,386 @@
+"""Checks that need the whole rulebook, and the compiled :class:`Rulebook` they produce.
+
+Shape errors are pydantic's job (``model``); here live the rules that relate one part of
+the rulebook to another: ids are unique, tiers and bands are in order, a gate names a
+tier that exists, weights are not all zero, every expression type-checks against the fact
+schema. All problems are gathered before stopping, each with its place in the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from kamrules.errors import ExpressionError, Problem
+from kamrules.expressions import CompiledExpression, compile_expression
+from kamrules.facts.schema import ACCOUNT_FIELDS, FactSchema, build_schema
+from kamrules.facts.types import (
+    BOOLEAN,
+    DATE,
+    INTEGER,
+    NUMBER,
+    TEXT,
+    CategoryType,
+    FactField,
+    FactType,
+    ScalarType,
+)
+from kamrules.rulebook.model import Criterion, CustomFact, RulebookSpec, Scorecard
+from kamrules.rulebook.yaml_source import Path, SourceMap
+from kamrules.suggestions import did_you_mean
+
+_SCALAR_TYPES: dict[str, ScalarType] = {
+    "number": NUMBER,
+    "integer": INTEGER,
+    "text": TEXT,
+    "boolean": BOOLEAN,
+    "date": DATE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rulebook:
+    """A validated rulebook with every expression compiled, ready to evaluate.
+
+    This is what the rest of kamrules receives: evaluation never goes back to YAML.
+    ``scorecards`` is the normalised list (top-level ``criteria`` become the scorecard
+    ``score``); ``expressions`` holds each compiled expression by its path in the spec.
+    """
+
+    spec: RulebookSpec
+    schema: FactSchema
+    scorecards: tuple[Scorecard, ...]
+    primary_scorecard: str
+    expressions: Mapping[Path, CompiledExpression]
+    content_hash: str
+    sources: tuple[str, ...]
+    source_map: SourceMap
+
+    @property
+    def id(self) -> str:
+        return self.spec.rulebook
+
+    @property
+    def version(self) -> str:
+        return self.spec.version
+
+    @property
+    def tier_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.spec.tiers)
+
+
+def canonical_hash(spec: RulebookSpec) -> str:
+    """A content hash that ignores comments, layout and how the rulebook is split.
+
+    Two rulebooks with the same meaning have the same hash, so a decision names the policy
+    that made it, not the formatting of the files it happened to be written in.
+    """
+    data = _canonical(spec.model_dump(mode="python", by_alias=True, exclude_none=True))
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """Numbers by value, not by spelling: 60, 60.0 and 6e1 are the same weight."""
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Decimal | float | int):
+        number = Decimal(value).normalize() if not isinstance(value, float) else Decimal(repr(value)).normalize()
+        return format(number, "f")
+    return str(value)
+
+
+class _Checker:
+    def __init__(self, spec: RulebookSpec, source_map: SourceMap) -> None:
+        self.spec = spec
+        self.source_map = source_map
+        self.problems: list[Problem] = []
+        self.expressions: dict[Path, CompiledExpression] = {}
+
+    def problem(self, path: Path, message: str, hint: str | None = None, *, key: bool = False) -> None:
+        where = self.source_map.key_location(path) if key else self.source_map.location(path)
+        self.problems.append(Problem(message, where, hint))
+
+    def compile(
+        self,
+        path: Path,
+        source: str,
+        schema: FactSchema,
+        what: str,
+        *,
+        expect: Literal["boolean", "number", "any"],
+        allow_scores: bool,
+    ) -> CompiledExpression | None:
+        try:
+            compiled = compile_expression(source, schema, expect=expect, allow_scores=allow_scores)
+        except ExpressionError as exc:
+            position = self.source_map.find(path)
+            location = position.at_offset(exc.offset) if position else None
+            self.problems.append(Problem(f"{what}: {exc.message}", location, exc.hint))
+            return None
+        self.expressions[path] = compiled
+        return compiled
+
+
+def check(spec: RulebookSpec, source_map: SourceMap, sources: Iterable[str]) -> Rulebook | list[Problem]:
+    """Check cross-references and compile expressions; the problems if any, else the rulebook."""
+    c = _Checker(spec, source_map)
+    scorecards = tuple(spec.all_scorecards())
+    card_path: Path = ("scorecards",) if spec.scorecards is not None else ()
+
+    custom = _custom_fields(c, spec.facts.custom)
+    _check_columns(c, spec, custom)
+    schema = build_schema(custom, [s.id for s in scorecards], spec.facts.columns)
+
+    _unique(c, [(("scorecards", i, "id"), s.id) for i, s in enumerate(spec.scorecards or [])], "scorecard")
+    criteria_ids: list[tuple[Path, str]] = []
+    for i, card in enumerate(scorecards):
+        base: Path = (*card_path, i, "criteria") if card_path else ("criteria",)
+        for j, criterion in enumerate(card.criteria):
+            criteria_ids.append(((*base, j, "id"), criterion.id))
+            _check_criterion(c, criterion, (*base, j), schema)
+        if sum((cr.weight for cr in card.criteria), Decimal(0)) == 0:
+            c.problem(base, f"every weight of scorecard '{card.id}' is zero; at least one criterion must count")
+    _unique(c, criteria_ids, "criterion")
+
+    primary = spec.primary_scorecard or scorecards[0].id
+    if spec.primary_scorecard is not None and spec.primary_scorecard not in {s.id for s in scorecards}:
+        c.problem(
+            ("primary_scorecard",),
+            f"there is no scorecard '{spec.primary_scorecard}'",
+            did_you_mean(spec.primary_scorecard, [s.id for s in scorecards]),
+        )
+
+    _check_tiers(c, spec, schema, [s.id for s in scorecards])
+    _check_gates(c, spec, schema)
+    _check_segments(c, spec, schema)
+
+    if c.problems:
+        return c.problems
+    return Rulebook(
+        spec=spec,
+        schema=schema,
+        scorecards=scorecards,
+        primary_scorecard=primary,
+        expressions=c.expressions,
+        content_hash=canonical_hash(spec),
+        sources=tuple(sources),
+        source_map=source_map,
+    )
+
+
+def _unique(c: _Checker, items: list[tuple[Path, str]], what: str) -> None:
+    counts = Counter(name for _, name in items)
+    reported: set[str] = set()
+    for _, name in items:
+        if counts[name] > 1 and name not in reported:
+            reported.add(name)
+            first = next(p for p, n in items if n == name)
+            places = [str(c.source_map.location(p)) for p, n in items if n == name]
+            c.problem(
+                first, f"the {what} id '{name}' is used {counts[name]} times ({', '.join(places)}); ids must be unique"
+            )
+
+
+def _custom_fields(c: _Checker, customs: list[CustomFact]) -> list[FactField]:
+    fields: list[FactField] = []
+    for i, custom in enumerate(customs):
+        path: Path = ("facts", "custom", i)
+        if custom.name in ACCOUNT_FIELDS:
+            c.problem(
+                (*path, "name"), f"the custom fact '{custom.name}' has the name of a built-in fact; choose another name"
+            )
+            continue
+        fact_type: FactType = (
+            CategoryType(tuple(custom.values or ()), name=custom.name)
+            if custom.type == "category"
+            else _SCALAR_TYPES[custom.type]
+        )
+        fields.append(
+            FactField(
+                custom.name,
+                fact_type,
+                custom.description,
+                custom.required,
+                custom.column,
+                custom.minimum,
+                custom.maximum,
+                custom=True,
+            )
+        )
+    _unique(c, [(("facts", "custom", i, "name"), f.name) for i, f in enumerate(customs)], "custom fact")
+    return fields
+
+
+def _check_columns(c: _Checker, spec: RulebookSpec, custom: list[FactField]) -> None:
+    for name in spec.facts.columns:
+        if name not in ACCOUNT_FIELDS:
+            hint = did_you_mean(name, ACCOUNT_FIELDS)
+            if any(f.name == name for f in custom):
+                hint = "give a custom fact's column in its own `column:`"
+            c.problem(("facts", "columns", name), f"'{name}' is not a built-in account fact", hint, key=True)
+    columns: list[tuple[Path, str]] = [(("facts", "columns", n), col) for n, col in spec.facts.columns.items()]
+    columns += [(("facts", "custom", i, "column"), f.column) for i, f in enumerate(spec.facts.custom) if f.column]
+    seen: dict[str, Path] = {}
+    for path, column in columns:
+        if column in seen:
+            c.problem(
+                path,
+                f"the CRM column '{column}' is mapped to two facts (also at {c.source_map.location(seen[column])})",
+            )
+        seen[column] = path
+
+
+def _is_number(t: FactType) -> bool:
+    return isinstance(t, ScalarType) and t.kind in ("number", "integer")
+
+
+def _check_criterion(c: _Checker, criterion: Criterion, path: Path, schema: FactSchema) -> None:
+    what = f"criterion '{criterion.id}'"
+    if criterion.expression is not None:
+        c.compile((*path, "expression"), criterion.expression, schema, what, expect="number", allow_scores=False)
+        return
+    assert criterion.fact is not None
+    compiled = c.compile(
+        (*path, "fact"), criterion.fact, schema, f"{what} reads `fact`", expect="any", allow_scores=False
+    )
+    if compiled is None:
+        return
+    if len(compiled.evidence) != 1 or compiled.evidence[0] != _canonical_fact(criterion.fact):
+        c.problem(
+            (*path, "fact"),
+            f"{what}: `fact` must name one fact, such as account.annual_revenue; "
+            "to compute points, use `expression:` instead",
+        )
+        return
+    fact_type = compiled.type
+    method = criterion.method
+    if method in ("bands", "scale") and not _is_number(fact_type):
+        c.problem(
+            (*path, "fact"),
+            f"{what} is scored by {method}, which needs a number, but {criterion.fact} is {fact_type.describe()}",
+        )
+    if method == "boolean" and fact_type != BOOLEAN:
+        c.problem((*path, "fact"), f"{what} is scored by boolean, but {criterion.fact} is {fact_type.describe()}")
+    if method == "map":
+        if not isinstance(fact_type, CategoryType):
+            c.problem(
+                (*path, "fact"),
+                f"{what} is scored by map, which needs a category fact, but {criterion.fact} is {fact_type.describe()}",
+            )
+        else:
+            assert criterion.map is not None
+            for key in criterion.map:
+                if key not in fact_type.values:
+                    c.problem(
+                        (*path, "map", key),
+                        f"{what}: '{key}' is not a value of {criterion.fact} ({', '.join(fact_type.values)})",
+                        did_you_mean(key, fact_type.values),
+                        key=True,
+                    )
+            unmapped = [v for v in fact_type.values if v not in criterion.map]
+            if unmapped:
+                c.problem(
+                    (*path, "map"),
+                    f"{what}: the map gives no points for {', '.join(repr(v) for v in unmapped)}; "
+                    "give every value its points (0 is fine)",
+                )
+    if criterion.bands is not None:
+        for k in range(1, len(criterion.bands)):
+            high, low = criterion.bands[k - 1], criterion.bands[k]
+            if low.at_least >= high.at_least:
+                c.problem(
+                    (*path, "bands", k, "at_least"),
+                    f"{what}: bands out of order; list them highest first "
+                    f"(at_least {_num(low.at_least)} comes after {_num(high.at_least)})",
+                )
+
+
+def _canonical_fact(path: str) -> str:
+    return path if "." in path else f"account.{path}"
+
+
+def _num(value: float) -> str:
+    text = f"{value:,}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _check_tiers(c: _Checker, spec: RulebookSpec, schema: FactSchema, scorecards: list[str]) -> None:
+    tiers = spec.tiers
+    _unique(c, [(("tiers", i, "name"), t.name) for i, t in enumerate(tiers)], "tier")
+    last = tiers[-1]
+    if last.min_score is not None or last.min_scores or last.requires:
+        c.problem(
+            ("tiers", len(tiers) - 1),
+            f"the last tier '{last.name}' is the default every other account falls to; "
+            "it cannot have min_score, min_scores or requires",
+        )
+    previous: tuple[str, Decimal] | None = None
+    for i, tier in enumerate(tiers):
+        if tier.min_score is not None:
+            if previous is not None and tier.min_score > previous[1]:
+                c.problem(
+                    ("tiers", i, "min_score"),
+                    f"tiers out of order: '{tier.name}' (min_score {tier.min_score}) is listed below "
+                    f"'{previous[0]}' (min_score {previous[1]}); list tiers best first",
+                )
+            previous = (tier.name, tier.min_score)
+        for card in tier.min_scores or {}:
+            if card not in scorecards:
+                c.problem(
+                    ("tiers", i, "min_scores", card),
+                    f"tier '{tier.name}': there is no scorecard '{card}'",
+                    did_you_mean(card, scorecards),
+                    key=True,
+                )
+        for k, requirement in enumerate(tier.requires or []):
+            c.compile(
+                ("tiers", i, "requires", k, "when"),
+                requirement.when,
+                schema,
+                f"tier '{tier.name}' requirement",
+                expect="boolean",
+                allow_scores=True,
+            )
+
+
+def _check_gates(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> None:
+    _unique(c, [(("gates", i, "id"), g.id) for i, g in enumerate(spec.gates)], "gate")
+    names = [t.name for t in spec.tiers]
+    for i, gate in enumerate(spec.gates):
+        if gate.at_most is not None and gate.at_most not in names:
+            c.problem(
+                ("gates", i, "at_most"),
+                f"gate '{gate.id}' caps at the tier '{gate.at_most}', which does not exist",
+                did_you_mean(gate.at_most, names),
+            )
+        c.compile(("gates", i, "when"), gate.when, schema, f"gate '{gate.id}'", expect="boolean", allow_scores=True)
+
+
+def _check_segments(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> None:
+    _unique(c, [(("segments", i, "name"), s.name) for i, s in enumerate(spec.segments)], "segment")
+    for i, segment in enumerate(spec.segments):
+        if segment.when is None:
+            if i != len(spec.segments) - 1:
+                c.problem(
+                    ("segments", i),
+                    f"segment '{segment.name}' has no `when`; only the last segment may catch every remaining account",
+                )
+            continue
+        c.compile(
+            ("segments", i, "when"),
+            segment.when,
+            schema,
+            f"segment '{segment.name}'",
+            expect="boolean",
+            allow_scores=True,
+        )
