@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.conftest import AS_OF, SMALL_RULEBOOK
 
 from kamrules import Engine, InvalidRecord, load_rulebook_text
 from kamrules.explanation.decision import Decision
+from tests.conftest import AS_OF, SMALL_RULEBOOK
 
 
 @pytest.fixture(scope="module")

@@ -197,13 +197,13 @@ def reference(
         values = [ev(o) for o in node.operands]
         return _kleene_and(values) if node.op == "and" else _kleene_or(values)
     if isinstance(node, Compare):
-        links = []
+        links: list[bool | None] = []
         for i, op in enumerate(node.ops):
             a = ev(node.operands[i])
             right = node.operands[i + 1]
             if isinstance(right, ListOf):
-                values = {ev(x) for x in right.items}
-                links.append(None if a is None else ((a in values) == (op == "in")))
+                members = {ev(x) for x in right.items}
+                links.append(None if a is None else ((a in members) == (op == "in")))
                 continue
             b = ev(right)
             links.append(None if a is None or b is None else _COMPARE[op](a, b))

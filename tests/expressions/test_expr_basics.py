@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from expr_support import AS_OF, SCHEMA, SCORES, compile_, contact, full_record, plan, record, run
@@ -14,9 +15,9 @@ from kamrules.facts.schema import CREDIT_RISK, STANCE
 from kamrules.facts.types import BOOLEAN, DATE, INTEGER, NUMBER, TEXT
 
 
-def error(source: str, **options: object) -> ExpressionError:
+def error(source: str, **options: Any) -> ExpressionError:
     with pytest.raises(ExpressionError) as caught:
-        compile_(source, **options)  # type: ignore[arg-type]
+        compile_(source, **options)
     return caught.value
 
 
@@ -317,7 +318,7 @@ def test_generated_code_has_only_runtime_helpers_in_its_globals() -> None:
     compiled = compile_(
         "count(contacts, stance in ['mentor']) > 0 and plan.last_reviewed > date('2026-01-01')"
     )
-    namespace = compiled.evaluate.__globals__  # type: ignore[attr-defined]
+    namespace = compiled.evaluate.__globals__
     assert namespace["__builtins__"] == {}
     assert all(key.startswith("_") for key in namespace)
     assert "_expr" not in namespace

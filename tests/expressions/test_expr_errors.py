@@ -3,6 +3,8 @@ messages, offsets and hints."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from expr_support import SCHEMA, compile_
 
@@ -16,9 +18,9 @@ FUNCTION_LIST = (
 )
 
 
-def error(source: str, **options: object) -> ExpressionError:
+def error(source: str, **options: Any) -> ExpressionError:
     with pytest.raises(ExpressionError) as caught:
-        compile_(source, **options)  # type: ignore[arg-type]
+        compile_(source, **options)
     assert isinstance(caught.value, KamrulesError)
     return caught.value
 
@@ -136,12 +138,14 @@ def test_only_names_can_be_called() -> None:
         ),
         (
             "stage in ('review',)",
-            "tuples are not supported; after in, write a list such as stage in ['review', 'exploitation']",
+            "tuples are not supported; after in, write a list such as stage in ['review', "
+            "'exploitation']",
             9,
         ),
         (
             "stage in {'review'}",
-            "sets ({...}) are not supported; after in, write a list such as stage in ['review', 'exploitation']",
+            "sets ({...}) are not supported; after in, write a list such as stage in ['review', "
+            "'exploitation']",
             9,
         ),
         (
@@ -151,7 +155,8 @@ def test_only_names_can_be_called() -> None:
         ),
         (
             "'a' in name",
-            "in needs a list of values in square brackets on its right, such as stage in ['review', 'exploitation']",
+            "in needs a list of values in square brackets on its right, such as stage in "
+            "['review', 'exploitation']",
             7,
         ),
         (
@@ -289,7 +294,8 @@ def test_unknown_plan_field_and_namespace() -> None:
     )
     check(
         "name.first",
-        "'name' is a fact, not a group of facts; a path with a dot starts with account., plan. or score.",
+        "'name' is a fact, not a group of facts; a path with a dot starts with account., plan. "
+        "or score.",
         0,
     )
     check("account.plan.owner", "a path has a single dot, such as plan.last_reviewed", 0)
@@ -353,7 +359,8 @@ def test_aggregates_need_contacts_first() -> None:
     )
     check(
         "sum(1, 2)",
-        "the first argument of sum() must be contacts, the list it works over; write sum(contacts, number)",
+        "the first argument of sum() must be contacts, the list it works over; write "
+        "sum(contacts, number)",
         4,
     )
 
@@ -470,7 +477,8 @@ def test_categories_cannot_be_ordered() -> None:
         ),
         (
             "1 if true else 'a'",
-            "both results of if/else must be of the same kind, but one is a number and the other text",
+            "both results of if/else must be of the same kind, but one is a number and the other "
+            "text",
             0,
             None,
         ),
@@ -482,7 +490,8 @@ def test_categories_cannot_be_ordered() -> None:
         ),
         (
             "null",
-            "null alone is not a rule; use it as one result of if/else, such as x if present(x) else null",
+            "null alone is not a rule; use it as one result of if/else, such as x if present(x) "
+            "else null",
             0,
             None,
         ),

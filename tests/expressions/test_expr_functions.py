@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -62,7 +63,10 @@ def test_present_and_missing_are_never_unknown(value: Any, present: bool) -> Non
 def test_present_of_a_value_that_cannot_be_missing_is_true_but_still_evidence() -> None:
     compiled = compile_("present(id) and not missing(score.strength)")
     assert compiled.evidence == ("account.id", "score.strength")
-    assert compiled.evaluate(record(), {"strength": 1}, AS_OF) == (True, ("A1", 1))
+    assert compiled.evaluate(record(), {"strength": Fraction(1)}, AS_OF) == (
+        True,
+        ("A1", Fraction(1)),
+    )
 
 
 def test_present_of_a_missing_plan() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import ROOT, SMALL_RULEBOOK
 
 from kamrules import RulebookError, load_rulebook, load_rulebook_text
 from kamrules.errors import SourceLocation
+from tests.conftest import ROOT, SMALL_RULEBOOK
 
 
 def problems_of(text: str) -> list[str]:

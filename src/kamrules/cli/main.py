@@ -29,6 +29,7 @@ from kamrules.errors import KamrulesError, RulebookError
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError
 from kamrules.explanation.render import error_text, to_json, to_markdown, to_text
+from kamrules.facts.schema import DEFAULT_SCHEMA
 from kamrules.portfolio.batch import Summary, flat_columns, flat_row
 from kamrules.portfolio.batch import run as run_batch
 from kamrules.portfolio.sources import FORMATS, RawRecord, SourceError, read_records
@@ -113,9 +114,10 @@ def validate(rules: RulesArg) -> None:
     """
     rulebook = _load(rules)
     criteria = sum(len(s.criteria) for s in rulebook.scorecards)
+    spec = rulebook.spec
     typer.echo(
         f"{rulebook.id} {rulebook.version} is valid: {len(rulebook.scorecards)} scorecard(s), {criteria} criteria, "
-        f"{len(rulebook.spec.gates)} gate(s), {len(rulebook.spec.tiers)} tiers, {len(rulebook.spec.segments)} segment(s)"
+        f"{len(spec.gates)} gate(s), {len(spec.tiers)} tiers, {len(spec.segments)} segment(s)"
     )
     typer.echo(f"content hash {rulebook.content_hash}")
 
@@ -130,6 +132,39 @@ def schema() -> None:
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = "kamrules rulebook"
     typer.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+@app.command()
+def facts(
+    rules: Annotated[
+        Path | None, typer.Argument(help="A rulebook whose custom facts and CRM columns to include.")
+    ] = None,
+) -> None:
+    """List the facts rules can read: name, type, allowed range, CRM column, meaning.
+
+    Example: `kamrules facts rules/`
+    """
+    schema = _load(rules).schema if rules else DEFAULT_SCHEMA
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    for title, record, prefix in (
+        ("Account facts", schema.account, "account."),
+        ("Plan facts", schema.plan, "plan."),
+        ("Contact facts (inside count/any/all over contacts)", schema.contact, ""),
+    ):
+        table = Table(title=title, title_justify="left")
+        table.add_column("fact", no_wrap=True)
+        for column in ("type", "range", "CRM column", "meaning"):
+            table.add_column(column, overflow="fold")
+        for fact in record.fields.values():
+            bounds = [f"{b:g}" if b is not None else "" for b in (fact.minimum, fact.maximum)]
+            table.add_row(
+                prefix + fact.name + (" (custom)" if fact.custom else ""),
+                fact.type.describe() + (", required" if fact.required else ""),
+                " to ".join(bounds) if any(bounds) else "",
+                fact.column or "",
+                fact.description,
+            )
+        console.print(table)
 
 
 @app.command()

@@ -81,7 +81,8 @@ def compile_expression(
     kind = checked.type
     if kind == NULL or kind is None:
         raise ExpressionError(
-            "null alone is not a rule; use it as one result of if/else, such as x if present(x) else null",
+            "null alone is not a rule; use it as one result of if/else, such as x if present(x) "
+            "else null",
             checked.offset,
         )
     if expect == "boolean" and kind != BOOLEAN:
@@ -196,7 +197,18 @@ class _Generator:
             lines += result("    ", lambda value: f"return ({value}, {evidence})")
         source = "\n".join(lines) + "\n"
         namespace: dict[str, Any] = {**self.globals, "__builtins__": {}}
-        exec(compile(source, "<kamrules expression>", "exec"), namespace)
+        try:
+            code = compile(source, "<kamrules expression>", "exec")
+        except (RecursionError, MemoryError, SyntaxError) as exc:
+            # The size limits keep generated code far below Python's own nesting limits; this
+            # is a last line of defence so that input can only ever cause an ExpressionError.
+            # Any other syntax error in generated code is a bug and is not disguised.
+            if isinstance(exc, SyntaxError) and "nested" not in str(exc):
+                raise
+            raise ExpressionError(
+                "this expression is too complex to compile; split it into several rules", 0
+            ) from exc
+        exec(code, namespace)
         function: Evaluate = namespace.pop("_expr")
         function.__doc__ = source  # shown when debugging a rule; costs nothing at run time
         return tuple(self.terms), function
@@ -228,7 +240,7 @@ class _Generator:
     def constant(self, value: ConstantValue | frozenset[Any]) -> _Code:
         if value is None or isinstance(value, bool | int | float | str):
             text = repr(value)
-            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            if text.startswith("-"):
                 text = f"({text})"
             return _Code(text, value is None, simple=True)
         key = (type(value), value)
@@ -351,7 +363,8 @@ class _Generator:
             else:
                 tests.append(f"not {code.text}" if op == "and" else code.text)
         return _Code(
-            f"({decisive} if {' or '.join(tests)} else (None if {' or '.join(unknowns)} else {other}))",
+            f"({decisive} if {' or '.join(tests)} else (None if {' or '.join(unknowns)} else "
+            f"{other}))",
             True,
         )
 

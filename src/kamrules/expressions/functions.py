@@ -127,7 +127,8 @@ def check_arity(name: str, count: int, offset: int, *, aggregate: bool = False) 
     low, high = (_AGGREGATE_ARITY if aggregate and name in _AGGREGATE_ARITY else _ARITY)[name]
     if count < low or (high is not None and count > high):
         raise ExpressionError(
-            f"{name}() was given {count} argument{'s' if count != 1 else ''}; write {FUNCTIONS[name].usage}",
+            f"{name}() was given {count} argument{'s' if count != 1 else ''}; write "
+            f"{FUNCTIONS[name].usage}",
             offset,
         )
 
@@ -246,7 +247,8 @@ def _coalesce(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
 
     def conflict() -> ExpressionError:
         return ExpressionError(
-            f"the default of coalesce() must be {noun(value.type)} like the value, but it is {noun(default.type)}",
+            f"the default of coalesce() must be {noun(value.type)} like the value, but it is "
+            f"{noun(default.type)}",
             default.offset,
         )
 

@@ -127,6 +127,9 @@ class Call(Node):
     args: tuple[Node, ...]
 
 
+AggregateName = Literal["count", "any", "all", "distinct", "sum", "min", "max"]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Aggregate(Node):
     """An aggregate over ``contacts``; produced by the type checker from a :class:`Call`.
@@ -135,7 +138,7 @@ class Aggregate(Node):
     ``where`` the per-item condition (``count``, ``any``, ``all``, ``distinct``).
     """
 
-    name: Literal["count", "any", "all", "distinct", "sum", "min", "max"]
+    name: AggregateName
     value: Node | None
     where: Node | None
 

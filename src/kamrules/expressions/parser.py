@@ -69,7 +69,9 @@ _REFUSED_NODES: dict[type[ast.AST], str] = {
     ast.ListComp: "list comprehensions are not supported; use count(), any(), all() over a list",
     ast.SetComp: "set comprehensions are not supported; use distinct() over a list",
     ast.DictComp: "dict comprehensions are not supported",
-    ast.GeneratorExp: "generator expressions are not supported; use count(), any(), all() over a list",
+    ast.GeneratorExp: (
+        "generator expressions are not supported; use count(), any(), all() over a list"
+    ),
     ast.Lambda: "lambda functions are not supported",
     ast.Subscript: "indexing with [...] is not supported",
     ast.Slice: "slicing is not supported",
@@ -153,7 +155,8 @@ def _measure(tree: ast.AST, offsets: _Offsets) -> None:
                 )
             if count > MAX_NODES:
                 raise ExpressionError(
-                    f"this expression is too large (more than {MAX_NODES} parts); split it into several rules",
+                    f"this expression is too large (more than {MAX_NODES} parts); split it into "
+                    "several rules",
                     offsets(node),
                 )
         name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
@@ -351,7 +354,8 @@ class _Converter:
             symbol = _COMPARE.get(type(op))
             if symbol is None:
                 raise self.fail(
-                    "`is` is not supported; use == or !=, or missing(x) to test for a missing value",
+                    "`is` is not supported; use == or !=, or missing(x) to test for a missing "
+                    "value",
                     node,
                 )
             ops.append(symbol)
@@ -366,7 +370,8 @@ class _Converter:
                 if type(right) in (ast.Tuple, ast.Set):
                     raise self.fail(_REFUSED_NODES[type(right)], right)
                 raise self.fail(
-                    f"{ops[0]} needs a list of values in square brackets on its right, such as {LIST_EXAMPLE}",
+                    f"{ops[0]} needs a list of values in square brackets on its right, such as "
+                    f"{LIST_EXAMPLE}",
                     right,
                 )
             operands: list[Node] = [self.convert(node.left), self.list_of(right)]
@@ -386,7 +391,8 @@ class _Converter:
             )
             if item is None or not fixed:
                 raise self.fail(
-                    "a list after in can only hold fixed values such as 'review', 3 or date('2026-01-31')",
+                    "a list after in can only hold fixed values such as 'review', 3 or "
+                    "date('2026-01-31')",
                     element,
                 )
             assert item is not None
@@ -403,14 +409,16 @@ class _Converter:
             if func.attr.startswith("_"):
                 raise self.fail(UNDERSCORE, func)
             raise self.fail(
-                f"methods cannot be called; only these functions can be called: {known_functions()}",
+                "methods cannot be called; only these functions can be called: "
+                f"{known_functions()}",
                 node,
             )
         if not isinstance(func, ast.Name):
             raise self.fail(f"only these functions can be called: {known_functions()}", node)
         if func.id not in FUNCTIONS:
             raise self.fail(
-                f"'{func.id}' is not a function; only these functions can be called: {known_functions()}",
+                f"'{func.id}' is not a function; only these functions can be called: "
+                f"{known_functions()}",
                 node,
                 did_you_mean(func.id, FUNCTIONS),
             )

@@ -28,6 +28,7 @@ from kamrules.expressions.functions import (
 from kamrules.expressions.nodes import (
     NULL,
     Aggregate,
+    AggregateName,
     Arith,
     Call,
     Choose,
@@ -63,6 +64,17 @@ CONTACTS_IS_A_LIST = (
 )
 NO_SCORES = "scores are not available here: a criterion cannot depend on a score"
 COMPARE_NULL = "null cannot be compared; use missing(x) or present(x) to test for a missing value"
+
+
+_AGGREGATE_NAMES: dict[str, AggregateName] = {
+    "count": "count",
+    "any": "any",
+    "all": "all",
+    "distinct": "distinct",
+    "sum": "sum",
+    "min": "min",
+    "max": "max",
+}
 
 
 def _constant_type(value: object) -> ExprType:
@@ -149,7 +161,8 @@ class TypeChecker:
                 return self.score(node)
             if ns in NAMESPACES:
                 raise ExpressionError(
-                    f"{ns} facts are not available here; only {self.item_mode.name} facts can be read",
+                    f"{ns} facts are not available here; only {self.item_mode.name} facts can be "
+                    "read",
                     node.offset,
                 )
             raise self.unknown_namespace(node, list(self.item_mode.fields))
@@ -260,7 +273,8 @@ class TypeChecker:
                 if operand.type == DATE:
                     hint = "use days_since() or days_until() to count days between dates"
                 raise ExpressionError(
-                    f"`{node.op}` needs a number on each side, but the {side} side is {noun(operand.type)}",
+                    f"`{node.op}` needs a number on each side, but the {side} side is "
+                    f"{noun(operand.type)}",
                     operand.offset,
                     hint,
                 )
@@ -275,7 +289,8 @@ class TypeChecker:
         for operand in operands:
             if operand.type != BOOLEAN:
                 raise ExpressionError(
-                    f"{node.op} needs true or false on each side, but this gives {noun(operand.type)}",
+                    f"{node.op} needs true or false on each side, but this gives "
+                    f"{noun(operand.type)}",
                     operand.offset,
                 )
         return replace(
@@ -423,9 +438,9 @@ class TypeChecker:
         kind, nullable = aggregate_type(name, value, where)
         return Aggregate(
             offset=node.offset,
-            name=name,
+            name=_AGGREGATE_NAMES[name],
             value=value,
-            where=where,  # type: ignore[arg-type]
+            where=where,
             type=kind,
             nullable=nullable,
         )

@@ -144,6 +144,11 @@ def _problem_from(error: Mapping[str, Any], source_map: SourceMap) -> Problem:
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     hint = None
+    if kind == "string_type" and isinstance(error.get("input"), int | float):
+        hint = f"put it in quotes: YAML reads {error['input']} as a number"
+    if kind == "string_pattern_mismatch":
+        chars = "lower-case letters, digits, '-' and '_'" if loc == ("rulebook",) else "lower-case letters, digits, '_'"
+        message = f"'{error.get('input')}' is not a valid id: start with a lower-case letter, then use {chars}"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]

@@ -27,6 +27,11 @@ Identifier = Annotated[
     StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64),
     Field(description="A lower-case identifier: letters, digits and underscores."),
 ]
+RulebookId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64),
+    Field(description="The rulebook's id: lower-case letters, digits, '-' and '_'."),
+]
 TierName = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Points = Annotated[
     Decimal,
@@ -253,7 +258,7 @@ class Defaults(_Strict):
 class RulebookSpec(_Strict):
     """A whole rulebook, after the files of a folder are merged."""
 
-    rulebook: Identifier = Field(description="The rulebook's id.")
+    rulebook: RulebookId
     version: str = Field(min_length=1, description="The rulebook's version, e.g. 2026.11.")
     title: str | None = None
     description: str | None = None
