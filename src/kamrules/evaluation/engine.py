@@ -18,6 +18,14 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from kamrules._version import __version__
+from kamrules.evaluation.compliance import (
+    CheckRow,
+    compile_checks,
+    compliance_model,
+    compliance_status,
+    evaluate_checks,
+    map_status,
+)
 from kamrules.evaluation.scoring import Scorer, centi, expression_points, scorer_for
 from kamrules.explanation.decision import (
     AccountError,
@@ -32,6 +40,7 @@ from kamrules.explanation.decision import (
 )
 from kamrules.expressions import CompiledExpression
 from kamrules.facts.records import FactRecord, FieldProblem, InvalidRecord, RecordValidator
+from kamrules.facts.types import DATE, FactType, ListType, RecordType
 from kamrules.rulebook.model import Criterion, Gate
 from kamrules.rulebook.semantics import Rulebook
 
@@ -128,6 +137,10 @@ class Engine:
         self.segments = tuple(
             (s.name, rulebook.expressions.get(("segments", i, "when"))) for i, s in enumerate(spec.segments)
         )
+        self.key_player = rulebook.expressions[("relationship_map", "key_player")].evaluate
+        self.supportive = rulebook.expressions[("relationship_map", "supportive")].evaluate
+        self.checks = compile_checks(rulebook, [t.key_account for t in self.tiers])
+        self.past_dates = _past_date_paths(rulebook.schema.account)
 
     def _compile_card(self, index: int, card: Any) -> CompiledScorecard:
         spec = self.rulebook.spec
@@ -154,9 +167,29 @@ class Engine:
     def validate(self, raw: Mapping[str, Any]) -> FactRecord:
         return self.validator.validate(raw)
 
+    def _prepare(self, record: FactRecord, as_of: dt.date) -> None:
+        """Refuse dates in the future and compute the derived contact facts.
+
+        A review dated after the as-of date is a data error, not a very recent review: left
+        alone, it would pass every freshness check it touches.
+        """
+        future = [
+            FieldProblem(label, f"{value.isoformat()} is after the as-of date {as_of.isoformat()}", value)
+            for label, value in _dates(record, self.past_dates)
+            if value > as_of
+        ]
+        if future:
+            raise InvalidRecord(record.id, future)  # type: ignore[attr-defined]
+        key_player, supportive = self.key_player, self.supportive
+        for contact in record.contacts:  # type: ignore[attr-defined]
+            facts = contact.__dict__
+            facts["key_player"] = key_player(contact, None, as_of)[0]
+            facts["supportive"] = supportive(contact, None, as_of)[0]
+
     def evaluate(self, record: FactRecord, as_of: dt.date) -> Outcome:
         """Decide one validated record; raises :class:`InvalidRecord` when a rule refuses
-        to decide without a fact (``missing: error``)."""
+        to decide without a fact (``missing: error``) or a date lies after ``as_of``."""
+        self._prepare(record, as_of)
         cards: list[CardRow] = []
         scores: dict[str, Fraction] = {}
         for card in self.cards:
@@ -254,6 +287,7 @@ class Engine:
             if row[0] is True:
                 segment = index
                 break
+        check_rows = evaluate_checks(self.checks, record, scores, chosen, as_of) if self.checks else ()
         return Outcome(
             self,
             record,
@@ -266,6 +300,8 @@ class Engine:
             chosen,
             segment,
             tuple(segment_rows),
+            check_rows,
+            map_status(record),
         )
 
     # -- convenience ------------------------------------------------------------------
@@ -352,6 +388,8 @@ class Outcome:
     tier_index: int
     segment_index: int
     segment_rows: tuple[RequirementRow, ...]
+    check_rows: tuple[CheckRow, ...]
+    map_status: int
 
     @property
     def account_id(self) -> str:
@@ -360,6 +398,11 @@ class Outcome:
     @property
     def tier(self) -> str:
         return self.engine.tiers[self.tier_index].name
+
+    @property
+    def compliance_status(self) -> str | None:
+        """The plan's compliance status, or None when the rulebook has no plan checks."""
+        return compliance_status(self.engine.checks, self.check_rows) if self.engine.checks else None
 
     @property
     def segment(self) -> str | None:
@@ -405,6 +448,11 @@ class Outcome:
             gates=gates,
             tier_tests=tier_tests,
             segment_tests=segment_tests,
+            compliance=compliance_model(
+                engine.checks, self.check_rows, self.record, tier.name, self.map_status, self.as_of, missing
+            )
+            if engine.checks
+            else None,
             missing_facts=sorted(set(missing)),
             rulebook=engine.ref,
             kamrules_version=__version__,
@@ -548,3 +596,43 @@ class Outcome:
             if reasons:
                 text += f"; not {above.tier} because {reasons}"
         return text
+
+
+# (label prefix, attribute path to a list or record, past-date fields of its items)
+PastPaths = tuple[tuple[tuple[str, ...], bool, tuple[str, ...]], ...]
+
+
+def _past_date_paths(root: RecordType) -> PastPaths:
+    """Where the dates of past events live, found once from the schema."""
+    found: list[tuple[tuple[str, ...], bool, tuple[str, ...]]] = []
+
+    def walk(record: RecordType, path: tuple[str, ...], is_list: bool) -> None:
+        names = tuple(f.name for f in record.fields.values() if f.past and f.type == DATE)
+        if names:
+            found.append((path, is_list, names))
+        for f in record.fields.values():
+            t: FactType = f.type
+            if isinstance(t, RecordType):
+                walk(t, (*path, f.name), False)
+            elif isinstance(t, ListType):
+                walk(t.item, (*path, f.name), True)
+
+    walk(root, (), False)
+    return tuple(found)
+
+
+def _dates(record: Any, paths: PastPaths) -> Iterator[tuple[str, dt.date]]:
+    for path, is_list, names in paths:
+        target = record
+        for part in path:
+            target = getattr(target, part) if target is not None else None
+        if target is None:
+            continue
+        items = enumerate(target) if is_list else [(None, target)]
+        prefix = ".".join(path)
+        for index, item in items:
+            for name in names:
+                value = getattr(item, name)
+                if value is not None:
+                    where = f"{prefix}[{index}]" if index is not None else prefix
+                    yield (f"{where}.{name}" if where else name), value

@@ -83,6 +83,37 @@ class TierTest(_Model):
     checks: list[TierCheck]
 
 
+class PlanCheckResult(_Model):
+    """One plan check for one account: whether it applies, holds, and what to do."""
+
+    id: str
+    title: str
+    area: str | None
+    severity: Literal["blocker", "major", "minor"]
+    applies: bool
+    passed: bool
+    unknown: bool
+    evidence: dict[str, Any]
+    note: str
+    remediation: str | None = None
+    owner: str | None = None
+    due: dt.date | None = None
+    overdue_days: int | None = None
+
+
+class Compliance(_Model):
+    """Whether the account plan is complete and current for the account's stage and tier."""
+
+    status: Literal["compliant", "at_risk", "non_compliant", "not_applicable"]
+    score: Number | None
+    stage: str | None
+    map_status: int
+    map_status_label: str
+    failed: dict[str, int]
+    next_due: dt.date | None
+    checks: list[PlanCheckResult]
+
+
 class Decision(_Model):
     """The outcome for one account: score, tier, segment, and why."""
 
@@ -99,6 +130,7 @@ class Decision(_Model):
     gates: list[GateResult]
     tier_tests: list[TierTest]
     segment_tests: list[TierCheck]
+    compliance: Compliance | None = None
     missing_facts: list[str]
     rulebook: RulebookRef
     kamrules_version: str

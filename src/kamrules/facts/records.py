@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from kamrules.errors import RecordError
 from kamrules.facts.schema import FactSchema
-from kamrules.facts.types import CategoryType, FactField, FactType, RecordType, ScalarType
+from kamrules.facts.types import CategoryType, FactField, FactType, ListType, RecordType, ScalarType
 from kamrules.suggestions import did_you_mean
 
 
@@ -78,13 +78,32 @@ def _python_type(fact: FactField) -> Any:
     return base
 
 
-def _model_for(record: RecordType, name: str, extra: Mapping[str, Any] | None = None) -> type[FactRecord]:
+def _model_for(record: RecordType, name: str) -> type[FactRecord]:
+    """A pydantic model for one record type, nested records and lists included.
+
+    Derived facts are left out: they are computed from the rulebook, and a value supplied
+    in the input is ignored like any other extra column.
+    """
     definitions: dict[str, Any] = {}
     for fact in record.fields.values():
+        if fact.derived:
+            definitions[fact.name] = (bool | None, None)
+            continue
+        if isinstance(fact.type, RecordType):
+            nested = _model_for(fact.type, _model_name(fact.type.name))
+            definitions[fact.name] = (nested | None, None)
+            continue
+        if isinstance(fact.type, ListType):
+            item = _model_for(fact.type.item, _model_name(fact.type.item.name))
+            definitions[fact.name] = (list[item], Field(default_factory=list))  # type: ignore[valid-type]
+            continue
         py = _python_type(fact)
         definitions[fact.name] = (py, ...) if fact.required else (py | None, None)
-    definitions.update(extra or {})
     return create_model(name, __base__=FactRecord, **definitions)
+
+
+def _model_name(item: str) -> str:
+    return "".join(part.capitalize() for part in item.split("_"))
 
 
 class RecordValidator:
@@ -92,18 +111,10 @@ class RecordValidator:
 
     def __init__(self, schema: FactSchema) -> None:
         self.schema = schema
-        contact = _model_for(schema.contact, "Contact")
-        plan = _model_for(schema.plan, "Plan")
-        self.model = _model_for(
-            schema.account,
-            "AccountRecord",
-            {
-                "plan": (plan | None, None),
-                "contacts": (list[contact], Field(default_factory=list)),  # type: ignore[valid-type]
-            },
-        )
-        self.renames = {f.column: f.name for f in schema.account.fields.values() if f.column}
-        self.known_keys = frozenset(schema.account.fields) | {"plan", "contacts"} | frozenset(self.renames)
+        self.model = _model_for(schema.account, "AccountRecord")
+        fields = schema.account.fields.values()
+        self.renames = {f.column: f.name for f in fields if f.column}
+        self.known_keys = frozenset(schema.account.fields) | frozenset(self.renames)
 
     def unknown_keys(self, raw: Mapping[str, Any]) -> list[str]:
         """Keys no fact reads: reported once per batch so a mistyped column is noticed."""
@@ -162,13 +173,25 @@ class RecordValidator:
         return FieldProblem(label, str(error["msg"]), value)
 
     def _fact_at(self, loc: tuple[Any, ...]) -> FactField | None:
-        if len(loc) == 1:
-            return self.schema.account.fields.get(str(loc[0]))
-        if loc[0] == "plan" and len(loc) == 2:
-            return self.schema.plan.fields.get(str(loc[1]))
-        if loc[0] == "contacts" and len(loc) == 3:
-            return self.schema.contact.fields.get(str(loc[2]))
-        return None
+        """The schema field a pydantic error location points at, through records and lists."""
+        record: RecordType | None = self.schema.account
+        fact: FactField | None = None
+        for part in loc:
+            if isinstance(part, int):
+                continue
+            if record is None:
+                return None
+            fact = record.fields.get(str(part))
+            if fact is None:
+                return None
+            record = (
+                fact.type
+                if isinstance(fact.type, RecordType)
+                else fact.type.item
+                if isinstance(fact.type, ListType)
+                else None
+            )
+        return fact
 
 
 def _plain(value: Any) -> str:

@@ -8,7 +8,7 @@ validating records, type-checking expressions and mapping CRM export columns ont
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kamrules.facts.types import (
     BOOLEAN,
@@ -51,6 +51,9 @@ CONTACT_LEVEL = CategoryType(
     name="level",
 )
 PLAN_STATUS = CategoryType(("draft", "agreed", "active", "retired"), name="plan status")
+OBJECTIVE_STATUS = CategoryType(("open", "on_track", "at_risk", "done", "dropped"), name="objective status")
+COMPETITOR_POSITION = CategoryType(("leader", "strong", "equal", "weak", "exited"), name="competitor position")
+REVIEW_KIND = CategoryType(("mentor", "team", "joint"), name="review kind")
 
 
 def _fields(*items: FactField) -> dict[str, FactField]:
@@ -141,25 +144,159 @@ ACCOUNT_FIELDS: dict[str, FactField] = _fields(
     FactField("current_tier", TEXT, "The tier the account holds today, if any."),
 )
 
-PLAN_FIELDS: dict[str, FactField] = _fields(
-    FactField("owner", TEXT, "The key account manager who drafted the plan."),
-    FactField("status", PLAN_STATUS, "Where the plan is in its life: draft, agreed, active, retired."),
-    FactField("version", INTEGER, "The current version of the plan.", minimum=1),
-    FactField("last_reviewed", DATE, "When the mentor last reviewed the plan."),
-    FactField("mentor", TEXT, "The mentor, outside day-to-day management, who reviews the plan."),
-    FactField("horizon_months", INTEGER, "How far ahead the plan looks, in months.", minimum=0),
-)
-
 CONTACT_FIELDS: dict[str, FactField] = _fields(
+    FactField("id", TEXT, "The contact's id in the CRM; relationships and restrictions name it."),
     FactField("name", TEXT, "The contact's name."),
     FactField("role", CONTACT_ROLE, "The contact's role in buying decisions."),
     FactField("level", CONTACT_LEVEL, "The contact's level in the customer organisation."),
     FactField("department", TEXT, "The contact's department."),
     FactField("location", TEXT, "Where the contact works."),
+    FactField("product_line", TEXT, "The product line the contact buys, specifies or uses."),
     FactField("stance", STANCE, "The contact's stance toward us."),
-    FactField("influence", INTEGER, "The contact's influence on decisions, 1 (low) to 5 (high).", minimum=1, maximum=5),
+    FactField(
+        "influence", INTEGER, "The contact's influence on decisions, 1 (low) to 5 (high).", minimum=1, maximum=5
+    ),
     FactField("owner", TEXT, "The member of our team who owns the relationship."),
-    FactField("last_contacted", DATE, "When our team was last in touch with the contact."),
+    FactField("last_contacted", DATE, "When our team was last in touch with the contact.", past=True),
+    FactField("mitigation", TEXT, "Our planned action to win over or work around an opposing contact."),
+    FactField(
+        "key_player", BOOLEAN,
+        "Whether the contact is a key player, by the rulebook's relationship_map.key_player definition.",
+        derived=True,
+    ),
+    FactField(
+        "supportive", BOOLEAN,
+        "Whether the contact supports us, by the rulebook's relationship_map.supportive definition.",
+        derived=True,
+    ),
+)
+
+TEAM_MEMBER_FIELDS: dict[str, FactField] = _fields(
+    FactField("name", TEXT, "The team member's name.", required=True),
+    FactField("role", TEXT, "The member's role on the account team (account manager, service, technical, ...)."),
+)
+
+RELATIONSHIP_FIELDS: dict[str, FactField] = _fields(
+    FactField("member", TEXT, "The member of our team in the relationship.", required=True),
+    FactField("contact", TEXT, "The id of the customer's contact in the relationship.", required=True),
+    FactField("strength", INTEGER, "Strength of the relationship, 1 (weak) to 5 (strong).", minimum=1, maximum=5),
+    FactField("last_contact", DATE, "When the two were last in touch.", past=True),
+)
+
+RESTRICTION_FIELDS: dict[str, FactField] = _fields(
+    FactField("contact", TEXT, "The id of the contact who asked for the restriction."),
+    FactField("department", TEXT, "The department or division we must not approach.", required=True),
+    FactField("note", TEXT, "What was asked, in the contact's words."),
+    FactField("since", DATE, "When the restriction was asked for.", past=True),
+)
+
+OBJECTIVE_FIELDS: dict[str, FactField] = _fields(
+    FactField("title", TEXT, "What the objective is."),
+    FactField("owner", TEXT, "Who on our team owns the objective."),
+    FactField("due", DATE, "When it is due."),
+    FactField("status", OBJECTIVE_STATUS, "Where the objective stands."),
+)
+
+CUSTOMER_OBJECTIVE_FIELDS: dict[str, FactField] = _fields(
+    FactField("description", TEXT, "The customer's business objective or direction."),
+    FactField("updated", DATE, "When we last confirmed it with the customer.", past=True),
+)
+
+COMPETITOR_FIELDS: dict[str, FactField] = _fields(
+    FactField("name", TEXT, "The competitor."),
+    FactField("position", COMPETITOR_POSITION, "The competitor's position at this customer."),
+    FactField("assessed", DATE, "When the competitor's activity was last assessed.", past=True),
+)
+
+METRIC_FIELDS: dict[str, FactField] = _fields(
+    FactField("name", TEXT, "The order-processing or service metric (on-time delivery, ...)."),
+    FactField("target", NUMBER, "The target agreed with the customer."),
+    FactField("actual", NUMBER, "The latest measured value."),
+    FactField("measured", DATE, "When it was measured.", past=True),
+)
+
+OPPORTUNITY_FIELDS: dict[str, FactField] = _fields(
+    FactField("title", TEXT, "The growth opportunity."),
+    FactField("value", NUMBER, "Its estimated yearly revenue.", minimum=0),
+    FactField("identified", DATE, "When it was identified.", past=True),
+)
+
+FEEDBACK_FIELDS: dict[str, FactField] = _fields(
+    FactField("date", DATE, "When senior management was briefed.", past=True),
+    FactField("summary", TEXT, "What was reported on the account's growth potential."),
+)
+
+REVIEW_FIELDS: dict[str, FactField] = _fields(
+    FactField("date", DATE, "When the review took place.", past=True),
+    FactField("kind", REVIEW_KIND, "mentor (long-term plan review), team, or joint (with the customer)."),
+    FactField("reviewer", TEXT, "Who reviewed."),
+    FactField("version", INTEGER, "The plan version reviewed.", minimum=1),
+)
+
+SIGN_OFF_FIELDS: dict[str, FactField] = _fields(
+    FactField("member", TEXT, "The team member who signed.", required=True),
+    FactField("version", INTEGER, "The plan version signed.", minimum=1),
+    FactField("date", DATE, "When it was signed.", past=True),
+)
+
+
+def _list(name: str, item: str, fields: dict[str, FactField], description: str) -> FactField:
+    return FactField(name, ListType(RecordType(item, fields)), description)
+
+
+PLAN_FIELDS: dict[str, FactField] = _fields(
+    FactField("owner", TEXT, "The key account manager who drafted the plan and monitors it."),
+    FactField("status", PLAN_STATUS, "Where the plan is in its life: draft, agreed, active, retired."),
+    FactField("version", INTEGER, "The current version of the plan.", minimum=1),
+    FactField("last_updated", DATE, "When the plan was last changed.", past=True),
+    FactField("last_reviewed", DATE, "When the mentor last reviewed the plan.", past=True),
+    FactField("mentor", TEXT, "The mentor, outside day-to-day management, who reviews the plan."),
+    FactField("horizon_months", INTEGER, "How far ahead the plan looks, in months.", minimum=0),
+    FactField("buying_process", TEXT, "How the customer buys: steps, approvals, who signs."),
+    FactField("buying_process_updated", DATE, "When the buying process was last confirmed.", past=True),
+    FactField("financial_requirements", TEXT, "The customer's financial requirements (terms, credit, invoicing)."),
+    FactField("legal_requirements", TEXT, "The customer's legal requirements (contracts, compliance)."),
+    FactField("business_policies", TEXT, "Our business objectives and policies as they apply to the account."),
+    FactField("contract_terms", TEXT, "The terms of the current contract."),
+    FactField("contract_end", DATE, "When the current contract ends."),
+    FactField("order_processing", TEXT, "How orders are processed for the customer."),
+    FactField("development_plan", TEXT, "The account development plan: how we grow the account."),
+    FactField("revenue_target", NUMBER, "The yearly revenue target for the account.", minimum=0),
+    FactField("margin_target_pct", NUMBER, "The margin target, in percent.", minimum=-100, maximum=100),
+    FactField("revenue_actual", NUMBER, "Revenue so far against the target.", minimum=0),
+    FactField("margin_actual_pct", NUMBER, "Margin so far, in percent.", minimum=-100, maximum=100),
+    FactField("actuals_updated", DATE, "When plan-against-actual figures were last updated.", past=True),
+    _list("objectives", "objective", OBJECTIVE_FIELDS, "Our objectives for the account, each with owner and due date."),
+    _list(
+        "customer_objectives", "customer_objective", CUSTOMER_OBJECTIVE_FIELDS,
+        "The customer's business objectives and direction, kept up to date.",
+    ),
+    _list("competitors", "competitor", COMPETITOR_FIELDS, "Competitor activity at the customer."),
+    _list("service_metrics", "metric", METRIC_FIELDS, "Order-processing and service metrics with targets."),
+    _list("growth_opportunities", "opportunity", OPPORTUNITY_FIELDS, "Growth opportunities identified."),
+    _list(
+        "management_feedback", "feedback", FEEDBACK_FIELDS,
+        "Feedback to senior management on the account's growth potential.",
+    ),
+    _list("reviews", "review", REVIEW_FIELDS, "Reviews of the plan: by the mentor, the team, jointly with the customer."),
+    _list("sign_offs", "sign_off", SIGN_OFF_FIELDS, "Team members' sign-offs, per plan version."),
+)
+
+PLAN = RecordType("plan", PLAN_FIELDS)
+CONTACT = RecordType("contact", CONTACT_FIELDS)
+
+NESTED_ACCOUNT_FIELDS: dict[str, FactField] = _fields(
+    FactField("plan", PLAN, "The account plan; missing when no plan has been drafted."),
+    _list("contacts", "contact", CONTACT_FIELDS, "The relationship map: the customer's people we know."),
+    _list("team", "member", TEAM_MEMBER_FIELDS, "Our account team."),
+    _list(
+        "relationships", "relationship", RELATIONSHIP_FIELDS,
+        "Who on our team is in touch with which contact, how strongly, and when last.",
+    ),
+    _list(
+        "restrictions", "restriction", RESTRICTION_FIELDS,
+        "What contacts asked us not to do, such as approaching another division.",
+    ),
 )
 
 
@@ -167,21 +304,28 @@ CONTACT_FIELDS: dict[str, FactField] = _fields(
 class FactSchema:
     """Everything an expression may read, and how records are shaped.
 
-    At evaluation time the namespaces map onto the runtime record like this:
-    ``account.X`` (or bare ``X``) is ``record.X``; ``plan.X`` is ``record.plan.X`` where
-    ``record.plan`` may be ``None``; ``contacts`` is ``record.contacts``, a list (never
-    ``None``) whose items have the contact fields as attributes; ``score.X`` is the score
-    of scorecard ``X`` (a ``fractions.Fraction`` from 0 to 100, exact).
+    ``account`` is the whole record: scalar facts, the ``plan`` record (which may be
+    missing) and the lists (``contacts``, ``team``, ``relationships``, ``restrictions``,
+    and the plan's own lists). At evaluation time a path reads attributes of the same
+    names: ``account.X`` (or bare ``X``) is ``record.X``, ``plan.X`` is ``record.plan.X``,
+    lists are Python lists (never ``None``) of records. ``score.X`` is the score of
+    scorecard ``X`` (a ``fractions.Fraction`` from 0 to 100, exact).
     """
 
     account: RecordType
-    plan: RecordType
-    contact: RecordType
     scorecards: tuple[str, ...] = field(default=())
 
     @property
+    def plan(self) -> RecordType:
+        return PLAN
+
+    @property
+    def contact(self) -> RecordType:
+        return CONTACT
+
+    @property
     def contacts(self) -> ListType:
-        return ListType(self.contact)
+        return ListType(CONTACT)
 
 
 def build_schema(
@@ -199,14 +343,9 @@ def build_schema(
         account[custom.name] = custom
     for name, column in (column_overrides or {}).items():
         if name in account:
-            f = account[name]
-            account[name] = FactField(f.name, f.type, f.description, f.required, column, f.minimum, f.maximum, f.custom)
-    return FactSchema(
-        account=RecordType("account", account),
-        plan=RecordType("plan", dict(PLAN_FIELDS)),
-        contact=RecordType("contact", dict(CONTACT_FIELDS)),
-        scorecards=tuple(scorecards),
-    )
+            account[name] = replace(account[name], column=column)
+    account.update(NESTED_ACCOUNT_FIELDS)
+    return FactSchema(account=RecordType("account", account), scorecards=tuple(scorecards))
 
 
 DEFAULT_SCHEMA = build_schema()

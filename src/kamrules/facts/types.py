@@ -39,7 +39,12 @@ class CategoryType:
 
 @dataclass(frozen=True, slots=True)
 class RecordType:
-    """A nested object read with dotted paths (``plan.last_reviewed``)."""
+    """A nested object read with dotted paths (``plan.last_reviewed``).
+
+    For the items of a list, ``name`` is also the word that names one item inside an
+    aggregate (``contact`` in ``count(contacts, contact.level == 'board')``), which is how a
+    nested aggregate reads the item of the aggregate around it.
+    """
 
     name: str
     fields: Mapping[str, FactField]
@@ -85,4 +90,10 @@ class FactField:
     minimum: float | None = None
     maximum: float | None = None
     custom: bool = False
+    derived: bool = False
+    """Computed by the engine from the rulebook's definitions (a contact's ``key_player``),
+    never read from input: a CRM cannot contradict the policy's own definition."""
+    past: bool = False
+    """A date of something that has happened (a review, a contact); a value after the as-of
+    date is an error in the record, not a very fresh review."""
     extra: Mapping[str, object] = field(default_factory=dict)

@@ -22,7 +22,7 @@ from kamrules.rulebook.yaml_source import Path, SourceMap, YamlProblems, read_ya
 from kamrules.suggestions import did_you_mean
 
 RULE_FILE_SUFFIXES = (".yaml", ".yml")
-CONCATENATED_KEYS = ("scorecards", "criteria", "gates", "segments")
+CONCATENATED_KEYS = ("scorecards", "criteria", "gates", "segments", "plan_checks")
 """Top-level lists that may be spread over several files of a folder, joined in file-name
 order. Every other top-level key must live in exactly one file, so that no file silently
 overrides another."""

@@ -251,6 +251,74 @@ class Facts(_Strict):
     )
 
 
+Stage = Literal["pre_sales", "contract_negotiation", "implementation_delivery", "review", "exploitation"]
+"""Relationship stages, in their order (see ``kamrules.facts.schema.STAGES``)."""
+
+Severity = Literal["blocker", "major", "minor"]
+"""How much a failed plan check weighs: a blocker makes the plan non-compliant, a major
+puts it at risk, a minor is a finding to fix."""
+
+
+class Freshness(_Strict):
+    """"Done within N days": the check passes while ``date`` is at most ``within_days``
+    before the as-of date, and falls due ``within_days`` after ``date``."""
+
+    date: Expression = Field(description="A date expression, e.g. plan.last_reviewed.")
+    within_days: int = Field(gt=0, le=3660, description="How many days the date stays fresh.")
+
+
+class PlanCheck(_Strict):
+    """One rule a complete, current account plan must satisfy, maybe only at some stages
+    and tiers. Exactly one of ``require`` and ``fresh`` says what must hold."""
+
+    id: Identifier
+    title: str = Field(min_length=1, description="What a complete plan shows, as a sentence.")
+    description: str | None = None
+    area: str | None = Field(default=None, description="A heading to group checks under in reports.")
+    severity: Severity
+    require: Expression | None = Field(default=None, description="A condition that must hold.")
+    fresh: Freshness | None = None
+    due: Expression | None = Field(
+        default=None, description="With `require`: a date expression for when the check next falls due."
+    )
+    stages: list[Stage] | None = Field(default=None, description="The stages the check applies in.")
+    from_stage: Stage | None = Field(default=None, description="The first stage the check applies in.")
+    to_stage: Stage | None = Field(default=None, description="The last stage the check applies in.")
+    tiers: list[TierName] | None = Field(
+        default=None, description="The tiers the check applies to (default: every key-account tier)."
+    )
+    owner: str | None = Field(
+        default=None,
+        description="Who acts when the check fails: a fact such as plan.owner or plan.mentor, or a role name.",
+    )
+    remediation: str = Field(min_length=1, description="What to do to pass the check.")
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> PlanCheck:
+        if (self.require is None) == (self.fresh is None):
+            raise ValueError("a plan check needs exactly one of `require` and `fresh`")
+        if self.fresh is not None and self.due is not None:
+            raise ValueError("a `fresh` check computes its own due date; remove `due`")
+        if self.stages is not None and (self.from_stage is not None or self.to_stage is not None):
+            raise ValueError("give either `stages` or `from_stage`/`to_stage`, not both")
+        return self
+
+
+class RelationshipMap(_Strict):
+    """Who counts as a key player and as supportive, for every rule over contacts.
+
+    Defined once here so that every plan check and the map status agree on the words.
+    """
+
+    key_player: Expression = Field(
+        default="role in ['decision_maker', 'executive_sponsor'] or coalesce(influence, 0) >= 4",
+        description="A condition over one contact's facts.",
+    )
+    supportive: Expression = Field(
+        default="stance in ['mentor', 'supporter']", description="A condition over one contact's facts."
+    )
+
+
 class Defaults(_Strict):
     missing: MissingPolicy = Field(default="zero", description="The missing-fact policy of criteria.")
 
@@ -274,6 +342,8 @@ class RulebookSpec(_Strict):
     gates: list[Gate] = Field(default_factory=list)
     tiers: list[Tier] = Field(min_length=1)
     segments: list[Segment] = Field(default_factory=list)
+    relationship_map: RelationshipMap = Field(default_factory=RelationshipMap)
+    plan_checks: list[PlanCheck] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_way_to_score(self) -> RulebookSpec:

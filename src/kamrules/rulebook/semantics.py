@@ -18,7 +18,7 @@ from typing import Literal
 
 from kamrules.errors import ExpressionError, Problem
 from kamrules.expressions import CompiledExpression, compile_expression
-from kamrules.facts.schema import ACCOUNT_FIELDS, FactSchema, build_schema
+from kamrules.facts.schema import ACCOUNT_FIELDS, STAGES, FactSchema, build_schema
 from kamrules.facts.types import (
     BOOLEAN,
     DATE,
@@ -28,6 +28,7 @@ from kamrules.facts.types import (
     CategoryType,
     FactField,
     FactType,
+    RecordType,
     ScalarType,
 )
 from kamrules.rulebook.model import Criterion, CustomFact, RulebookSpec, Scorecard
@@ -119,9 +120,10 @@ class _Checker:
         *,
         expect: Literal["boolean", "number", "any"],
         allow_scores: bool,
+        item: RecordType | None = None,
     ) -> CompiledExpression | None:
         try:
-            compiled = compile_expression(source, schema, expect=expect, allow_scores=allow_scores)
+            compiled = compile_expression(source, schema, expect=expect, allow_scores=allow_scores, item=item)
         except ExpressionError as exc:
             position = self.source_map.find(path)
             location = position.at_offset(exc.offset) if position else None
@@ -163,6 +165,8 @@ def check(spec: RulebookSpec, source_map: SourceMap, sources: Iterable[str]) -> 
     _check_tiers(c, spec, schema, [s.id for s in scorecards])
     _check_gates(c, spec, schema)
     _check_segments(c, spec, schema)
+    _check_relationship_map(c, spec, schema)
+    _check_plan_checks(c, spec, schema)
 
     if c.problems:
         return c.problems
@@ -384,3 +388,45 @@ def _check_segments(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> None
             expect="boolean",
             allow_scores=True,
         )
+
+
+def _check_relationship_map(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> None:
+    definitions = spec.relationship_map
+    for name in ("key_player", "supportive"):
+        c.compile(("relationship_map", name), getattr(definitions, name), schema,
+                  f"relationship_map.{name} (a condition over one contact)",
+                  expect="boolean", allow_scores=False, item=schema.contact)
+
+
+def _check_plan_checks(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> None:
+    _unique(c, [(("plan_checks", i, "id"), check.id) for i, check in enumerate(spec.plan_checks)], "plan check")
+    tiers = [t.name for t in spec.tiers]
+    for i, check in enumerate(spec.plan_checks):
+        path: Path = ("plan_checks", i)
+        what = f"plan check '{check.id}'"
+        for k, tier in enumerate(check.tiers or []):
+            if tier not in tiers:
+                c.problem((*path, "tiers", k), f"{what} names the tier '{tier}', which does not exist",
+                          did_you_mean(tier, tiers))
+        if check.from_stage and check.to_stage and STAGES.index(check.from_stage) > STAGES.index(check.to_stage):
+            c.problem((*path, "to_stage"), f"{what}: to_stage '{check.to_stage}' comes before from_stage "
+                                           f"'{check.from_stage}' (stages in order: {', '.join(STAGES)})")
+        if check.require is not None:
+            c.compile((*path, "require"), check.require, schema, what, expect="boolean", allow_scores=True)
+        if check.fresh is not None:
+            _date_expression(c, (*path, "fresh", "date"), check.fresh.date, schema, f"{what} `fresh.date`")
+        if check.due is not None:
+            _date_expression(c, (*path, "due"), check.due, schema, f"{what} `due`")
+        if check.owner is not None and "." in check.owner:
+            compiled = c.compile((*path, "owner"), check.owner, schema, f"{what} `owner`",
+                                 expect="any", allow_scores=False)
+            if compiled is not None and compiled.type != TEXT:
+                c.problem((*path, "owner"), f"{what}: `owner` must name a text fact such as plan.owner, "
+                                            f"but {check.owner} is {compiled.type.describe()}")
+
+
+def _date_expression(c: _Checker, path: Path, source: str, schema: FactSchema, what: str) -> None:
+    compiled = c.compile(path, source, schema, what, expect="any", allow_scores=False)
+    if compiled is not None and compiled.type != DATE:
+        c.problem(path, f"{what} must give a date, such as plan.last_reviewed, "
+                        f"but it gives {compiled.type.describe()}")

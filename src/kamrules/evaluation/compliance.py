@@ -1,0 +1,256 @@
+"""Account-plan compliance: which plan checks apply to an account, and which hold.
+
+A check applies by the account's relationship stage and tier (by default every key-account
+tier); what it requires is either a condition or a freshness rule ("reviewed within 60
+days"), measured from the as-of date. Like the selection engine, the hot path returns
+tuples; the explained :class:`~kamrules.explanation.decision.Compliance` model is built
+when read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from kamrules.explanation.decision import Compliance, PlanCheckResult
+from kamrules.expressions import CompiledExpression
+from kamrules.facts.schema import STAGES
+from kamrules.rulebook.model import PlanCheck
+from kamrules.rulebook.semantics import Rulebook
+
+SEVERITY_WEIGHT = {"blocker": 3, "major": 2, "minor": 1}
+"""Weights of the compliance score: the share of applicable check weight that passes."""
+
+MAP_STATUS = (
+    "no contacts mapped",
+    "contacts mapped, but no key players",
+    "key players mapped, but none supportive",
+    "a supportive key player",
+)
+
+# Why a check does not apply (row kind); APPLIES means it was evaluated.
+APPLIES, OTHER_TIER, OTHER_STAGE, STAGE_UNKNOWN = 0, 1, 2, 3
+
+# (kind, passed (True/False/None unknown), condition value, evidence, due date, owner value)
+CheckRow = tuple[int, bool | None, Any, tuple[Any, ...], dt.date | None, Any]
+NOT_EVALUATED: dict[int, CheckRow] = {kind: (kind, None, None, (), None, None) for kind in (1, 2, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCheck:
+    spec: PlanCheck
+    stages: frozenset[str] | None
+    tiers: frozenset[int]
+    condition: CompiledExpression
+    within_days: int | None
+    due: CompiledExpression | None
+    owner: CompiledExpression | None
+    weight: int
+
+    def applicability(self) -> str:
+        """Where the check applies, in words, for explanations and reports."""
+        spec = self.spec
+        if spec.stages:
+            return "at stages " + ", ".join(spec.stages)
+        if spec.from_stage and spec.to_stage:
+            return f"from {spec.from_stage} to {spec.to_stage}"
+        if spec.from_stage:
+            return f"from {spec.from_stage} on"
+        if spec.to_stage:
+            return f"up to {spec.to_stage}"
+        return "at every stage"
+
+
+def _stages(spec: PlanCheck) -> frozenset[str] | None:
+    if spec.stages is not None:
+        return frozenset(spec.stages)
+    if spec.from_stage is None and spec.to_stage is None:
+        return None
+    first = STAGES.index(spec.from_stage) if spec.from_stage else 0
+    last = STAGES.index(spec.to_stage) if spec.to_stage else len(STAGES) - 1
+    return frozenset(STAGES[first : last + 1])
+
+
+def compile_checks(rulebook: Rulebook, key_tiers: Sequence[bool]) -> tuple[CompiledCheck, ...]:
+    names = list(rulebook.tier_names)
+    default_tiers = frozenset(i for i, key in enumerate(key_tiers) if key)
+    compiled = []
+    for i, spec in enumerate(rulebook.spec.plan_checks):
+        exprs = rulebook.expressions
+        base = ("plan_checks", i)
+        condition = exprs[(*base, "require")] if spec.require is not None else exprs[(*base, "fresh", "date")]
+        compiled.append(
+            CompiledCheck(
+                spec=spec,
+                stages=_stages(spec),
+                tiers=frozenset(names.index(t) for t in spec.tiers) if spec.tiers else default_tiers,
+                condition=condition,
+                within_days=spec.fresh.within_days if spec.fresh else None,
+                due=exprs.get((*base, "due")),
+                owner=exprs.get((*base, "owner")),
+                weight=SEVERITY_WEIGHT[spec.severity],
+            )
+        )
+    return tuple(compiled)
+
+
+def evaluate_checks(
+    checks: Sequence[CompiledCheck],
+    record: Any,
+    scores: Mapping[str, Fraction],
+    tier: int,
+    as_of: dt.date,
+) -> tuple[CheckRow, ...]:
+    stage = record.stage
+    rows: list[CheckRow] = []
+    for check in checks:
+        if tier not in check.tiers:
+            rows.append(NOT_EVALUATED[OTHER_TIER])
+            continue
+        if check.stages is not None:
+            if stage is None:
+                rows.append(NOT_EVALUATED[STAGE_UNKNOWN])
+                continue
+            if stage not in check.stages:
+                rows.append(NOT_EVALUATED[OTHER_STAGE])
+                continue
+        value, evidence = check.condition.evaluate(record, scores, as_of)
+        due = None
+        if check.within_days is not None:
+            if value is None:
+                passed = None
+            else:
+                passed = (as_of - value).days <= check.within_days
+                due = value + dt.timedelta(days=check.within_days)
+        else:
+            passed = value
+            if check.due is not None:
+                due = check.due.evaluate(record, scores, as_of)[0]
+        owner = check.owner.evaluate(record, scores, as_of)[0] if check.owner is not None else None
+        rows.append((APPLIES, passed, value, evidence, due, owner))
+    return tuple(rows)
+
+
+def map_status(record: Any) -> int:
+    """0 no contacts, 1 contacts but no key players, 2 key players but none supportive,
+    3 a supportive key player."""
+    contacts = record.contacts
+    if not contacts:
+        return 0
+    status = 1
+    for contact in contacts:
+        if contact.key_player:
+            if contact.supportive:
+                return 3
+            status = 2
+    return status
+
+
+def _round2(value: Fraction) -> Decimal:
+    return (Decimal(round(value * 100)) / 100).quantize(Decimal("0.01"))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Fraction):
+        return _round2(value)
+    return value
+
+
+def compliance_model(
+    checks: Sequence[CompiledCheck],
+    rows: Sequence[CheckRow],
+    record: Any,
+    tier_name: str,
+    status_of_map: int,
+    as_of: dt.date,
+    missing: list[str],
+) -> Compliance:
+    results: list[PlanCheckResult] = []
+    applicable_weight = passed_weight = 0
+    failed = {"blocker": 0, "major": 0, "minor": 0}
+    upcoming: list[dt.date] = []
+    for check, (kind, passed, value, evidence, due, owner) in zip(checks, rows, strict=True):
+        spec = check.spec
+        where = check.applicability()
+        if kind != APPLIES:
+            note = {
+                OTHER_TIER: f"does not apply to tier {tier_name}",
+                OTHER_STAGE: f"does not apply at stage {record.stage}; it applies {where}",
+                STAGE_UNKNOWN: f"not checked: the account's stage is missing, and the check applies {where}",
+            }[kind]
+            if kind == STAGE_UNKNOWN:
+                missing.append("account.stage")
+            results.append(PlanCheckResult(id=spec.id, title=spec.title, area=spec.area, severity=spec.severity,
+                                           applies=False, passed=False, unknown=False, evidence={}, note=note))
+            continue
+        values = {label: _jsonable(v) for label, v in zip(check.condition.evidence, evidence, strict=True)}
+        unknown = passed is None
+        ok = passed is True
+        applicable_weight += check.weight
+        if ok:
+            passed_weight += check.weight
+            if due is not None and due >= as_of:
+                upcoming.append(due)
+        else:
+            failed[spec.severity] += 1
+        if unknown:
+            gaps = [label for label, v in values.items() if v is None]
+            missing.extend(gaps)
+            note = "evidence missing: " + (", ".join(gaps) if gaps else "a fact it reads is missing")
+        elif check.within_days is not None:
+            age = (as_of - value).days
+            note = f"last done {value.isoformat()}, {age} days ago; must be within {check.within_days} days"
+        else:
+            note = "holds" if ok else "does not hold"
+        overdue = (as_of - due).days if (due is not None and not ok and due < as_of) else None
+        results.append(
+            PlanCheckResult(
+                id=spec.id, title=spec.title, area=spec.area, severity=spec.severity, applies=True, passed=ok,
+                unknown=unknown, evidence=values, note=note,
+                remediation=None if ok else spec.remediation,
+                owner=_owner(spec, owner), due=due, overdue_days=overdue,
+            )
+        )
+    if applicable_weight == 0:
+        status = "not_applicable"
+        score = None
+    else:
+        status = "non_compliant" if failed["blocker"] else "at_risk" if failed["major"] else "compliant"
+        score = _round2(Fraction(passed_weight * 100, applicable_weight))
+    return Compliance(
+        status=status,
+        score=score,
+        stage=record.stage,
+        map_status=status_of_map,
+        map_status_label=MAP_STATUS[status_of_map],
+        failed=failed,
+        next_due=min(upcoming) if upcoming else None,
+        checks=results,
+    )
+
+
+def compliance_status(checks: Sequence[CompiledCheck], rows: Sequence[CheckRow]) -> str:
+    """The status alone, without building the explained model (for flat batch output)."""
+    applicable = False
+    major = False
+    for check, (kind, passed, *_) in zip(checks, rows, strict=True):
+        if kind != APPLIES:
+            continue
+        applicable = True
+        if passed is not True:
+            if check.spec.severity == "blocker":
+                return "non_compliant"
+            major = major or check.spec.severity == "major"
+    return "not_applicable" if not applicable else "at_risk" if major else "compliant"
+
+
+def _owner(spec: PlanCheck, value: Any) -> str | None:
+    if spec.owner is None:
+        return None
+    if "." not in spec.owner:
+        return spec.owner
+    return f"{value} ({spec.owner})" if value else f"{spec.owner} (not recorded)"

@@ -1,0 +1,175 @@
+"""Plan compliance: checks by stage and tier, freshness and due dates, status and map status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from kamrules import Engine, InvalidRecord, RulebookError, load_rulebook_text
+from kamrules.explanation.decision import Compliance
+from tests.conftest import AS_OF, SMALL_RULEBOOK
+
+PLAN_CHECKS = """
+plan_checks:
+  - id: mentor_review
+    title: The mentor reviewed the plan in the last 60 days
+    severity: major
+    fresh: {date: plan.last_reviewed, within_days: 60}
+    owner: plan.mentor
+    remediation: Book the plan review with the account mentor.
+  - id: decision_maker_supporter
+    title: At least one decision maker supports us
+    from_stage: contract_negotiation
+    severity: blocker
+    require: count(contacts, role == 'decision_maker' and stance in ['mentor', 'supporter']) >= 1
+    owner: plan.owner
+    remediation: Build a supporter among the decision makers.
+  - id: gold_only
+    title: Gold accounts have an agreed plan
+    tiers: [Gold]
+    severity: minor
+    require: plan.status in ['agreed', 'active']
+    remediation: Agree the plan with the account team.
+"""
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(load_rulebook_text(SMALL_RULEBOOK + PLAN_CHECKS))
+
+
+def account(**facts: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "A-1",
+        "annual_revenue": 5_000_000,
+        "strategic_fit": 4,
+        "relationship_strength": 4,
+        "wants_key_account": True,
+        "credit_risk": "low",
+        "stage": "contract_negotiation",
+        "plan": {"owner": "Kim", "mentor": "Lee", "status": "agreed", "last_reviewed": "2026-10-01"},
+        "contacts": [{"name": "Ada", "role": "decision_maker", "stance": "supporter"}],
+    }
+    base.update(facts)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def compliance(engine: Engine, **facts: Any) -> Compliance:
+    result = engine.decide(account(**facts), AS_OF).compliance
+    assert result is not None
+    return result
+
+
+def by_id(result: Compliance) -> dict[str, Any]:
+    return {c.id: c for c in result.checks}
+
+
+def test_compliant_plan_with_next_due_date(engine: Engine) -> None:
+    result = compliance(engine)
+    assert result.status == "compliant"
+    assert result.score == 100
+    checks = by_id(result)
+    review = checks["mentor_review"]
+    assert review.passed and review.due == dt.date(2026, 11, 30)
+    assert review.note == "last done 2026-10-01, 31 days ago; must be within 60 days"
+    assert result.next_due == dt.date(2026, 11, 30)
+    assert not checks["gold_only"].applies
+    assert checks["gold_only"].note == "does not apply to tier Silver"
+
+
+def test_stale_review_puts_the_plan_at_risk_and_says_who_acts(engine: Engine) -> None:
+    result = compliance(engine, plan={"owner": "Kim", "mentor": "Lee", "last_reviewed": "2026-08-01"})
+    review = by_id(result)["mentor_review"]
+    assert result.status == "at_risk"
+    assert not review.passed and review.overdue_days == 32
+    assert review.due == dt.date(2026, 9, 30)
+    assert review.owner == "Lee (plan.mentor)"
+    assert review.remediation == "Book the plan review with the account mentor."
+    assert result.score == pytest.approx(60)  # blocker 3 passed of 3 + major 2 = 5
+
+
+def test_blocker_failure_is_non_compliant(engine: Engine) -> None:
+    result = compliance(engine, contacts=[{"role": "decision_maker", "stance": "neutral"}])
+    assert result.status == "non_compliant"
+    check = by_id(result)["decision_maker_supporter"]
+    assert check.evidence == {
+        "count(contacts, role == 'decision_maker' and stance in ['mentor', 'supporter'])": 0
+    }
+    assert check.owner == "Kim (plan.owner)"
+
+
+def test_checks_appear_and_disappear_with_the_stage(engine: Engine) -> None:
+    early = by_id(compliance(engine, stage="pre_sales", contacts=[]))
+    assert not early["decision_maker_supporter"].applies
+    assert early["decision_maker_supporter"].note == (
+        "does not apply at stage pre_sales; it applies from contract_negotiation on"
+    )
+    later = by_id(compliance(engine, stage="review", contacts=[]))
+    assert later["decision_maker_supporter"].applies and not later["decision_maker_supporter"].passed
+
+
+def test_missing_plan_is_missing_evidence(engine: Engine) -> None:
+    decision = engine.decide(account(plan=None), AS_OF)
+    assert decision.compliance is not None
+    review = by_id(decision.compliance)["mentor_review"]
+    assert review.unknown and not review.passed
+    assert review.note == "evidence missing: plan.last_reviewed"
+    assert "plan.last_reviewed" in decision.missing_facts
+
+
+def test_unknown_stage_skips_stage_checks_and_flags_it(engine: Engine) -> None:
+    decision = engine.decide(account(stage=None), AS_OF)
+    assert decision.compliance is not None
+    check = by_id(decision.compliance)["decision_maker_supporter"]
+    assert not check.applies and check.note.startswith("not checked: the account's stage is missing")
+    assert "account.stage" in decision.missing_facts
+
+
+def test_non_key_accounts_have_no_checks_by_default(engine: Engine) -> None:
+    result = compliance(engine, wants_key_account=False)
+    assert result.status == "not_applicable" and result.score is None
+
+
+def test_future_dates_are_record_errors(engine: Engine) -> None:
+    with pytest.raises(InvalidRecord) as info:
+        engine.decide(account(plan={"last_reviewed": "2027-01-02"}), AS_OF)
+    assert str(info.value) == "account 'A-1': plan.last_reviewed: 2027-01-02 is after the as-of date 2026-11-01"
+
+
+def test_unknown_stage_name_is_a_record_error(engine: Engine) -> None:
+    with pytest.raises(InvalidRecord) as info:
+        engine.decide(account(stage="contract_negotiaton"), AS_OF)
+    assert "did you mean 'contract_negotiation'?" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("contacts", "status"),
+    [
+        ([], 0),
+        ([{"role": "user", "influence": 2}], 1),
+        ([{"role": "decision_maker", "stance": "neutral"}], 2),
+        ([{"role": "user", "influence": 5, "stance": "mentor"}], 3),
+    ],
+)
+def test_map_status(engine: Engine, contacts: list[dict[str, Any]], status: int) -> None:
+    assert compliance(engine, contacts=contacts).map_status == status
+
+
+def test_rule_errors_in_plan_checks() -> None:
+    bad = PLAN_CHECKS.replace("tiers: [Gold]", "tiers: [Gould]").replace(
+        "from_stage: contract_negotiation", "from_stage: review\n    to_stage: pre_sales"
+    )
+    with pytest.raises(RulebookError) as info:
+        load_rulebook_text(SMALL_RULEBOOK + bad)
+    messages = [p.message for p in info.value.problems]
+    assert "plan check 'gold_only' names the tier 'Gould', which does not exist" in messages
+    assert any("to_stage 'pre_sales' comes before from_stage 'review'" in m for m in messages)
+
+
+def test_fresh_needs_a_date() -> None:
+    bad = PLAN_CHECKS.replace("fresh: {date: plan.last_reviewed", "fresh: {date: plan.mentor")
+    with pytest.raises(RulebookError) as info:
+        load_rulebook_text(SMALL_RULEBOOK + bad)
+    assert "plan check 'mentor_review' `fresh.date` must give a date" in str(info.value)
