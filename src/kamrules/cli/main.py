@@ -28,7 +28,14 @@ from kamrules.cli import exit_codes
 from kamrules.errors import KamrulesError, RulebookError
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError
-from kamrules.explanation.render import error_text, to_json, to_markdown, to_text
+from kamrules.explanation.render import (
+    compliance_markdown,
+    compliance_text,
+    error_text,
+    to_json,
+    to_markdown,
+    to_text,
+)
 from kamrules.facts.schema import DEFAULT_SCHEMA
 from kamrules.portfolio.batch import Summary, flat_columns, flat_row
 from kamrules.portfolio.batch import run as run_batch
@@ -190,11 +197,7 @@ def evaluate(
     records = _records(accounts, input_format)
     summary = Summary()
     results = run_batch(engine, records, date, summary)
-    handle: TextIO
-    try:
-        handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-    except OSError as exc:
-        _fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
+    handle = _open_output(output)
     try:
         _write(engine, results, output_format, handle, summary)
     finally:
@@ -277,9 +280,10 @@ def _table(engine: Engine, items: Iterator[Outcome | AccountError], handle: Text
 def _report(summary: Summary, fmt: OutputFormat, output: Path | None) -> None:
     tiers = ", ".join(f"{name} {count}" for name, count in summary.tiers.items())
     segments = ", ".join(f"{name} {count}" for name, count in summary.segments.items())
+    plans = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in sorted(summary.compliance.items()))
     err.print(
         f"{summary.read} records read: {summary.decided} decided, {summary.errors} could not be decided. "
-        f"Tiers: {tiers}." + (f" Segments: {segments}." if segments else ""),
+        f"Tiers: {tiers}." + (f" Segments: {segments}." if segments else "") + (f" Plans: {plans}." if plans else ""),
         markup=False,
     )
     if summary.unknown_columns:
@@ -303,33 +307,156 @@ def explain(
 
     Example: `kamrules explain rules/ examples/accounts.jsonl --account ACC-00042 --as-of 2026-11-01`
     """
+    engine = Engine(_load(rules))
+    date = _as_of(as_of)
+    records = _only(engine, _records(accounts, input_format), account, accounts)
+    (item,) = run_batch(engine, records, date, Summary())
+    if isinstance(item, AccountError):
+        typer.echo(error_text(item), err=True)
+        raise typer.Exit(exit_codes.RECORDS_FAILED)
+    decision = item.decision()
+    if output_format is ExplainFormat.json:
+        typer.echo(to_json(decision))
+    elif output_format is ExplainFormat.markdown:
+        typer.echo(to_markdown(decision))
+    else:
+        typer.echo(to_text(decision), nl=False)
+
+
+class PlanFormat(StrEnum):
+    table = "table"
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+    jsonl = "jsonl"
+
+
+@app.command("check-plan")
+def check_plan(
+    rules: RulesArg,
+    accounts: AccountsArg,
+    account: Annotated[str | None, typer.Option("--account", "-a", help="Only this account.")] = None,
+    as_of: AsOfOpt = None,
+    output_format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")] = PlanFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Check account plans: what is missing for each account's stage and tier, who acts, by when.
+
+    Examples:
+
+    `kamrules check-plan rules/ examples/accounts.jsonl --as-of 2026-11-01`
+
+    `kamrules check-plan rules/ examples/accounts.jsonl --account ACC-00042 --format markdown`
+    """
     rulebook = _load(rules)
     engine = Engine(rulebook)
+    if not engine.checks:
+        _fail(f"the rulebook {rulebook.id} has no plan_checks", exit_codes.INVALID_RULES)
     date = _as_of(as_of)
-    ids: list[str] = []
-    for raw in _records(accounts, input_format):
+    records = _records(accounts, input_format)
+    if account is not None:
+        records = _only(engine, records, account, accounts)
+    summary = Summary()
+    handle = _open_output(output)
+    try:
+        items = run_batch(engine, records, date, summary)
+        if output_format is PlanFormat.table:
+            _plan_table(items, handle)
+        else:
+            for item in items:
+                if isinstance(item, AccountError):
+                    handle.write((item.model_dump_json() if "json" in output_format else error_text(item)) + "\n")
+                    continue
+                decision = item.decision()
+                if output_format is PlanFormat.markdown:
+                    handle.write(compliance_markdown(decision) + "\n")
+                elif output_format is PlanFormat.text:
+                    handle.write(compliance_text(decision) + "\n")
+                else:
+                    plan = {
+                        "kind": "plan",
+                        "account_id": decision.account_id,
+                        "account_name": decision.account_name,
+                        "tier": decision.tier,
+                        "as_of": decision.as_of.isoformat(),
+                        "rulebook": decision.rulebook.model_dump(mode="json"),
+                        "compliance": decision.compliance.model_dump(mode="json") if decision.compliance else None,
+                    }
+                    handle.write(json.dumps(plan, ensure_ascii=False, indent=2 if output_format == "json" else None))
+                    handle.write("\n")
+    finally:
+        if output:
+            handle.close()
+    _report(summary, OutputFormat.jsonl, output)
+    if summary.errors:
+        raise typer.Exit(exit_codes.RECORDS_FAILED)
+
+
+def _only(engine: Engine, records: list[RawRecord], account: str, source: Path) -> list[RawRecord]:
+    """The record of one account, or a message naming the nearest id."""
+    ids = []
+    for raw in records:
         if raw.data is None:
             continue
-        data = {engine.validator.renames.get(k, k): v for k, v in raw.data.items()}
-        record_id = str(data.get("id", ""))
+        record_id = str({engine.validator.renames.get(k, k): v for k, v in raw.data.items()}.get("id", ""))
+        if record_id == account:
+            return [raw]
         ids.append(record_id)
-        if record_id != account:
-            continue
-        summary = Summary()
-        (item,) = run_batch(engine, [raw], date, summary)
-        if isinstance(item, AccountError):
-            typer.echo(error_text(item), err=True)
-            raise typer.Exit(exit_codes.RECORDS_FAILED)
-        decision = item.decision()
-        if output_format is ExplainFormat.json:
-            typer.echo(to_json(decision))
-        elif output_format is ExplainFormat.markdown:
-            typer.echo(to_markdown(decision))
-        else:
-            typer.echo(to_text(decision), nl=False)
-        return
     hint = did_you_mean(account, ids)
-    _fail(f"no account '{account}' in {accounts}" + (f"; {hint}" if hint else ""), exit_codes.INVALID_INPUT)
+    _fail(f"no account '{account}' in {source}" + (f"; {hint}" if hint else ""), exit_codes.INVALID_INPUT)
+
+
+def _open_output(output: Path | None) -> TextIO:
+    if output is None:
+        return sys.stdout
+    try:
+        return output.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        _fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
+
+
+def _plan_table(items: Iterator[Outcome | AccountError], handle: TextIO) -> None:
+    console = Console(file=handle, highlight=False, width=160 if not handle.isatty() else None)
+    table = Table(title="Account plans")
+    for column in (
+        "account",
+        "name",
+        "tier",
+        "stage",
+        "plan",
+        "score",
+        "blockers",
+        "majors",
+        "minors",
+        "next due",
+        "map",
+    ):
+        table.add_column(column, no_wrap=column in ("account", "next due"))
+    errors: list[AccountError] = []
+    for item in items:
+        if isinstance(item, AccountError):
+            errors.append(item)
+            continue
+        d = item.decision()
+        c = d.compliance
+        assert c is not None
+        table.add_row(
+            d.account_id,
+            d.account_name or "",
+            d.tier,
+            c.stage or "",
+            c.status.replace("_", " "),
+            str(c.score) if c.score is not None else "",
+            str(c.failed["blocker"]),
+            str(c.failed["major"]),
+            str(c.failed["minor"]),
+            c.next_due.isoformat() if c.next_due else "",
+            str(c.map_status),
+        )
+    console.print(table)
+    for error in errors:
+        console.print(error_text(error), markup=False)
 
 
 @app.command()

@@ -184,8 +184,19 @@ def compliance_model(
             }[kind]
             if kind == STAGE_UNKNOWN:
                 missing.append("account.stage")
-            results.append(PlanCheckResult(id=spec.id, title=spec.title, area=spec.area, severity=spec.severity,
-                                           applies=False, passed=False, unknown=False, evidence={}, note=note))
+            results.append(
+                PlanCheckResult(
+                    id=spec.id,
+                    title=spec.title,
+                    area=spec.area,
+                    severity=spec.severity,
+                    applies=False,
+                    passed=False,
+                    unknown=False,
+                    evidence={},
+                    note=note,
+                )
+            )
             continue
         values = {label: _jsonable(v) for label, v in zip(check.condition.evidence, evidence, strict=True)}
         unknown = passed is None
@@ -209,10 +220,19 @@ def compliance_model(
         overdue = (as_of - due).days if (due is not None and not ok and due < as_of) else None
         results.append(
             PlanCheckResult(
-                id=spec.id, title=spec.title, area=spec.area, severity=spec.severity, applies=True, passed=ok,
-                unknown=unknown, evidence=values, note=note,
+                id=spec.id,
+                title=spec.title,
+                area=spec.area,
+                severity=spec.severity,
+                applies=True,
+                passed=ok,
+                unknown=unknown,
+                evidence=values,
+                note=note,
                 remediation=None if ok else spec.remediation,
-                owner=_owner(spec, owner), due=due, overdue_days=overdue,
+                owner=_owner(spec, owner),
+                due=due,
+                overdue_days=overdue,
             )
         )
     if applicable_weight == 0:

@@ -85,6 +85,10 @@ def to_text(decision: Decision) -> str:
         lines.append("  Segment tests")
         for check in d.segment_tests:
             lines.append(f"      [{'pass' if check.passed else 'fail'}] {check.test}")
+    if d.compliance is not None:
+        lines.append("")
+        lines.append("  Account plan")
+        lines += ["  " + line for line in _compliance_lines(d)]
     if d.missing_facts:
         lines.append("")
         lines.append(f"  Missing evidence: {', '.join(d.missing_facts)}")
@@ -144,6 +148,8 @@ def to_markdown(decision: Decision) -> str:
             )
         if not t.checks:
             out.append(f"| {_md(t.tier)} | (default tier) | pass |")
+    if d.compliance is not None:
+        out += ["", "### Account plan", "", *_compliance_markdown_body(d, "####")]
     if d.missing_facts:
         out += ["", f"Missing evidence: {', '.join(f'`{m}`' for m in d.missing_facts)}"]
     out += [
@@ -160,3 +166,102 @@ def error_text(error: AccountError) -> str:
     lines = [f"record {error.record} ({who}) could not be decided:"]
     lines += [f"  {e.field}: {e.message}" for e in error.errors]
     return "\n".join(lines)
+
+
+_STATUS_WORDS = {
+    "compliant": "Compliant",
+    "at_risk": "At risk",
+    "non_compliant": "Not compliant",
+    "not_applicable": "No plan checks apply",
+}
+_SEVERITY_ORDER = {"blocker": 0, "major": 1, "minor": 2}
+
+
+def _compliance_markdown_body(d: Decision, heading: str) -> list[str]:
+    c = d.compliance
+    assert c is not None
+    stage = c.stage.replace("_", " ") if c.stage else "not recorded"
+    score = f", score {c.score}" if c.score is not None else ""
+    out = [
+        f"**{_STATUS_WORDS[c.status]}**{score} · tier {_md(d.tier)} · stage {stage} · "
+        f"relationship map: {c.map_status_label} ({c.map_status} of 3)"
+    ]
+    failed = sorted(
+        (x for x in c.checks if x.applies and not x.passed),
+        key=lambda x: (_SEVERITY_ORDER[x.severity], x.due or d.as_of, x.id),
+    )
+    if failed:
+        out += [
+            "",
+            f"{heading} What is missing",
+            "",
+            "| Severity | Check | Why | What to do | Who | By when |",
+            "|---|---|---|---|---|---|",
+        ]
+        for x in failed:
+            if x.overdue_days:
+                when = f"overdue since {x.due.isoformat() if x.due else ''} ({x.overdue_days} days)"
+            else:
+                when = x.due.isoformat() if x.due else "now"
+            out.append(
+                f"| {x.severity} | {_md(x.title)} | {_md(x.note)} | {_md(x.remediation or '')} | "
+                f"{_md(x.owner or 'account manager')} | {when} |"
+            )
+    elif c.status != "not_applicable":
+        out += ["", "Nothing is missing: every check that applies holds."]
+    passing = [x for x in c.checks if x.applies and x.passed]
+    if passing:
+        out += ["", f"{heading} In place", "", "| Check | Next due |", "|---|---|"]
+        for x in sorted(passing, key=lambda x: (x.due is None, x.due, x.id)):
+            out.append(f"| {_md(x.title)} | {x.due.isoformat() if x.due else '—'} |")
+    skipped = [x for x in c.checks if not x.applies]
+    if skipped:
+        out += [
+            "",
+            f"*{len(skipped)} checks do not apply now:* "
+            + "; ".join(f"{_md(x.title)} ({_md(x.note)})" for x in skipped),
+        ]
+    return out
+
+
+def compliance_markdown(decision: Decision) -> str:
+    """The plan report an account manager reads: what is missing, who acts, by when."""
+    d = decision
+    title = f"## Account plan: {_md(d.account_name or d.account_id)} ({_md(d.account_id)})"
+    if d.compliance is None:
+        return f"{title}\n\nThe rulebook has no plan checks.\n"
+    footer = (
+        f"*As of {d.as_of.isoformat()}, rulebook {_md(d.rulebook.id)} {_md(d.rulebook.version)} "
+        f"(`{d.rulebook.content_hash}`).*"
+    )
+    return "\n".join([title, "", *_compliance_markdown_body(d, "###"), "", footer, ""])
+
+
+def _compliance_lines(d: Decision) -> list[str]:
+    c = d.compliance
+    assert c is not None
+    lines = [
+        f"Plan:     {_STATUS_WORDS[c.status]}" + (f" (score {c.score})" if c.score is not None else ""),
+        f"Stage:    {c.stage or 'not recorded'}",
+        f"Map:      {c.map_status_label} ({c.map_status} of 3)",
+    ]
+    if c.next_due:
+        lines.append(f"Next due: {c.next_due.isoformat()}")
+    for x in c.checks:
+        mark = "n/a " if not x.applies else "pass" if x.passed else "FAIL"
+        lines.append(f"  [{mark}] {x.severity:<7} {x.title}")
+        lines.append(f"           {x.note}")
+        if x.applies and not x.passed:
+            who = f" ({x.owner})" if x.owner else ""
+            due = f"; due {x.due.isoformat()}" if x.due else ""
+            lines.append(f"           to do{who}: {x.remediation}{due}")
+    return lines
+
+
+def compliance_text(decision: Decision) -> str:
+    """The plan's compliance for a terminal."""
+    d = decision
+    head = f"Account {d.account_id}" + (f" ({d.account_name})" if d.account_name else "")
+    if d.compliance is None:
+        return f"{head}: the rulebook has no plan checks\n"
+    return "\n".join([head, f"  Tier:     {d.tier}", *("  " + line for line in _compliance_lines(d))]) + "\n"

@@ -81,8 +81,7 @@ def compile_expression(
     kind = checked.type
     if kind == NULL or kind is None:
         raise ExpressionError(
-            "null alone is not a rule; use it as one result of if/else, such as x if present(x) "
-            "else null",
+            "null alone is not a rule; use it as one result of if/else, such as x if present(x) else null",
             checked.offset,
         )
     if expect == "boolean" and kind != BOOLEAN:
@@ -91,9 +90,7 @@ def compile_expression(
             checked.offset,
         )
     if expect == "number" and not is_number(kind):
-        raise ExpressionError(
-            f"this expression gives {noun(kind)}, but it must give a number", checked.offset
-        )
+        raise ExpressionError(f"this expression gives {noun(kind)}, but it must give a number", checked.offset)
     assert not isinstance(kind, NullType)
     evidence, function = _Generator().build(checked)
     return CompiledExpression(source, kind, checked.nullable, evidence, function)
@@ -205,9 +202,7 @@ class _Generator:
             # Any other syntax error in generated code is a bug and is not disguised.
             if isinstance(exc, SyntaxError) and "nested" not in str(exc):
                 raise
-            raise ExpressionError(
-                "this expression is too complex to compile; split it into several rules", 0
-            ) from exc
+            raise ExpressionError("this expression is too complex to compile; split it into several rules", 0) from exc
         exec(code, namespace)
         function: Evaluate = namespace.pop("_expr")
         function.__doc__ = source  # shown when debugging a rule; costs nothing at run time
@@ -249,9 +244,7 @@ class _Generator:
             self.globals[name] = value
         return _Code(self.constants[key], False, simple=True)
 
-    def guarded(
-        self, codes: list[_Code], body: Callable[[list[str]], str], nullable: bool
-    ) -> _Code:
+    def guarded(self, codes: list[_Code], body: Callable[[list[str]], str], nullable: bool) -> _Code:
         """``body`` over the operands, or None as soon as a nullable operand is None."""
         conditions: list[str] = []
         refs: list[str] = []
@@ -276,11 +269,7 @@ class _Generator:
         if node.namespace == "item":
             return f"{'c' if inside else 'r'}.{name}"
         if node.namespace == "plan":
-            return (
-                f"(None if r.plan is None else r.plan.{name})"
-                if inside
-                else f"None if p is None else p.{name}"
-            )
+            return f"(None if r.plan is None else r.plan.{name})" if inside else f"None if p is None else p.{name}"
         return f"r.{name}"
 
     def emit(self, node: Node, inside: bool, truthy: bool = False) -> _Code:
@@ -326,9 +315,7 @@ class _Generator:
         left, right = self.emit(node.left, inside), self.emit(node.right, inside)
         op = node.op
         if op != "/" or (isinstance(node.right, Constant) and node.right.value != 0):
-            return self.guarded(
-                [left, right], lambda r: f"({r[0]} {op} {r[1]})", left.nullable or right.nullable
-            )
+            return self.guarded([left, right], lambda r: f"({r[0]} {op} {r[1]})", left.nullable or right.nullable)
         # Division by zero gives unknown: the divisor is bound once and tested.
         conditions: list[str] = []
         left_ref = left.text
@@ -363,8 +350,7 @@ class _Generator:
             else:
                 tests.append(f"not {code.text}" if op == "and" else code.text)
         return _Code(
-            f"({decisive} if {' or '.join(tests)} else (None if {' or '.join(unknowns)} else "
-            f"{other}))",
+            f"({decisive} if {' or '.join(tests)} else (None if {' or '.join(unknowns)} else {other}))",
             True,
         )
 
@@ -406,9 +392,7 @@ class _Generator:
         return _Code(f"({joined.text} if ({', '.join(bindings)},) else None)", True)
 
     def link(self, left: _Code, op: str, right: _Code) -> _Code:
-        return self.guarded(
-            [left, right], lambda r: f"({r[0]} {op} {r[1]})", left.nullable or right.nullable
-        )
+        return self.guarded([left, right], lambda r: f"({r[0]} {op} {r[1]})", left.nullable or right.nullable)
 
     def choose(self, node: Choose, inside: bool) -> _Code:
         body = self.emit(node.body, inside)
@@ -418,9 +402,7 @@ class _Generator:
         if not test.nullable:
             return _Code(f"({body.text} if {test.text} else {orelse.text})", nullable)
         first, ref = self.bind(test)
-        return _Code(
-            f"(None if {first} is None else ({body.text} if {ref} else {orelse.text}))", True
-        )
+        return _Code(f"(None if {first} is None else ({body.text} if {ref} else {orelse.text}))", True)
 
     def call(self, node: Call, inside: bool) -> _Code:
         name = node.name

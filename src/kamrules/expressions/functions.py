@@ -127,8 +127,7 @@ def check_arity(name: str, count: int, offset: int, *, aggregate: bool = False) 
     low, high = (_AGGREGATE_ARITY if aggregate and name in _AGGREGATE_ARITY else _ARITY)[name]
     if count < low or (high is not None and count > high):
         raise ExpressionError(
-            f"{name}() was given {count} argument{'s' if count != 1 else ''}; write "
-            f"{FUNCTIONS[name].usage}",
+            f"{name}() was given {count} argument{'s' if count != 1 else ''}; write {FUNCTIONS[name].usage}",
             offset,
         )
 
@@ -212,9 +211,7 @@ def _need(name: str, arg: Node, ok: bool, what: str) -> None:
         hint = None
         if what == "a date" and is_text_literal(arg):
             hint = f"write date('{arg.value}') for a date"  # type: ignore[attr-defined]
-        raise ExpressionError(
-            f"{name}() needs {what}, but it is given {noun(arg.type)}", arg.offset, hint
-        )
+        raise ExpressionError(f"{name}() needs {what}, but it is given {noun(arg.type)}", arg.offset, hint)
 
 
 def _days(name: str) -> Rule:
@@ -241,14 +238,11 @@ def _presence(name: str) -> Rule:
 def _coalesce(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
     value, default = args
     if value.type == NULL:
-        raise ExpressionError(
-            "coalesce() needs a fact as its first argument, not null", value.offset
-        )
+        raise ExpressionError("coalesce() needs a fact as its first argument, not null", value.offset)
 
     def conflict() -> ExpressionError:
         return ExpressionError(
-            f"the default of coalesce() must be {noun(value.type)} like the value, but it is "
-            f"{noun(default.type)}",
+            f"the default of coalesce() must be {noun(value.type)} like the value, but it is {noun(default.type)}",
             default.offset,
         )
 
@@ -280,9 +274,7 @@ def _clamp(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
     if (
         isinstance(low, Constant) and isinstance(high, Constant) and low.value > high.value  # type: ignore[operator]
     ):
-        raise ExpressionError(
-            "clamp() needs its low limit to be at most its high limit", low.offset
-        )
+        raise ExpressionError("clamp() needs its low limit to be at most its high limit", low.offset)
     kind = INTEGER if all(a.type == INTEGER for a in args) else NUMBER
     return kind, any(a.nullable for a in args)
 
@@ -338,9 +330,7 @@ def aggregate_type(name: str, value: Node | None, where: Node | None) -> tuple[E
         )
     if name in ("count", "distinct"):
         if value is not None and not isinstance(value.type, ScalarType | CategoryType):
-            raise ExpressionError(
-                f"distinct() needs a value of each contact, not {noun(value.type)}", value.offset
-            )
+            raise ExpressionError(f"distinct() needs a value of each contact, not {noun(value.type)}", value.offset)
         return INTEGER, False
     if name in ("any", "all"):
         return BOOLEAN, False

@@ -69,9 +69,7 @@ _REFUSED_NODES: dict[type[ast.AST], str] = {
     ast.ListComp: "list comprehensions are not supported; use count(), any(), all() over a list",
     ast.SetComp: "set comprehensions are not supported; use distinct() over a list",
     ast.DictComp: "dict comprehensions are not supported",
-    ast.GeneratorExp: (
-        "generator expressions are not supported; use count(), any(), all() over a list"
-    ),
+    ast.GeneratorExp: ("generator expressions are not supported; use count(), any(), all() over a list"),
     ast.Lambda: "lambda functions are not supported",
     ast.Subscript: "indexing with [...] is not supported",
     ast.Slice: "slicing is not supported",
@@ -118,9 +116,7 @@ def _bracket_depth(text: str, lead: int) -> None:
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
             if token.type == tokenize.COMMENT:
-                raise ExpressionError(
-                    "comments (#) are not allowed inside an expression", lead + token.start[1]
-                )
+                raise ExpressionError("comments (#) are not allowed inside an expression", lead + token.start[1])
             if token.type == tokenize.OP and token.string in "([{":
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -155,8 +151,7 @@ def _measure(tree: ast.AST, offsets: _Offsets) -> None:
                 )
             if count > MAX_NODES:
                 raise ExpressionError(
-                    f"this expression is too large (more than {MAX_NODES} parts); split it into "
-                    "several rules",
+                    f"this expression is too large (more than {MAX_NODES} parts); split it into several rules",
                     offsets(node),
                 )
         name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
@@ -186,9 +181,7 @@ def _syntax_error(exc: SyntaxError, source: str, text: str, lead: int) -> Expres
             reason = "it ends unexpectedly"
     else:
         offset = min(lead + exc.offset - 1, len(source))
-    return ExpressionError(
-        f"could not read this expression: {reason} at {_position(source, offset)}", offset
-    )
+    return ExpressionError(f"could not read this expression: {reason} at {_position(source, offset)}", offset)
 
 
 def parse(source: str) -> Node:
@@ -201,9 +194,7 @@ def parse(source: str) -> Node:
     try:
         source.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ExpressionError(
-            "this expression contains characters that cannot be read", exc.start
-        ) from None
+        raise ExpressionError("this expression contains characters that cannot be read", exc.start) from None
     if "\x00" in source:
         raise ExpressionError("this expression contains a null character", source.index("\x00"))
     # Line breaks become spaces, keeping every character at its offset, so that an
@@ -222,9 +213,7 @@ def parse(source: str) -> Node:
     except SyntaxError as exc:
         raise _syntax_error(exc, source, text, lead) from None
     except (ValueError, MemoryError, RecursionError):
-        raise ExpressionError(
-            f"this expression is nested too deeply (more than {MAX_DEPTH} levels)", lead
-        ) from None
+        raise ExpressionError(f"this expression is nested too deeply (more than {MAX_DEPTH} levels)", lead) from None
     offsets = _Offsets(text, lead)
     _measure(tree, offsets)
     return _Converter(offsets).convert(tree.body)
@@ -271,9 +260,7 @@ class _Converter:
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.List):
-            raise self.fail(
-                f"a list can only be used after in or not in, as in {LIST_EXAMPLE}", node
-            )
+            raise self.fail(f"a list can only be used after in or not in, as in {LIST_EXAMPLE}", node)
         message = _REFUSED_NODES.get(type(node), f"{type(node).__name__} is not supported")
         raise self.fail(message, node)
 
@@ -327,9 +314,7 @@ class _Converter:
             if base.attr.startswith("_"):
                 raise self.fail(UNDERSCORE, base)
             raise self.fail("a path has a single dot, such as plan.last_reviewed", node)
-        raise self.fail(
-            "only account., plan. and score. can be followed by a dot and a fact name", node
-        )
+        raise self.fail("only account., plan. and score. can be followed by a dot and a fact name", node)
 
     def unary(self, node: ast.UnaryOp) -> Node:
         at = self.at(node)
@@ -354,24 +339,20 @@ class _Converter:
             symbol = _COMPARE.get(type(op))
             if symbol is None:
                 raise self.fail(
-                    "`is` is not supported; use == or !=, or missing(x) to test for a missing "
-                    "value",
+                    "`is` is not supported; use == or !=, or missing(x) to test for a missing value",
                     node,
                 )
             ops.append(symbol)
         has_in = any(op in ("in", "not in") for op in ops)
         if has_in and len(ops) > 1:
-            raise self.fail(
-                "in cannot be chained with other comparisons; combine them with and", node
-            )
+            raise self.fail("in cannot be chained with other comparisons; combine them with and", node)
         if has_in:
             right = node.comparators[0]
             if not isinstance(right, ast.List):
                 if type(right) in (ast.Tuple, ast.Set):
                     raise self.fail(_REFUSED_NODES[type(right)], right)
                 raise self.fail(
-                    f"{ops[0]} needs a list of values in square brackets on its right, such as "
-                    f"{LIST_EXAMPLE}",
+                    f"{ops[0]} needs a list of values in square brackets on its right, such as {LIST_EXAMPLE}",
                     right,
                 )
             operands: list[Node] = [self.convert(node.left), self.list_of(right)]
@@ -391,8 +372,7 @@ class _Converter:
             )
             if item is None or not fixed:
                 raise self.fail(
-                    "a list after in can only hold fixed values such as 'review', 3 or "
-                    "date('2026-01-31')",
+                    "a list after in can only hold fixed values such as 'review', 3 or date('2026-01-31')",
                     element,
                 )
             assert item is not None
@@ -409,16 +389,14 @@ class _Converter:
             if func.attr.startswith("_"):
                 raise self.fail(UNDERSCORE, func)
             raise self.fail(
-                "methods cannot be called; only these functions can be called: "
-                f"{known_functions()}",
+                f"methods cannot be called; only these functions can be called: {known_functions()}",
                 node,
             )
         if not isinstance(func, ast.Name):
             raise self.fail(f"only these functions can be called: {known_functions()}", node)
         if func.id not in FUNCTIONS:
             raise self.fail(
-                f"'{func.id}' is not a function; only these functions can be called: "
-                f"{known_functions()}",
+                f"'{func.id}' is not a function; only these functions can be called: {known_functions()}",
                 node,
                 did_you_mean(func.id, FUNCTIONS),
             )

@@ -95,9 +95,7 @@ class TypeChecker:
     """Resolves names and types one expression; ``item`` switches to item mode, where the
     record being evaluated is itself an item (such as one contact)."""
 
-    def __init__(
-        self, schema: FactSchema, *, allow_scores: bool, item: RecordType | None = None
-    ) -> None:
+    def __init__(self, schema: FactSchema, *, allow_scores: bool, item: RecordType | None = None) -> None:
         self.schema = schema
         self.allow_scores = allow_scores
         self.item_mode = item
@@ -133,9 +131,7 @@ class TypeChecker:
 
     def _resolved(self, node: Field, namespace: str, fact: FactField, item: str = "") -> Field:
         if not isinstance(fact.type, ScalarType | CategoryType):
-            raise ExpressionError(
-                f"'{fact.name}' is {noun(fact.type)} and cannot be read here", node.offset
-            )
+            raise ExpressionError(f"'{fact.name}' is {noun(fact.type)} and cannot be read here", node.offset)
         nullable = namespace == "plan" or not fact.required
         return replace(
             node,
@@ -161,24 +157,19 @@ class TypeChecker:
                 return self.score(node)
             if ns in NAMESPACES:
                 raise ExpressionError(
-                    f"{ns} facts are not available here; only {self.item_mode.name} facts can be "
-                    "read",
+                    f"{ns} facts are not available here; only {self.item_mode.name} facts can be read",
                     node.offset,
                 )
             raise self.unknown_namespace(node, list(self.item_mode.fields))
         if ns == "account":
             fields = self.schema.account.fields
             if name not in fields:
-                raise ExpressionError(
-                    f"account has no fact '{name}'", node.offset, did_you_mean(name, fields)
-                )
+                raise ExpressionError(f"account has no fact '{name}'", node.offset, did_you_mean(name, fields))
             return self._resolved(node, "account", fields[name])
         if ns == "plan":
             fields = self.schema.plan.fields
             if name not in fields:
-                raise ExpressionError(
-                    f"plan has no fact '{name}'", node.offset, did_you_mean(name, fields)
-                )
+                raise ExpressionError(f"plan has no fact '{name}'", node.offset, did_you_mean(name, fields))
             return self._resolved(node, "plan", fields[name])
         if ns == "score":
             return self.score(node)
@@ -208,11 +199,7 @@ class TypeChecker:
 
     def unknown_namespace(self, node: Field, fields: list[str]) -> ExpressionError:
         ns = node.namespace or ""
-        starts = (
-            f"{self.item_mode.name}. or score."
-            if self.item_mode is not None
-            else "account., plan. or score."
-        )
+        starts = f"{self.item_mode.name}. or score." if self.item_mode is not None else "account., plan. or score."
         if ns in fields:
             return ExpressionError(
                 f"'{ns}' is a fact, not a group of facts; a path with a dot starts with {starts}",
@@ -233,9 +220,7 @@ class TypeChecker:
                 "plan": "plan.last_reviewed",
                 "score": f"score.{self.schema.scorecards[0] if self.schema.scorecards else 'x'}",
             }[name]
-            raise ExpressionError(
-                f"{name} alone is not a fact; name one of its facts, such as {example}", node.offset
-            )
+            raise ExpressionError(f"{name} alone is not a fact; name one of its facts, such as {example}", node.offset)
         if self.item_mode is not None:
             candidates = list(self.item_mode.fields)
             where = f"a {self.item_mode.name}"
@@ -245,9 +230,7 @@ class TypeChecker:
         else:
             candidates = [*self.schema.account.fields, *NAMESPACES, "contacts"]
             where = "the account"
-        raise ExpressionError(
-            f"there is no fact '{name}' on {where}", node.offset, did_you_mean(name, candidates)
-        )
+        raise ExpressionError(f"there is no fact '{name}' on {where}", node.offset, did_you_mean(name, candidates))
 
     # -- operators --------------------------------------------------------------------------
 
@@ -255,14 +238,10 @@ class TypeChecker:
         operand = self.check(node.operand, inside)
         if node.op == "not":
             if operand.type != BOOLEAN:
-                raise ExpressionError(
-                    f"not needs true or false, but this gives {noun(operand.type)}", operand.offset
-                )
+                raise ExpressionError(f"not needs true or false, but this gives {noun(operand.type)}", operand.offset)
             return replace(node, operand=operand, type=BOOLEAN, nullable=operand.nullable)
         if not is_number(operand.type):
-            raise ExpressionError(
-                f"`{node.op}` needs a number, but this gives {noun(operand.type)}", operand.offset
-            )
+            raise ExpressionError(f"`{node.op}` needs a number, but this gives {noun(operand.type)}", operand.offset)
         return replace(node, operand=operand, type=operand.type, nullable=operand.nullable)
 
     def arith(self, node: Arith, inside: bool) -> Node:
@@ -273,8 +252,7 @@ class TypeChecker:
                 if operand.type == DATE:
                     hint = "use days_since() or days_until() to count days between dates"
                 raise ExpressionError(
-                    f"`{node.op}` needs a number on each side, but the {side} side is "
-                    f"{noun(operand.type)}",
+                    f"`{node.op}` needs a number on each side, but the {side} side is {noun(operand.type)}",
                     operand.offset,
                     hint,
                 )
@@ -289,13 +267,10 @@ class TypeChecker:
         for operand in operands:
             if operand.type != BOOLEAN:
                 raise ExpressionError(
-                    f"{node.op} needs true or false on each side, but this gives "
-                    f"{noun(operand.type)}",
+                    f"{node.op} needs true or false on each side, but this gives {noun(operand.type)}",
                     operand.offset,
                 )
-        return replace(
-            node, operands=operands, type=BOOLEAN, nullable=any(o.nullable for o in operands)
-        )
+        return replace(node, operands=operands, type=BOOLEAN, nullable=any(o.nullable for o in operands))
 
     def choose(self, node: Choose, inside: bool) -> Node:
         body = self.check(node.body, inside)
@@ -307,9 +282,7 @@ class TypeChecker:
                 test.offset,
             )
         if body.type == NULL and orelse.type == NULL:
-            raise ExpressionError(
-                "at least one result of if/else must be something other than null", node.offset
-            )
+            raise ExpressionError("at least one result of if/else must be something other than null", node.offset)
 
         def conflict() -> ExpressionError:
             return ExpressionError(

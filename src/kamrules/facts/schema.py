@@ -153,19 +153,19 @@ CONTACT_FIELDS: dict[str, FactField] = _fields(
     FactField("location", TEXT, "Where the contact works."),
     FactField("product_line", TEXT, "The product line the contact buys, specifies or uses."),
     FactField("stance", STANCE, "The contact's stance toward us."),
-    FactField(
-        "influence", INTEGER, "The contact's influence on decisions, 1 (low) to 5 (high).", minimum=1, maximum=5
-    ),
+    FactField("influence", INTEGER, "The contact's influence on decisions, 1 (low) to 5 (high).", minimum=1, maximum=5),
     FactField("owner", TEXT, "The member of our team who owns the relationship."),
     FactField("last_contacted", DATE, "When our team was last in touch with the contact.", past=True),
     FactField("mitigation", TEXT, "Our planned action to win over or work around an opposing contact."),
     FactField(
-        "key_player", BOOLEAN,
+        "key_player",
+        BOOLEAN,
         "Whether the contact is a key player, by the rulebook's relationship_map.key_player definition.",
         derived=True,
     ),
     FactField(
-        "supportive", BOOLEAN,
+        "supportive",
+        BOOLEAN,
         "Whether the contact supports us, by the rulebook's relationship_map.supportive definition.",
         derived=True,
     ),
@@ -268,17 +268,23 @@ PLAN_FIELDS: dict[str, FactField] = _fields(
     FactField("actuals_updated", DATE, "When plan-against-actual figures were last updated.", past=True),
     _list("objectives", "objective", OBJECTIVE_FIELDS, "Our objectives for the account, each with owner and due date."),
     _list(
-        "customer_objectives", "customer_objective", CUSTOMER_OBJECTIVE_FIELDS,
+        "customer_objectives",
+        "customer_objective",
+        CUSTOMER_OBJECTIVE_FIELDS,
         "The customer's business objectives and direction, kept up to date.",
     ),
     _list("competitors", "competitor", COMPETITOR_FIELDS, "Competitor activity at the customer."),
     _list("service_metrics", "metric", METRIC_FIELDS, "Order-processing and service metrics with targets."),
     _list("growth_opportunities", "opportunity", OPPORTUNITY_FIELDS, "Growth opportunities identified."),
     _list(
-        "management_feedback", "feedback", FEEDBACK_FIELDS,
+        "management_feedback",
+        "feedback",
+        FEEDBACK_FIELDS,
         "Feedback to senior management on the account's growth potential.",
     ),
-    _list("reviews", "review", REVIEW_FIELDS, "Reviews of the plan: by the mentor, the team, jointly with the customer."),
+    _list(
+        "reviews", "review", REVIEW_FIELDS, "Reviews of the plan: by the mentor, the team, jointly with the customer."
+    ),
     _list("sign_offs", "sign_off", SIGN_OFF_FIELDS, "Team members' sign-offs, per plan version."),
 )
 
@@ -290,11 +296,15 @@ NESTED_ACCOUNT_FIELDS: dict[str, FactField] = _fields(
     _list("contacts", "contact", CONTACT_FIELDS, "The relationship map: the customer's people we know."),
     _list("team", "member", TEAM_MEMBER_FIELDS, "Our account team."),
     _list(
-        "relationships", "relationship", RELATIONSHIP_FIELDS,
+        "relationships",
+        "relationship",
+        RELATIONSHIP_FIELDS,
         "Who on our team is in touch with which contact, how strongly, and when last.",
     ),
     _list(
-        "restrictions", "restriction", RESTRICTION_FIELDS,
+        "restrictions",
+        "restriction",
+        RESTRICTION_FIELDS,
         "What contacts asked us not to do, such as approaching another division.",
     ),
 )

@@ -29,6 +29,7 @@ class Summary:
     tiers: Counter[str] = field(default_factory=Counter)
     segments: Counter[str] = field(default_factory=Counter)
     key_accounts: int = 0
+    compliance: Counter[str] = field(default_factory=Counter)
     unknown_columns: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -39,6 +40,7 @@ class Summary:
             "key_accounts": self.key_accounts,
             "tiers": dict(self.tiers),
             "segments": dict(self.segments),
+            "compliance": dict(self.compliance),
             "unknown_columns": self.unknown_columns,
         }
 
@@ -81,6 +83,9 @@ def run(
             summary.segments[outcome.segment] += 1
         if engine.tiers[outcome.tier_index].key_account:
             summary.key_accounts += 1
+        status = outcome.compliance_status
+        if status is not None:
+            summary.compliance[status] += 1
         yield outcome
     summary.unknown_columns = list(unknown)
 
@@ -93,6 +98,8 @@ def flat_columns(engine: Engine) -> list[str]:
     for card in engine.cards:
         columns += [f"points.{c.spec.id}" for c in card.criteria]
     columns += [f"gate.{g.spec.id}" for g in engine.gates]
+    if engine.checks:
+        columns += ["compliance", "map_status"]
     columns += ["missing_facts", "summary", "error"]
     return columns
 
@@ -127,6 +134,9 @@ def flat_row(engine: Engine, item: Outcome | AccountError, number: int) -> dict[
             row[f"points.{c.spec.id}"] = "" if crow[3] == 2 else f"{crow[1] / 100:.2f}"
     for gate, (applied, unknown, _) in zip(engine.gates, item.gates, strict=True):
         row[f"gate.{gate.spec.id}"] = "applies" if applied else "unknown" if unknown else "no"
+    if engine.checks:
+        row["compliance"] = item.compliance_status
+        row["map_status"] = item.map_status
     decision = item.decision()
     row["missing_facts"] = " ".join(decision.missing_facts)
     row["summary"] = decision.summary

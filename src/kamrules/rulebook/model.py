@@ -260,7 +260,7 @@ puts it at risk, a minor is a finding to fix."""
 
 
 class Freshness(_Strict):
-    """"Done within N days": the check passes while ``date`` is at most ``within_days``
+    """ "Done within N days": the check passes while ``date`` is at most ``within_days``
     before the as-of date, and falls due ``within_days`` after ``date``."""
 
     date: Expression = Field(description="A date expression, e.g. plan.last_reviewed.")

@@ -393,9 +393,15 @@ def _check_segments(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> None
 def _check_relationship_map(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> None:
     definitions = spec.relationship_map
     for name in ("key_player", "supportive"):
-        c.compile(("relationship_map", name), getattr(definitions, name), schema,
-                  f"relationship_map.{name} (a condition over one contact)",
-                  expect="boolean", allow_scores=False, item=schema.contact)
+        c.compile(
+            ("relationship_map", name),
+            getattr(definitions, name),
+            schema,
+            f"relationship_map.{name} (a condition over one contact)",
+            expect="boolean",
+            allow_scores=False,
+            item=schema.contact,
+        )
 
 
 def _check_plan_checks(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> None:
@@ -406,11 +412,17 @@ def _check_plan_checks(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> N
         what = f"plan check '{check.id}'"
         for k, tier in enumerate(check.tiers or []):
             if tier not in tiers:
-                c.problem((*path, "tiers", k), f"{what} names the tier '{tier}', which does not exist",
-                          did_you_mean(tier, tiers))
+                c.problem(
+                    (*path, "tiers", k),
+                    f"{what} names the tier '{tier}', which does not exist",
+                    did_you_mean(tier, tiers),
+                )
         if check.from_stage and check.to_stage and STAGES.index(check.from_stage) > STAGES.index(check.to_stage):
-            c.problem((*path, "to_stage"), f"{what}: to_stage '{check.to_stage}' comes before from_stage "
-                                           f"'{check.from_stage}' (stages in order: {', '.join(STAGES)})")
+            c.problem(
+                (*path, "to_stage"),
+                f"{what}: to_stage '{check.to_stage}' comes before from_stage "
+                f"'{check.from_stage}' (stages in order: {', '.join(STAGES)})",
+            )
         if check.require is not None:
             c.compile((*path, "require"), check.require, schema, what, expect="boolean", allow_scores=True)
         if check.fresh is not None:
@@ -418,15 +430,18 @@ def _check_plan_checks(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> N
         if check.due is not None:
             _date_expression(c, (*path, "due"), check.due, schema, f"{what} `due`")
         if check.owner is not None and "." in check.owner:
-            compiled = c.compile((*path, "owner"), check.owner, schema, f"{what} `owner`",
-                                 expect="any", allow_scores=False)
+            compiled = c.compile(
+                (*path, "owner"), check.owner, schema, f"{what} `owner`", expect="any", allow_scores=False
+            )
             if compiled is not None and compiled.type != TEXT:
-                c.problem((*path, "owner"), f"{what}: `owner` must name a text fact such as plan.owner, "
-                                            f"but {check.owner} is {compiled.type.describe()}")
+                c.problem(
+                    (*path, "owner"),
+                    f"{what}: `owner` must name a text fact such as plan.owner, "
+                    f"but {check.owner} is {compiled.type.describe()}",
+                )
 
 
 def _date_expression(c: _Checker, path: Path, source: str, schema: FactSchema, what: str) -> None:
     compiled = c.compile(path, source, schema, what, expect="any", allow_scores=False)
     if compiled is not None and compiled.type != DATE:
-        c.problem(path, f"{what} must give a date, such as plan.last_reviewed, "
-                        f"but it gives {compiled.type.describe()}")
+        c.problem(path, f"{what} must give a date, such as plan.last_reviewed, but it gives {compiled.type.describe()}")
