@@ -41,9 +41,14 @@ def test_the_shipped_default_rulebook_loads() -> None:
 
 def test_misspelt_key_names_line_and_suggests() -> None:
     text = SMALL_RULEBOOK.replace("        weight: 60\n", "        wieght: 60\n")
-    problems = problems_of(text)
-    assert "r.yaml:7:9: unknown key 'wieght' in scorecards[0].criteria[0] (did you mean 'weight'?)" in problems
-    assert any("is missing the required key 'weight'" in p for p in problems)
+    assert (
+        only_problem(text) == "r.yaml:7:9: unknown key 'wieght' in scorecards[0].criteria[0] (did you mean 'weight'?)"
+    )
+
+
+def test_unquoted_version_says_to_quote_it() -> None:
+    text = SMALL_RULEBOOK.replace('version: "1"', "version: 2026.10")
+    assert only_problem(text) == "r.yaml:2:10: version: must be text (put it in quotes: YAML reads 2026.1 as a number)"
 
 
 def test_misspelt_fact_path_suggests_the_field() -> None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from kamrules.evaluation.exact import round2, score2
 from kamrules.explanation.decision import Compliance, PlanCheckResult
 from kamrules.expressions import CompiledExpression
 from kamrules.facts.schema import STAGES
@@ -150,13 +150,9 @@ def map_status(record: Any) -> int:
     return status
 
 
-def _round2(value: Fraction) -> Decimal:
-    return (Decimal(round(value * 100)) / 100).quantize(Decimal("0.01"))
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Fraction):
-        return _round2(value)
+        return score2(value)
     return value
 
 
@@ -167,8 +163,8 @@ def compliance_model(
     tier_name: str,
     status_of_map: int,
     as_of: dt.date,
-    missing: list[str],
 ) -> Compliance:
+    missing: list[str] = []
     results: list[PlanCheckResult] = []
     applicable_weight = passed_weight = 0
     failed = {"blocker": 0, "major": 0, "minor": 0}
@@ -240,7 +236,7 @@ def compliance_model(
         score = None
     else:
         status = "non_compliant" if failed["blocker"] else "at_risk" if failed["major"] else "compliant"
-        score = _round2(Fraction(passed_weight * 100, applicable_weight))
+        score = round2(Fraction(passed_weight * 100, applicable_weight))
     return Compliance(
         status=status,
         score=score,
@@ -250,6 +246,7 @@ def compliance_model(
         failed=failed,
         next_due=min(upcoming) if upcoming else None,
         checks=results,
+        missing_facts=sorted(set(missing)),
     )
 
 

@@ -26,6 +26,7 @@ from kamrules.evaluation.compliance import (
     evaluate_checks,
     map_status,
 )
+from kamrules.evaluation.exact import centi_decimal, round2, score2
 from kamrules.evaluation.scoring import Scorer, centi, expression_points, scorer_for
 from kamrules.explanation.decision import (
     AccountError,
@@ -33,6 +34,7 @@ from kamrules.explanation.decision import (
     Decision,
     FieldError,
     GateResult,
+    PlacementStep,
     RulebookRef,
     ScorecardResult,
     TierCheck,
@@ -43,6 +45,7 @@ from kamrules.facts.records import FactRecord, FieldProblem, InvalidRecord, Reco
 from kamrules.facts.types import DATE, FactType, ListType, RecordType
 from kamrules.rulebook.model import Criterion, Gate
 from kamrules.rulebook.semantics import Rulebook
+from kamrules.suggestions import did_you_mean
 
 Evaluate = Callable[[Any, Mapping[str, Fraction] | None, dt.date], tuple[Any, tuple[Any, ...]]]
 
@@ -88,6 +91,7 @@ CardRow = tuple[int, int, tuple[CriterionRow, ...]]  # (weighted centi^2, total 
 GateRow = tuple[bool, bool, tuple[Any, ...]]  # (applied, unknown, evidence)
 RequirementRow = tuple[bool | None, tuple[Any, ...]]
 TierRow = tuple[bool, tuple[bool, ...], tuple[RequirementRow, ...]]  # eligible, score tests, requirements
+PlacementRow = tuple[str, str]  # (kind: stability / override / capacity, what happened)
 
 
 def _attribute_reader(fact: str) -> Callable[[Any], Any] | None:
@@ -141,6 +145,11 @@ class Engine:
         self.supportive = rulebook.expressions[("relationship_map", "supportive")].evaluate
         self.checks = compile_checks(rulebook, [t.key_account for t in self.tiers])
         self.past_dates = _past_date_paths(rulebook.schema.account)
+        self.tier_index = {t.name: i for i, t in enumerate(self.tiers)}
+        self.margin = Fraction(spec.stability.margin) if spec.stability is not None else None
+        self.tie_breakers = tuple(
+            (rulebook.expressions[("tie_breakers", i, "by")], b.order) for i, b in enumerate(spec.tie_breakers)
+        )
 
     def _compile_card(self, index: int, card: Any) -> CompiledScorecard:
         spec = self.rulebook.spec
@@ -275,6 +284,15 @@ class Engine:
                 chosen = index
         if chosen < 0:
             chosen = len(self.tiers) - 1
+        natural = chosen
+        notes: tuple[PlacementRow, ...] = ()
+        if self.margin is not None and record.current_tier is not None:  # type: ignore[attr-defined]
+            chosen, stability_note = self._stable(record.current_tier, scores, tier_rows, ceiling, chosen)  # type: ignore[attr-defined]
+            if stability_note is not None:
+                notes += (stability_note,)
+        if record.override_tier is not None:  # type: ignore[attr-defined]
+            chosen, override_note = self._override(record, as_of, chosen)
+            notes += (override_note,)
 
         segment = -1
         segment_rows: list[RequirementRow] = []
@@ -302,7 +320,83 @@ class Engine:
             tuple(segment_rows),
             check_rows,
             map_status(record),
+            natural,
+            notes,
         )
+
+    def _eligible_with(self, index: int, scores: Mapping[str, Fraction], rows: list[TierRow], delta: Fraction) -> bool:
+        """Would the account meet tier ``index`` with every score threshold moved by ``delta``?"""
+        tier = self.tiers[index]
+        requirements_met = all(r[0] is True for r in rows[index][2])
+        return requirements_met and all(scores[card] >= minimum + delta for card, minimum, _ in tier.min_scores)
+
+    def _stable(
+        self, current: str, scores: Mapping[str, Fraction], rows: list[TierRow], ceiling: int, natural: int
+    ) -> tuple[int, PlacementRow | None]:
+        """Apply the stability margin around the account's current tier."""
+        held = self.tier_index.get(current)
+        if held is None:
+            hint = did_you_mean(current, self.tier_index)
+            note = f"the current tier '{current}' is not a tier of this rulebook, so no stability margin applies"
+            return natural, ("stability", note + (f" ({hint})" if hint else ""))
+        if held == natural:
+            return natural, None
+        margin = self.margin
+        assert margin is not None
+        names = [t.name for t in self.tiers]
+        if natural < held:  # the rules would promote the account
+            for index in range(natural, held):
+                if index >= ceiling and self._eligible_with(index, scores, rows, margin):
+                    if index == natural:
+                        return natural, None
+                    return index, (
+                        "stability",
+                        f"moved up to {names[index]} only: {names[natural]} needs its "
+                        f"thresholds passed by the stability margin of {margin} points",
+                    )
+            return held, (
+                "stability",
+                f"held at {current}: moving up to {names[natural]} needs its thresholds "
+                f"passed by the stability margin of {margin} points",
+            )
+        if held >= ceiling and self._eligible_with(held, scores, rows, -margin):
+            return held, (
+                "stability",
+                f"held at {current}: the score is below its thresholds by less than the "
+                f"stability margin of {margin} points (the rules alone give {names[natural]})",
+            )
+        return natural, None
+
+    def _override(self, record: Any, as_of: dt.date, chosen: int) -> tuple[int, PlacementRow]:
+        """A tier pinned by a policy owner, while it has not expired."""
+        name = record.override_tier
+        index = self.tier_index.get(name)
+        if index is None:
+            hint = did_you_mean(name, self.tier_index)
+            raise InvalidRecord(
+                record.id,
+                [
+                    FieldProblem(
+                        "override_tier",
+                        f"'{name}' is not a tier of this rulebook" + (f"; {hint}" if hint else ""),
+                        name,
+                    )
+                ],
+            )
+        absent = [f for f in ("override_reason", "override_approver", "override_expires") if getattr(record, f) is None]
+        if absent:
+            raise InvalidRecord(
+                record.id,
+                [FieldProblem(", ".join(absent), "an override needs a reason, an approver and an expiry date", None)],
+            )
+        expires = record.override_expires
+        if expires < as_of:
+            return chosen, ("override", f"the override to {name} expired on {expires.isoformat()}; the rules decide")
+        note = (
+            f"pinned to {name} by override until {expires.isoformat()}, approved by "
+            f"{record.override_approver}: {record.override_reason}"
+        )
+        return index, ("override", note)
 
     # -- convenience ------------------------------------------------------------------
 
@@ -338,18 +432,6 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def _decimal(centi_value: int) -> Decimal:
-    return Decimal(centi_value) / 100
-
-
-_CENT = Decimal("0.01")
-
-
-def _round2(value: Fraction) -> Decimal:
-    """Round half to even to two places, exactly, always showing two places."""
-    return (Decimal(round(value * 100)) / 100).quantize(_CENT)
-
-
 def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -358,7 +440,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, Fraction):
-        return str(_round2(value))
+        return str(score2(value))
     if value is None:
         return "missing"
     if isinstance(value, str):
@@ -369,7 +451,7 @@ def _fmt(value: Any) -> str:
 def _value(value: Any) -> Any:
     """A fact value as the explanation shows it: JSON-friendly, exact where it matters."""
     if isinstance(value, Fraction):
-        return _round2(value)
+        return score2(value)
     return value
 
 
@@ -390,6 +472,9 @@ class Outcome:
     segment_rows: tuple[RequirementRow, ...]
     check_rows: tuple[CheckRow, ...]
     map_status: int
+    rules_index: int
+    """The tier the rules alone give, before stability, override and capacity."""
+    placement: tuple[PlacementRow, ...]
 
     @property
     def account_id(self) -> str:
@@ -419,9 +504,9 @@ class Outcome:
             scores[card.id] = ScorecardResult(
                 id=card.id,
                 title=card.title,
-                score=_round2(Fraction(weighted, total * 100)),
+                score=score2(Fraction(weighted, total * 100)),
                 weighted_points=Decimal(weighted) / 10_000,
-                total_weight=_decimal(total),
+                total_weight=centi_decimal(total),
                 criteria=results,
             )
         gates = [self._gate(g, row, missing) for g, row in zip(engine.gates, self.gates, strict=True)]
@@ -430,8 +515,8 @@ class Outcome:
             for i, (t, row) in enumerate(zip(engine.tiers, self.tier_rows, strict=True))
         ]
         segment_tests = [
-            self._condition("segment", expr, row, None, missing)
-            for (_, expr), row in zip(engine.segments, self.segment_rows, strict=False)
+            self._condition("segment", expr, row, None, missing).model_copy(update={"segment": name})
+            for (name, expr), row in zip(engine.segments, self.segment_rows, strict=False)
             if expr is not None
         ]
         tier = engine.tiers[self.tier_index]
@@ -444,12 +529,14 @@ class Outcome:
             key_account=tier.key_account,
             segment=self.segment,
             summary=self._summary(scores, tier_tests),
+            tier_by_rules=engine.tiers[self.rules_index].name,
+            placement=[PlacementStep(kind=kind, note=note) for kind, note in self.placement],
             scores=scores,
             gates=gates,
             tier_tests=tier_tests,
             segment_tests=segment_tests,
             compliance=compliance_model(
-                engine.checks, self.check_rows, self.record, tier.name, self.map_status, self.as_of, missing
+                engine.checks, self.check_rows, self.record, tier.name, self.map_status, self.as_of
             )
             if engine.checks
             else None,
@@ -476,7 +563,7 @@ class Outcome:
             evidence_map = {label: _value(v) for label, v in zip(c.expression.evidence, evidence, strict=True)}
             missing.extend(label for label, v in evidence_map.items() if v is None)
         if status == 2:
-            matched = f"missing: left out of the score (policy: drop, weight {_decimal(c.weight)} not counted)"
+            matched = f"missing: left out of the score (policy: drop, weight {centi_decimal(c.weight)} not counted)"
         elif status == 1:
             matched = "missing: scored 0 points (policy: zero)"
         elif method == "bands":
@@ -491,7 +578,7 @@ class Outcome:
             s = spec.scale
             matched = (
                 f"on the scale {_fmt(s.from_value)} -> {_fmt(s.to_value)} "
-                f"({_decimal(centi(s.points_from))} -> {_decimal(centi(s.points_to))} points)"
+                f"({centi_decimal(centi(s.points_from))} -> {centi_decimal(centi(s.points_to))} points)"
             )
         elif method == "map":
             matched = f"{_fmt(value)} in the map"
@@ -509,9 +596,9 @@ class Outcome:
             value=_value(value),
             evidence=evidence_map,
             matched=matched,
-            points=_decimal(points),
-            weight=_decimal(c.weight),
-            contribution=Decimal(0) if status == 2 else _round2(Fraction(c.weight * points, total * 100)),
+            points=centi_decimal(points),
+            weight=centi_decimal(c.weight),
+            contribution=Decimal("0.00") if status == 2 else round2(Fraction(c.weight * points, total * 100)),
             missing=status != 0 or (value is None),
             dropped=status == 2,
         )
@@ -569,7 +656,7 @@ class Outcome:
         eligible, score_tests, requirement_rows = row
         checks = []
         for (card, _, minimum), passed in zip(tier.min_scores, score_tests, strict=True):
-            actual = _round2(self.scores[card])
+            actual = score2(self.scores[card])
             note = None if passed else f"the {card} score {actual} is below {minimum}"
             checks.append(
                 TierCheck(kind="min_score", test=f"score.{card} >= {minimum}", passed=passed, actual=actual, note=note)
@@ -587,6 +674,8 @@ class Outcome:
         engine = self.engine
         tier = engine.tiers[self.tier_index]
         text = f"{tier.name}: {engine.primary} score {scores[engine.primary].score}"
+        if self.placement:
+            return f"{text}; " + "; ".join(note for _, note in self.placement)
         for gate, (applied, _, _) in zip(engine.gates, self.gates, strict=True):
             if applied and gate.spec.effect == "exclude":
                 return f"{text}; excluded from key-account tiers by gate '{gate.spec.id}': {gate.spec.reason}"

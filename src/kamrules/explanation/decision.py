@@ -72,6 +72,7 @@ class TierCheck(_Model):
 
     kind: Literal["min_score", "requirement", "gate", "segment"]
     test: str
+    segment: str | None = None
     passed: bool
     actual: Any = None
     note: str | None = None
@@ -112,6 +113,15 @@ class Compliance(_Model):
     failed: dict[str, int]
     next_due: dt.date | None
     checks: list[PlanCheckResult]
+    missing_facts: list[str] = []
+    """Facts the plan checks needed and did not find (the selection's own are on the decision)."""
+
+
+class PlacementStep(_Model):
+    """A step that moved the account away from the tier the rules alone give."""
+
+    kind: Literal["stability", "override", "capacity"]
+    note: str
 
 
 class Decision(_Model):
@@ -126,6 +136,8 @@ class Decision(_Model):
     key_account: bool
     segment: str | None
     summary: str
+    tier_by_rules: str
+    placement: list[PlacementStep] = []
     scores: dict[str, ScorecardResult]
     gates: list[GateResult]
     tier_tests: list[TierTest]

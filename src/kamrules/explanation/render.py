@@ -84,7 +84,7 @@ def to_text(decision: Decision) -> str:
         lines.append("")
         lines.append("  Segment tests")
         for check in d.segment_tests:
-            lines.append(f"      [{'pass' if check.passed else 'fail'}] {check.test}")
+            lines.append(f"      [{'pass' if check.passed else 'fail'}] {check.segment}: {check.test}")
     if d.compliance is not None:
         lines.append("")
         lines.append("  Account plan")
@@ -247,6 +247,8 @@ def _compliance_lines(d: Decision) -> list[str]:
     ]
     if c.next_due:
         lines.append(f"Next due: {c.next_due.isoformat()}")
+    if c.missing_facts:
+        lines.append(f"Missing:  {', '.join(c.missing_facts)}")
     for x in c.checks:
         mark = "n/a " if not x.applies else "pass" if x.passed else "FAIL"
         lines.append(f"  [{mark}] {x.severity:<7} {x.title}")

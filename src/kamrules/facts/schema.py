@@ -141,7 +141,11 @@ ACCOUNT_FIELDS: dict[str, FactField] = _fields(
         "Whether the customer wants key-account treatment (customers are never forced into it).",
     ),
     FactField("stage", STAGE, "The stage the relationship is in."),
-    FactField("current_tier", TEXT, "The tier the account holds today, if any."),
+    FactField("current_tier", TEXT, "The tier the account holds today, if any (for stability)."),
+    FactField("override_tier", TEXT, "A tier a policy owner pinned the account to, overriding the rules."),
+    FactField("override_reason", TEXT, "Why the tier was pinned."),
+    FactField("override_approver", TEXT, "Who approved the override."),
+    FactField("override_expires", DATE, "The last day the override applies."),
 )
 
 CONTACT_FIELDS: dict[str, FactField] = _fields(

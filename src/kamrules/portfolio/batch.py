@@ -14,8 +14,10 @@ from fractions import Fraction
 from typing import Any
 
 from kamrules.evaluation.engine import Engine, Outcome, account_error
+from kamrules.evaluation.exact import score2
 from kamrules.explanation.decision import AccountError, FieldError
 from kamrules.facts.records import InvalidRecord
+from kamrules.portfolio.capacity import apply_capacity, has_capacity
 from kamrules.portfolio.sources import RawRecord
 
 
@@ -48,13 +50,31 @@ class Summary:
 def run(
     engine: Engine, records: Iterable[RawRecord], as_of: dt.date, summary: Summary
 ) -> Iterator[Outcome | AccountError]:
-    """Decide each record in order, keeping ``summary`` up to date as results stream out."""
-    tier_order = [t.name for t in engine.tiers]
-    for name in tier_order:
+    """Decide each record in order, keeping ``summary`` up to date as results stream out.
+
+    Without tier capacities results stream one by one. With them, every account must be
+    decided before any tier is final, so the outcomes are held until capacity is applied.
+    """
+    for name in (t.name for t in engine.tiers):
         summary.tiers[name] += 0
     for name, _ in engine.segments:
         summary.segments[name] += 0
     unknown: dict[str, None] = {}
+    decided = _decide(engine, records, as_of, summary, unknown)
+    if has_capacity(engine):
+        held = list(decided)
+        outcomes = iter(apply_capacity(engine, [o for o in held if isinstance(o, Outcome)]))
+        decided = (next(outcomes) if isinstance(item, Outcome) else item for item in held)
+    for item in decided:
+        if isinstance(item, Outcome):
+            _count(engine, item, summary)
+        yield item
+    summary.unknown_columns = list(unknown)
+
+
+def _decide(
+    engine: Engine, records: Iterable[RawRecord], as_of: dt.date, summary: Summary, unknown: dict[str, None]
+) -> Iterator[Outcome | AccountError]:
     for raw in records:
         summary.read += 1
         number = summary.read
@@ -77,17 +97,19 @@ def run(
             summary.errors += 1
             yield account_error(number, exc, raw.line)
             continue
-        summary.decided += 1
-        summary.tiers[outcome.tier] += 1
-        if outcome.segment is not None:
-            summary.segments[outcome.segment] += 1
-        if engine.tiers[outcome.tier_index].key_account:
-            summary.key_accounts += 1
-        status = outcome.compliance_status
-        if status is not None:
-            summary.compliance[status] += 1
         yield outcome
-    summary.unknown_columns = list(unknown)
+
+
+def _count(engine: Engine, outcome: Outcome, summary: Summary) -> None:
+    summary.decided += 1
+    summary.tiers[outcome.tier] += 1
+    if outcome.segment is not None:
+        summary.segments[outcome.segment] += 1
+    if engine.tiers[outcome.tier_index].key_account:
+        summary.key_accounts += 1
+    status = outcome.compliance_status
+    if status is not None:
+        summary.compliance[status] += 1
 
 
 def flat_columns(engine: Engine) -> list[str]:
@@ -105,7 +127,7 @@ def flat_columns(engine: Engine) -> list[str]:
 
 
 def _score(value: Fraction) -> str:
-    return f"{round(value * 100) / 100:.2f}"
+    return str(score2(value))
 
 
 def flat_row(engine: Engine, item: Outcome | AccountError, number: int) -> dict[str, Any]:

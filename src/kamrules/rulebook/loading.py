@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from kamrules.errors import Problem, RulebookError, SourceLocation
 from kamrules.rulebook.model import RulebookSpec
 from kamrules.rulebook.yaml_source import Path, SourceMap, YamlProblems, read_yaml
-from kamrules.suggestions import did_you_mean
+from kamrules.suggestions import closest, did_you_mean
 
 RULE_FILE_SUFFIXES = (".yaml", ".yml")
 CONCATENATED_KEYS = ("scorecards", "criteria", "gates", "segments", "plan_checks")
@@ -110,8 +110,27 @@ def validate_spec(document: Mapping[str, Any], source_map: SourceMap) -> Ruleboo
     try:
         return RulebookSpec.model_validate(document)
     except ValidationError as exc:
-        problems = [_problem_from(error, source_map) for error in exc.errors(include_url=False)]
+        errors = _without_shadowed_missing(exc.errors(include_url=False))
+        problems = [_problem_from(error, source_map) for error in errors]
         raise RulebookError(_dedupe(problems)) from None
+
+
+def _without_shadowed_missing(errors: list[Any]) -> list[Any]:
+    """Drop "missing key 'weight'" when the same mapping has 'wieght': one typo, one problem."""
+    unknown: dict[Path, list[str]] = {}
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            loc = tuple(error["loc"])
+            unknown.setdefault(loc[:-1], []).append(str(loc[-1]))
+    kept = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "missing" and any(
+            closest(key, [str(loc[-1])]) is not None for key in unknown.get(loc[:-1], [])
+        ):
+            continue
+        kept.append(error)
+    return kept
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -144,8 +163,10 @@ def _problem_from(error: Mapping[str, Any], source_map: SourceMap) -> Problem:
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     hint = None
-    if kind == "string_type" and isinstance(error.get("input"), int | float):
-        hint = f"put it in quotes: YAML reads {error['input']} as a number"
+    if kind == "string_type":
+        message = "must be text"
+        if isinstance(error.get("input"), int | float):
+            hint = f"put it in quotes: YAML reads {error['input']} as a number"
     if kind == "string_pattern_mismatch":
         chars = "lower-case letters, digits, '-' and '_'" if loc == ("rulebook",) else "lower-case letters, digits, '_'"
         message = f"'{error.get('input')}' is not a valid id: start with a lower-case letter, then use {chars}"

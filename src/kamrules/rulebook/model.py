@@ -155,6 +155,13 @@ class Requirement(_Strict):
     reason: str | None = None
 
 
+CapacityShare = Annotated[
+    str,
+    StringConstraints(pattern=r"^(100|[0-9]{1,2})(\.[0-9]{1,2})?%$"),
+    Field(description="A share of the portfolio's decided accounts, such as '5%'."),
+]
+
+
 def _requirement_from_text(value: object) -> object:
     """Let a requirement be written as a bare expression, the common case."""
     return {"when": value} if isinstance(value, str) else value
@@ -182,6 +189,19 @@ class Tier(_Strict):
         default=None,
         description="Whether accounts in this tier are key accounts (default: every tier but the last).",
     )
+    capacity: int | CapacityShare | None = Field(
+        default=None,
+        description="How many accounts the tier can hold in a portfolio: a count (20) or a share ('5%').",
+    )
+    capacity_per_manager: int | None = Field(
+        default=None, gt=0, description="At most this many accounts of the tier per account manager."
+    )
+
+    @model_validator(mode="after")
+    def _capacity_positive(self) -> Tier:
+        if isinstance(self.capacity, int) and self.capacity < 0:
+            raise ValueError("`capacity` cannot be negative")
+        return self
 
 
 class Gate(_Strict):
@@ -319,6 +339,20 @@ class RelationshipMap(_Strict):
     )
 
 
+class TieBreaker(_Strict):
+    """How to order accounts with equal scores when a tier's capacity is short."""
+
+    by: Expression = Field(description="A fact or expression, e.g. account.annual_revenue.")
+    order: Literal["descending", "ascending"] = "descending"
+
+
+class Stability(_Strict):
+    """KAM is long-term: an account keeps its current tier unless its score moves past the
+    tier's threshold by more than ``margin`` points, so tiers do not flip on small changes."""
+
+    margin: Decimal = Field(gt=0, le=50, decimal_places=2, description="Points on each tier score test.")
+
+
 class Defaults(_Strict):
     missing: MissingPolicy = Field(default="zero", description="The missing-fact policy of criteria.")
 
@@ -342,6 +376,10 @@ class RulebookSpec(_Strict):
     gates: list[Gate] = Field(default_factory=list)
     tiers: list[Tier] = Field(min_length=1)
     segments: list[Segment] = Field(default_factory=list)
+    tie_breakers: list[TieBreaker] = Field(
+        default_factory=list, description="Order of equal scores for capacity; the account id comes last."
+    )
+    stability: Stability | None = None
     relationship_map: RelationshipMap = Field(default_factory=RelationshipMap)
     plan_checks: list[PlanCheck] = Field(default_factory=list)
 

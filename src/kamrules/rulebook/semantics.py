@@ -166,6 +166,7 @@ def check(spec: RulebookSpec, source_map: SourceMap, sources: Iterable[str]) -> 
     _check_gates(c, spec, schema)
     _check_segments(c, spec, schema)
     _check_relationship_map(c, spec, schema)
+    _check_portfolio(c, spec, schema)
     _check_plan_checks(c, spec, schema)
 
     if c.problems:
@@ -445,3 +446,15 @@ def _date_expression(c: _Checker, path: Path, source: str, schema: FactSchema, w
     compiled = c.compile(path, source, schema, what, expect="any", allow_scores=False)
     if compiled is not None and compiled.type != DATE:
         c.problem(path, f"{what} must give a date, such as plan.last_reviewed, but it gives {compiled.type.describe()}")
+
+
+def _check_portfolio(c: _Checker, spec: RulebookSpec, schema: FactSchema) -> None:
+    last = len(spec.tiers) - 1
+    for i, tier in enumerate(spec.tiers):
+        if i == last and (tier.capacity is not None or tier.capacity_per_manager is not None):
+            c.problem(
+                ("tiers", i),
+                f"the last tier '{tier.name}' takes every account that overflows; it cannot have a capacity",
+            )
+    for i, breaker in enumerate(spec.tie_breakers):
+        c.compile(("tie_breakers", i, "by"), breaker.by, schema, "tie breaker", expect="any", allow_scores=True)

@@ -14,6 +14,8 @@ Setting the scene (Given)::
     an account "A-1" with:                     a table of  | fact | value |  rows
     these accounts:                            a table with a header row of facts, one account a row
     account "A-1" has these contacts:          a table with a header row of contact facts
+    account "A-1" has:                         changes to an account described before (say, in a
+                                               Background): | fact | value |, an empty value removes it
     the accounts in "examples/accounts.csv"    a CRM export: JSON Lines, JSON or CSV
 
 Acting (When)::
@@ -44,7 +46,8 @@ yes/no and true/false are both understood. Facts are named as in the rulebook
 (``annual_revenue``, or ``annual revenue``, or the CRM column ``AnnualRevenue``); a fact the
 rulebook does not know fails the scenario with a "did you mean", since a misspelt fact
 would otherwise be silently left out. Scorecards, criteria and gates are named by their id
-or their title. A failing check says what was expected, what was decided and why.
+or their title. A failing check names the step (file and line), says what was expected, what
+was decided and why, and suggests a name when one is misspelt.
 """
 
 from __future__ import annotations
@@ -56,10 +59,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import pytest
 from pytest_bdd import given, parsers, then, when
+from pytest_bdd.parser import Feature, Step
 
 from kamrules.errors import Problem, RulebookError
 from kamrules.evaluation.engine import Engine, Outcome
@@ -77,8 +81,6 @@ from kamrules.rulebook import load_rulebook, load_rulebook_text
 from kamrules.suggestions import did_you_mean
 
 __all__ = ["PolicyWorld", "phrase", "policy"]
-
-T = TypeVar("T")
 
 DEFAULT_RULES = "rules"
 """The default rulebook's folder, relative to pytest's rootdir."""
@@ -112,15 +114,29 @@ def phrase(template: str) -> parsers.re:
 # -- failures that read as policy ------------------------------------------------------------
 
 
+_step_running: list[str] = [""]
+"""Where the step being run is written ("selection.feature:42: Then ..."), for failure messages."""
+
+
+def pytest_bdd_before_step(feature: Feature, step: Step) -> None:
+    """Remember the step being run, so that a failure can say where it is written."""
+    _step_running[0] = f"{feature.rel_filename}:{step.line_number}: {step.keyword} {step.name}"
+
+
+def pytest_bdd_after_scenario() -> None:
+    _step_running[0] = ""
+
+
 def _fail(message: str) -> NoReturn:
     """Fail the scenario with a message for a policy owner, without a Python traceback."""
     __tracebackhide__ = True
-    pytest.fail(message, pytrace=False)
+    where = _step_running[0]
+    pytest.fail(f"{where}\n{message}" if where else message, pytrace=False)
 
 
 def _hint(word: str, candidates: Iterable[str]) -> str:
     hint = did_you_mean(word, candidates)
-    return f"; {hint}" if hint else ""
+    return f" ({hint})" if hint else ""
 
 
 def _listing(names: Iterable[str]) -> str:
@@ -302,7 +318,8 @@ class PolicyWorld:
     def decide(self) -> None:
         """Decide every account once; an account that cannot be decided gets an error record."""
         engine = self.require_engine()
-        records = [self._checked(engine, index, raw) for index, raw in enumerate(self.records)]
+        written = set(self.written.values())
+        records = [self._checked(engine, raw) if i in written else raw for i, raw in enumerate(self.records)]
         outcomes: dict[str, Outcome] = {}
         self.errors = list(self.unreadable)
         for result in engine.decide_all(records, self.as_of or dt.date.today()):
@@ -313,13 +330,11 @@ class PolicyWorld:
         self.outcomes = outcomes
         self._decisions = {}
 
-    def _checked(self, engine: Engine, index: int, raw: dict[str, Any]) -> dict[str, Any]:
+    def _checked(self, engine: Engine, raw: dict[str, Any]) -> dict[str, Any]:
         """A record written in the feature, with its facts named as the schema names them.
 
-        Records read from a CRM export are left alone: exports carry columns no rule reads.
+        (Records read from a CRM export are left alone: exports carry columns no rule reads.)
         """
-        if index not in self.written.values():
-            return raw
         schema = engine.rulebook.schema
         known = engine.validator.known_keys
         record: dict[str, Any] = {}
@@ -374,7 +389,7 @@ class PolicyWorld:
         if outcome is None:
             error = self.error_for(account_id)
             if error is not None:
-                _fail(f'account "{account_id}" could not be decided:\n{error_text(error)}')
+                _fail(error_text(error))
             _fail(self.unknown_account(account_id))
         decision = outcome.decision()
         self._decisions[account_id] = decision
@@ -413,27 +428,37 @@ def _compiled(source: Path | str) -> Engine:
 # -- looking things up by the names policy owners use ----------------------------------------------
 
 
-def _find(kind: str, name: str, items: Sequence[T], names: Callable[[T], list[str]]) -> T:
-    """The item whose id or title is ``name``, or a failure listing what there is."""
+class _Named(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def _find(kind: str, kinds: str, name: str, items: Sequence[N]) -> N:
+    """The item named by its id or its title (in any case), or a failure listing what there is."""
     for item in items:
-        if name in names(item):
+        if name in (item.id, item.title) or _words(name) in (item.id, _words(item.title or "")):
             return item
-    ids = [names(item)[0] for item in items]
-    every = [n for item in items for n in names(item)]
-    _fail(f'there is no {kind} "{name}" in the rulebook{_hint(name, every)}; the {kind}s are {_listing(ids)}')
+    every = [n for item in items for n in (item.id, item.title) if n]
+    ids = [item.id for item in items]
+    _fail(f'there is no {kind} "{name}" in the rulebook{_hint(name, every)}; the {kinds} are {_listing(ids)}')
 
 
 def _scorecard(decision: Decision, name: str) -> ScorecardResult:
-    return _find("scorecard", name, list(decision.scores.values()), lambda c: [c.id, *([c.title] if c.title else [])])
+    return _find("scorecard", "scorecards", name, list(decision.scores.values()))
 
 
 def _criterion(decision: Decision, name: str) -> CriterionResult:
     criteria = [c for card in decision.scores.values() for c in card.criteria]
-    return _find("criterion", name, criteria, lambda c: [c.id, *([c.title] if c.title else [])])
+    return _find("criterion", "criteria", name, criteria)
 
 
 def _gate(decision: Decision, name: str) -> GateResult:
-    return _find("gate", name, decision.gates, lambda g: [g.id, *([g.title] if g.title else [])])
+    return _find("gate", "gates", name, decision.gates)
 
 
 def _check_tier_name(world: PolicyWorld, tier: str) -> None:
@@ -721,7 +746,7 @@ def _problem_text(problem: Problem) -> str:
 def _load_problems(policy: PolicyWorld) -> list[Problem]:
     policy.load()
     if policy.load_error is None:
-        _fail("the rulebook loads without a problem")
+        _fail("loading the rulebook was expected to fail, but it loads without a problem")
     return policy.load_error.problems
 
 
@@ -772,7 +797,7 @@ def _column_check(policy: PolicyWorld, column: str) -> Check:
                 _fail(f'write yes or no in the "{column}" column, not "{want}"')
             if d.key_account == _YES[want.strip().lower()]:
                 return None
-            return f"{'a' if d.key_account else 'not a'} key account (tier {d.tier}): {_why(d)}"
+            return f"{'is' if d.key_account else 'is not'} a key account (tier {d.tier}), not {want}: {_why(d)}"
 
         return key_account
     engine = policy.require_engine()

@@ -1,0 +1,3 @@
+"""The features run on kamrules' own step library, exactly as a policy owner's repository would."""
+
+pytest_plugins = ["kamrules.testing.steps"]
