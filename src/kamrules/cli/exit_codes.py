@@ -9,3 +9,5 @@ INVALID_RULES = 3
 """The rulebook failed to load; nothing was evaluated."""
 INVALID_INPUT = 4
 """The accounts input could not be read at all, or a named account is not in it."""
+LINT_WARNINGS = 5
+"""``kamrules lint`` found warnings (the rulebook is valid, but probably not what is meant)."""

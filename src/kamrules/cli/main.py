@@ -48,7 +48,7 @@ app = typer.Typer(
     help=(
         "Key Account Management rules: select key accounts, grade them into tiers, explain every decision.\n\n"
         "Exit codes: 0 ok; 1 some records could not be decided; 2 bad command line; "
-        "3 invalid rulebook; 4 unreadable accounts input."
+        "3 invalid rulebook; 4 unreadable accounts input; 5 lint warnings."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -457,6 +457,42 @@ def _plan_table(items: Iterator[Outcome | AccountError], handle: TextIO) -> None
     console.print(table)
     for error in errors:
         console.print(error_text(error), markup=False)
+
+
+# -- the policy owner's workbench -----------------------------------------------------------
+
+
+class LintFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def lint(
+    rules: RulesArg,
+    accounts: Annotated[
+        Path | None, typer.Option("--accounts", help="A portfolio to check capacities against (.jsonl/.json/.csv).")
+    ] = None,
+    output_format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
+) -> None:
+    """Warn about rules that are valid but probably not what is meant (exit code 5 when any).
+
+    Example: `kamrules lint rules/ --accounts examples/accounts.jsonl`
+    """
+    from kamrules.workbench.lint import lint as run_lint
+
+    rulebook = _load(rules)
+    size = len(_records(accounts, None)) if accounts else None
+    findings = run_lint(rulebook, size)
+    if output_format is LintFormat.json:
+        typer.echo(json.dumps({"rulebook": rulebook.id, "version": rulebook.version,
+                               "warnings": [f.as_dict() for f in findings]}, indent=2))
+    else:
+        for finding in findings:
+            typer.echo(str(finding))
+        typer.echo(f"{len(findings)} warning(s) in {rulebook.id} {rulebook.version}", err=True)
+    if findings:
+        raise typer.Exit(exit_codes.LINT_WARNINGS)
 
 
 @app.command()

@@ -1,0 +1,93 @@
+"""Each lint rule: a rulebook that triggers it, and one that does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from kamrules import load_rulebook, load_rulebook_text
+from kamrules.workbench.lint import lint
+from tests.conftest import ROOT, SMALL_RULEBOOK
+
+
+def codes(text: str, portfolio: int | None = None) -> list[str]:
+    return [str(f) for f in lint(load_rulebook_text(text, "r.yaml"), portfolio)]
+
+
+def test_the_default_rulebook_is_clean() -> None:
+    assert lint(load_rulebook(ROOT / "rules"), 300) == []
+
+
+def test_small_rulebook_flags_revenue_as_largest_weight() -> None:
+    (finding,) = codes(SMALL_RULEBOOK)
+    assert finding == (
+        "r.yaml:7:17: warning KAM001: criterion 'revenue' (revenue) carries 60% of scorecard 'attractiveness', "
+        "the largest weight: big sales last year is not the same as a key account "
+        "(weigh growth potential and strategic fit at least as much)"
+    )
+
+
+BALANCED = SMALL_RULEBOOK.replace("weight: 60", "weight: 25")
+
+
+def test_balanced_revenue_is_fine() -> None:
+    assert codes(BALANCED) == []
+
+
+def test_revenue_alone() -> None:
+    text = BALANCED.replace("        weight: 40\n", "        weight: 0\n")
+    findings = codes(text)
+    assert any("KAM001: criterion 'revenue' (revenue) is the only criterion" in f for f in findings)
+
+
+def test_unreachable_tier() -> None:
+    text = BALANCED.replace("{at_least: 10000000, points: 100}", "{at_least: 10000000, points: 50}")
+    # best attractiveness: (25 x 60 + 40 x 100) / 65 = 84.62 >= 80 still reachable
+    assert not any("KAM002" in f for f in codes(text))
+    text = text.replace("min_score: 80", "min_score: 90")
+    (finding,) = [f for f in codes(text) if "KAM002" in f]
+    assert (
+        "no account can reach tier 'Gold': it needs attractiveness 90, but the best possible attractiveness "
+        "score is 84.62" in finding
+    )
+
+
+def test_bands_beyond_the_fact_range_and_out_of_order_points() -> None:
+    text = BALANCED.replace(
+        "        fact: account.strategic_fit\n        scale: {from: 1, to: 5}",
+        "        fact: account.strategic_fit\n        bands: [{at_least: 6, points: 100}, {at_least: 4, points: 50},"
+        " {at_least: 2, points: 80}]",
+    )
+    findings = [f for f in codes(text) if "KAM003" in f]
+    assert any("the band 'at least 6' can never match, account.strategic_fit is at most 5" in f for f in findings)
+    assert any("a lower band (at least 2) gives more points (80) than the band above it (50)" in f for f in findings)
+
+
+def test_weight_too_small_to_matter() -> None:
+    text = BALANCED.replace("weight: 40", "weight: 0.2")
+    assert any(
+        "KAM004: criterion 'fit' can move the attractiveness score by at most 0.79 points" in f for f in codes(text)
+    )
+
+
+@pytest.mark.parametrize(("portfolio", "expected"), [(10, True), (500, False), (None, False)])
+def test_capacity_larger_than_the_portfolio(portfolio: int | None, expected: bool) -> None:
+    text = BALANCED.replace("    min_score: 60\n", "    min_score: 60\n    capacity: 20\n")
+    found = any(
+        "KAM005: tier 'Silver' holds 20 accounts, more than the 10 accounts" in f for f in codes(text, portfolio)
+    )
+    assert found is expected
+
+
+def test_plan_check_that_never_applies() -> None:
+    text = BALANCED + (
+        "plan_checks:\n  - {id: c, title: t, severity: minor, require: present(plan.owner),\n"
+        "     remediation: r, stages: []}\n"
+    )
+    assert any("KAM006: plan check 'c' has an empty `stages` list, so it never applies" in f for f in codes(text))
+
+
+def test_unused_custom_fact() -> None:
+    text = BALANCED + "facts:\n  custom:\n    - {name: nps, type: number, description: x}\n"
+    assert any("KAM007: the custom fact 'nps' (number) is declared but no rule reads it" in f for f in codes(text))
+    used = text.replace("fact: account.relationship_strength", "fact: account.nps")
+    assert not any("KAM007" in f for f in codes(used))
