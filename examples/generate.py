@@ -10,7 +10,10 @@ so the generator runs before kamrules is installed.
 Facts are drawn from two hidden traits per account, how attractive the customer is and how
 strong our position is, so that related facts move together the way they do in a CRM
 (a bigger wallet comes with bigger revenue, a strong relationship with a larger share of
-wallet, more contacts and more supporters).
+wallet, more contacts and more supporters). The account plan, the account team and the
+details of the relationship map (who on the team knows whom, what contacts asked us not to
+do) add a third trait, the team's discipline, and carry the gaps the plan checks in
+``rules/plan_checks.yaml`` and ``rules/relationships.yaml`` exist to find.
 
 Run ``python examples/generate.py`` to rewrite the files next to this script; two runs with
 the same ``--count`` and ``--seed`` give identical bytes.
@@ -319,8 +322,9 @@ COLLEAGUES: tuple[str, ...] = (
     "Olivia Carter",
     "Rafael Domínguez",
 )
-"""Account team members besides the account managers; each account's team is its manager
-and four of them, the team of five that owns the customer's relationships."""
+"""Account team members besides the account managers. The main stream draws each account a
+team of its manager and four of them (who own the contacts it draws); the account's own
+stream then keeps three to six of them as the account team (see ``AccountDetails.team``)."""
 
 MENTORS: tuple[str, ...] = (
     "Catherine Moore (VP Sales)",
@@ -468,14 +472,18 @@ def days_before(reference: dt.date, days: int) -> str:
 
 
 class Generator:
-    """Draws accounts one by one from a single seeded random stream.
+    """Draws accounts one by one from a single seeded random stream, the main stream,
+    and each account's plan and relationship details from a stream of its own.
 
-    One stream (not one per account) keeps the code simple; the price is that changing how
-    one fact is drawn changes every later account, which is fine for example data that is
-    regenerated and committed as a whole.
+    The main stream draws the selection facts and the contacts; changing how one of them is
+    drawn changes every later account, which is fine for example data that is regenerated
+    and committed as a whole. The account's own stream (seeded from ``--seed`` and the
+    account's number) draws everything the plan checks read, so plan data can grow without
+    moving a single score or tier.
     """
 
     def __init__(self, seed: int) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.used_names: set[str] = set()
 
@@ -561,9 +569,23 @@ class Generator:
         if record["current_tier"] is None:
             del record["current_tier"]
 
-        if rng.random() < 0.72 + 0.25 * strength:
-            record["plan"] = self.plan(manager, team)
-        record["contacts"] = self.contacts(strength, team, region)
+        had_plan = rng.random() < 0.72 + 0.25 * strength
+        if had_plan:
+            self.skip_first_plan_draws()
+        contacts = self.contacts(strength, team, region)
+        # Everything above comes from the main stream, exactly as before the account plans
+        # were modelled, so the selection facts (and the tiers) of every account stay the
+        # same. The plan, the team and the details of the relationship map come from a
+        # stream of the account's own: drawing more or less of them never shifts another
+        # account.
+        details = AccountDetails(
+            random.Random(f"{self.seed}:{number}"),
+            record,
+            attract=attract,
+            strength=strength,
+            full_team=team,
+        )
+        details.fill(contacts, has_plan=had_plan or details.rng.random() < 0.3)
         return record
 
     def stage(self, years: float) -> str:
@@ -591,21 +613,21 @@ class Generator:
             return "Bronze"
         return "Standard"
 
-    def plan(self, manager: str, team: list[str]) -> dict[str, Any]:
+    def skip_first_plan_draws(self) -> None:
+        """The draws the first, six-field plan took from the main stream, taken and unused.
+
+        Plans now come from each account's own stream (:class:`AccountDetails`); keeping
+        these draws keeps every later account's selection facts as they were committed.
+        """
         rng = self.rng
-        plan: dict[str, Any] = {
-            "owner": manager if rng.random() < 0.9 else team[1],
-            "status": weighted(rng, (("active", 55), ("agreed", 20), ("draft", 20), ("retired", 5))),
-            "version": 1 + int(rng.expovariate(0.5)),
-            "last_reviewed": days_before(REFERENCE_DATE, rng.randint(0, 200)),
-            "mentor": rng.choice(MENTORS),
-            "horizon_months": rng.choice((12, 18, 24, 24, 36)),
-        }
-        if rng.random() < 0.07:
-            del plan["mentor"]  # no mentor assigned: what a plan check must catch
-        if rng.random() < 0.04:
-            del plan["last_reviewed"]  # never reviewed
-        return plan
+        rng.random()
+        rng.choices((0, 1, 2, 3), weights=(55, 20, 20, 5))
+        rng.expovariate(0.5)
+        rng.randint(0, 200)
+        rng.choice(MENTORS)
+        rng.choice((12, 18, 24, 24, 36))
+        rng.random()
+        rng.random()
 
     def contacts(self, strength: float, team: list[str], region: str) -> list[dict[str, Any]]:
         """The relationship map: more contacts and more supporters where we are strong."""
@@ -656,6 +678,582 @@ class Generator:
         # Reserve the featured names first, so no generated name can take one of them.
         self.used_names.update(name for name, _, _ in FEATURED_NAMES)
         return [self.account(i + 1, featured.get(i)) for i in range(count)]
+
+
+TEAM_ROLES: tuple[str, ...] = (
+    "customer service lead",
+    "technical specialist",
+    "sales engineer",
+    "supply chain planner",
+    "finance business partner",
+    "product manager",
+)
+"""Roles on an account team besides the key account manager, in the order they are added."""
+
+PRODUCT_LINES: tuple[str, ...] = (
+    "Drives & Motion",
+    "Automation Software",
+    "Sensors & Safety",
+    "Power Distribution",
+    "Spare Parts & Service",
+)
+
+COMPETITORS: tuple[str, ...] = (
+    "Nordwerk Industrietechnik",
+    "Apex Industrial Supply",
+    "Valmont & Frères",
+    "Kestrel Systems",
+    "Orion Components",
+    "Baltic Precision",
+    "Sierra Automation",
+)
+
+BUYING_PROCESSES: tuple[str, ...] = (
+    "Framework tender every three years run by central Procurement; call-offs approved by "
+    "plant managers up to 250k, above that by the CFO.",
+    "Engineering specifies and shortlists two suppliers; Procurement runs a reverse auction; "
+    "the Operations board signs.",
+    "Yearly supplier review in Q3; the Executive Board decides on the COO's proposal.",
+    "Sites order from a catalogue agreed with Procurement; new products need Quality approval "
+    "after a three-month trial.",
+    "Capex projects over 500k go to the investment committee; Engineering owns the technical "
+    "evaluation, Finance the business case.",
+)
+FINANCIAL_REQUIREMENTS: tuple[str, ...] = (
+    "Payment 60 days end of month; invoices through Coupa with the PO number; credit limit 1.5M reviewed yearly.",
+    "Payment 90 days; yearly volume rebate of 2% above 5M; prices fixed for 12 months.",
+    "Payment 45 days; consolidated monthly invoice per site; bank guarantee for projects.",
+)
+LEGAL_REQUIREMENTS: tuple[str, ...] = (
+    "Customer's general purchasing terms with our liability cap of 2M; data processing agreement under GDPR.",
+    "Frame contract under the customer's law; supplier code of conduct signed; REACH declarations with every delivery.",
+    "Our terms of sale with the customer's amendments on warranty (36 months) and penalties for late delivery.",
+)
+BUSINESS_POLICIES: tuple[str, ...] = (
+    "Discounts up to 12% without director approval; no consignment stock; price increases "
+    "passed on with 60 days' notice.",
+    "Grow the automation share to 40% of the account's revenue; no projects below 18% margin.",
+    "Key-account pricing applies group-wide; local deals need the key account manager's approval.",
+)
+CONTRACT_TERMS: tuple[str, ...] = (
+    "Three-year frame contract with yearly price review and 98% on-time delivery guarantee.",
+    "Two-year supply agreement, renewable yearly; service level agreement with penalties.",
+    "Five-year partnership agreement covering all sites, with a joint cost-down target of 3% a year.",
+)
+ORDER_PROCESSING: tuple[str, ...] = (
+    "EDI orders from the customer's SAP; confirmation within 24 hours; weekly call-offs against the frame contract.",
+    "Orders through our web shop with the customer's catalogue; urgent orders by phone to the customer service lead.",
+    "Vendor-managed inventory at the two main plants, replenished twice a week.",
+)
+DEVELOPMENT_PLANS: tuple[str, ...] = (
+    "Extend from the two pilot plants to all European sites by 2028; add service contracts.",
+    "Win the specification for the next product generation through an early joint engineering project.",
+    "Move from spot orders to a frame contract, then cross-sell sensors into Quality.",
+    "Defend the core business against the low-cost challenger; grow spare parts and service.",
+)
+OBJECTIVE_TITLES: tuple[str, ...] = (
+    "Sign the frame contract for all sites",
+    "Raise our share of wallet by five points",
+    "Qualify our sensors for the new production line",
+    "Set up vendor-managed inventory at the main plant",
+    "Deliver the joint cost-down programme (3%)",
+    "Get on the approved supplier list for Engineering",
+    "Run the energy-efficiency audit with Operations",
+    "Introduce the service contract at two pilot sites",
+)
+CUSTOMER_OBJECTIVES: tuple[str, ...] = (
+    "Cut energy use in production by 20% by 2028.",
+    "Consolidate suppliers from about 40 to 12 preferred partners.",
+    "Open a second plant and double capacity within three years.",
+    "Move the premium range to make-to-order.",
+    "Reach carbon-neutral operations by 2030.",
+    "Digitise maintenance with predictive analytics across all sites.",
+    "Halve the time to market of new products.",
+)
+SERVICE_METRICS: tuple[tuple[str, float, float], ...] = (
+    ("On-time delivery (%)", 97.0, 2.5),
+    ("Order confirmation within 24 h (%)", 95.0, 3.0),
+    ("Invoice accuracy (%)", 99.5, 0.6),
+    ("Order lead time (days)", 10.0, 2.0),
+    ("Complaints per 1000 order lines", 2.0, 0.8),
+)
+"""Name, the target usually agreed, and how far the actual strays from it."""
+OPPORTUNITIES: tuple[str, ...] = (
+    "Retrofit of the packaging lines",
+    "Service contract for the installed base",
+    "New plant in the east: first equipment package",
+    "Spare-parts consignment at the central warehouse",
+    "Automation software for the assembly halls",
+)
+FEEDBACK: tuple[str, ...] = (
+    "Growth potential high: the customer's expansion plans need twice today's capacity.",
+    "Growth potential moderate: supplier consolidation favours us if we hold our prices.",
+    "Growth potential limited this year: capex frozen until the new CEO's review.",
+    "Growth potential high in service; product share is near its ceiling.",
+)
+MITIGATIONS: tuple[str, ...] = (
+    "Reference visit to a plant we supply, hosted by a peer they respect.",
+    "Technical workshop on the quality problems behind their objection.",
+    "Executive-to-executive meeting to reset the relationship after the 2025 delays.",
+    "Trial order with guaranteed service levels to rebuild trust.",
+    "Keep informed through the steering committee; no direct pitch.",
+    "Work through their deputy, who supports the change.",
+)
+RESTRICTION_NOTES: tuple[str, ...] = (
+    "Go through Procurement; do not approach {department} directly.",
+    "Not to talk to {department} about the new line until the budget is approved.",
+    "Asked us not to contact {department} while the reorganisation is under way.",
+)
+STRENGTH_BY_STANCE: dict[str, int] = {"mentor": 5, "supporter": 4, "neutral": 3, "non_supporter": 2, "enemy": 1}
+
+
+class AccountDetails:
+    """The account plan, the account team and the details of the relationship map, drawn
+    from the account's own random stream.
+
+    One hidden trait drives the gaps: the team's *discipline* (0..1, higher where our
+    position is strong). :meth:`lapse` makes a gap far more likely for an undisciplined
+    team, so that gaps cluster the way they do in practice: most plans are nearly complete,
+    a few are missing a lot.
+
+    The contacts' names, roles, stances, levels and count come from the main stream (the
+    ``relationship_breadth`` criterion scores them). This class only changes what that
+    criterion does not read, so every score stays the same: a disciplined team has found
+    out who decides (a contact becomes a decision maker, never turning one more decision
+    maker, executive sponsor or champion supportive), and on attractive accounts has won a
+    supporter at executive level (a supportive contact's level and influence).
+    """
+
+    def __init__(
+        self,
+        rng: random.Random,
+        record: dict[str, Any],
+        *,
+        attract: float,
+        strength: float,
+        full_team: list[str],
+    ) -> None:
+        self.rng = rng
+        self.record = record
+        self.attract = attract
+        self.strength = strength
+        self.full_team = full_team
+        self.stage = STAGES.index(record["stage"])
+        self.discipline = clamp(0.25 * strength + 0.75 * rng.betavariate(2.5, 1.5), 0.0, 1.0)
+
+    def lapse(self, rate: float) -> bool:
+        """True when a gap of base ``rate`` occurs: about 3x the rate for the least
+        disciplined team, next to never for the most disciplined."""
+        return self.rng.random() < rate * 3.0 * (1.0 - self.discipline) ** 2
+
+    def age(self, every: float, late: float, cycles: tuple[float, float] = (0.5, 2.0)) -> float:
+        """How long ago something done every ``every`` days was last done; with chance
+        ``late`` (see :meth:`lapse`) it is overdue by a number of ``cycles``."""
+        days = self.rng.uniform(0, every)
+        if self.lapse(late):
+            days += self.rng.uniform(*cycles) * every
+        return days
+
+    def ago(self, days: float) -> str:
+        """The date ``days`` before the reference date (never after it)."""
+        return days_before(REFERENCE_DATE, max(0, int(days)))
+
+    def fill(self, contacts: list[dict[str, Any]], *, has_plan: bool) -> None:
+        team = self.team()
+        contacts, relationships, restrictions = self.relationship_map(contacts, team)
+        if has_plan:
+            self.record["plan"] = self.plan(team, contacts)
+        self.record["team"] = team
+        self.record["contacts"] = contacts
+        self.record["relationships"] = relationships
+        if restrictions:
+            self.record["restrictions"] = restrictions
+
+    # --- the account team ------------------------------------------------------------------
+
+    def team(self) -> list[dict[str, str]]:
+        """3 to 6 people, more on attractive accounts: the manager and colleagues."""
+        rng = self.rng
+        size = int(clamp(round(2.6 + 3.2 * self.attract + rng.gauss(0, 0.6)), 3, 6))
+        names = self.full_team[:size]
+        if size > len(names):
+            names.append(rng.choice([c for c in COLLEAGUES if c not in names]))
+        return [
+            {"name": name, "role": "key account manager" if i == 0 else TEAM_ROLES[i - 1]}
+            for i, name in enumerate(names)
+        ]
+
+    # --- the relationship map --------------------------------------------------------------
+
+    def homework(self, contacts: list[dict[str, Any]]) -> None:
+        """What a disciplined team has found out (see the class docstring)."""
+        rng = self.rng
+        senior = ("board", "executive", "senior_management")
+        if not any(c["role"] == "decision_maker" for c in contacts) and rng.random() < self.discipline:
+            # Only champions (counted by the criterion either way) or contacts who do not
+            # support us (counted neither way) may turn out to be the decision maker.
+            candidates = [
+                c
+                for c in contacts
+                if c["role"] == "champion"
+                or (c["role"] != "executive_sponsor" and c["stance"] not in ("mentor", "supporter"))
+            ]
+            if candidates:
+                best = [c for c in candidates if c["level"] in senior] or candidates
+                chosen = rng.choice(best)
+                chosen["role"] = "decision_maker"
+                if chosen["level"] not in senior:
+                    chosen["level"] = "senior_management"
+                chosen["influence"] = max(chosen["influence"], INFLUENCE_BY_LEVEL[chosen["level"]])
+        supportive = [c for c in contacts if c["stance"] in ("mentor", "supporter")]
+        top = [c for c in supportive if c["level"] in ("board", "executive") or c["role"] == "executive_sponsor"]
+        if self.attract >= 0.55 and not top and rng.random() < self.discipline:
+            rising = [c for c in supportive if c["level"] == "senior_management"]
+            if rising:
+                chosen = rng.choice(rising)
+                chosen["level"] = "executive"
+                chosen["influence"] = max(chosen["influence"], 4)
+
+    def relationship_map(
+        self, drawn: list[dict[str, Any]], team: list[dict[str, str]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """Contacts with ids, product lines and mitigations; who on our team knows whom;
+        and what contacts asked us not to do."""
+        rng = self.rng
+        members = [m["name"] for m in team]
+        manager = members[0]
+        account_id = self.record["id"]
+        lines = rng.sample(PRODUCT_LINES, rng.randint(2, 3))
+        lone_wolf = len(drawn) >= 3 and self.lapse(0.12)  # the manager keeps every contact
+        self.homework(drawn)
+        contacts: list[dict[str, Any]] = []
+        for k, base in enumerate(drawn, start=1):
+            owner = base["owner"]
+            if owner not in members and not self.lapse(0.1):
+                owner = rng.choice(members)  # handed over when its owner left the team
+            if lone_wolf and rng.random() < 0.85:
+                owner = manager
+            contact: dict[str, Any] = {
+                "id": f"{account_id}-C{k:02d}",
+                "name": base["name"],
+                "role": base["role"],
+                "level": base["level"],
+                "department": base["department"],
+                "location": base["location"],
+                "stance": base["stance"],
+                "influence": base["influence"],
+                "owner": owner,
+            }
+            if base["role"] in ("user", "specifier", "influencer", "champion") or (
+                base["role"] == "decision_maker" and base["level"] != "board" and rng.random() < 0.5
+            ):
+                contact["product_line"] = rng.choice(lines)
+            if base["stance"] in ("non_supporter", "enemy") and not self.lapse(0.25):
+                contact["mitigation"] = rng.choice(MITIGATIONS)
+            contacts.append(contact)
+
+        relationships: list[dict[str, Any]] = []
+        for contact in contacts:
+            key = contact["role"] in ("decision_maker", "executive_sponsor", "champion") or contact["influence"] >= 4
+            warmth = STRENGTH_BY_STANCE[contact["stance"]]
+            stale = self.lapse(0.05 if key else 0.15)
+            relationships.append(
+                {
+                    "member": contact["owner"],
+                    "contact": contact["id"],
+                    "strength": int(clamp(warmth + rng.choice((-1, 0, 0, 1)), 1, 5)),
+                    "last_contact": self.ago(rng.randint(100, 400) if stale else rng.expovariate(1 / 25)),
+                }
+            )
+            if lone_wolf:
+                continue
+            # Others on the team know the contact too: most often the decision makers.
+            chance = 0.25 if key else 0.1
+            if contact["role"] == "decision_maker":
+                chance = 0.3 + 0.45 * self.discipline
+            for member in members:
+                if member != contact["owner"] and rng.random() < chance:
+                    relationships.append(
+                        {
+                            "member": member,
+                            "contact": contact["id"],
+                            "strength": int(clamp(warmth - 1 + rng.choice((0, 0, 1)), 1, 5)),
+                            "last_contact": self.ago(rng.randint(0, 240)),
+                        }
+                    )
+
+        restrictions = self.restrictions(contacts, relationships)
+        for contact in contacts:
+            dates = [r["last_contact"] for r in relationships if r["contact"] == contact["id"]]
+            contact["last_contacted"] = max(dates)
+            if "mitigation" in contact:
+                contact["mitigation"] = contact.pop("mitigation")  # keep it last, after the dates
+        return contacts, relationships, restrictions
+
+    def restrictions(self, contacts: list[dict[str, Any]], relationships: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """For about one account in nine: a contact asked us not to approach another
+        department. Most teams respect it; about one time in four someone did not."""
+        rng = self.rng
+        if len(contacts) < 3 or rng.random() >= 0.11:
+            return []
+        askers = [c for c in contacts if c["role"] in ("gatekeeper", "decision_maker", "influencer")] or contacts
+        asker = rng.choice(askers)
+        departments = sorted({c["department"] for c in contacts} - {asker["department"]})
+        if not departments:
+            return []
+        department = rng.choice(departments)
+        since_days = rng.randint(45, 400)
+        inside = {c["id"] for c in contacts if c["department"] == department}
+        mine = [r for r in relationships if r["contact"] in inside]
+        for r in mine:  # respected: nobody was in touch with the department since
+            r["last_contact"] = self.ago(since_days + rng.randint(5, 200))
+        if rng.random() < 0.25:  # breached: someone was
+            rng.choice(mine)["last_contact"] = self.ago(rng.randint(0, since_days - 1))
+        return [
+            {
+                "contact": asker["id"],
+                "department": department,
+                "note": rng.choice(RESTRICTION_NOTES).format(department=department),
+                "since": self.ago(since_days),
+            }
+        ]
+
+    # --- the account plan ------------------------------------------------------------------
+
+    def plan(self, team: list[dict[str, str]], contacts: list[dict[str, Any]]) -> dict[str, Any]:
+        rng = self.rng
+        stage = self.stage
+        members = [m["name"] for m in team]
+
+        if stage >= 2 and rng.random() < 0.015:
+            status = "retired"  # the old plan ran out and nobody replaced it
+        elif stage == 0:
+            status = weighted(rng, (("draft", 55), ("agreed", 35), ("active", 10)))
+        elif self.lapse(0.10 if stage == 1 else 0.04):
+            status = "draft"  # still not agreed with the team, though the stage needs it
+        else:
+            status = weighted(rng, (("agreed", 45), ("active", 55)) if stage == 1 else (("agreed", 15), ("active", 85)))
+        if stage == 0:
+            version = 1 + (rng.random() < 0.3)
+        elif stage == 1:
+            version = rng.randint(1, 3)
+        else:
+            version = min(9, 2 + int(rng.expovariate(0.45)))
+        # Days since the plan was first drafted, and since its current version.
+        started = (90, 200, 500, 800, 1100)[stage] + rng.randint(0, 300)
+        updated = int(min(started - 10, self.age(90, 0.15)))
+        if version == 1:
+            updated = max(updated, started - rng.randint(10, 40))  # version 1 is the first draft
+
+        plan: dict[str, Any] = {
+            "owner": members[0] if rng.random() < 0.95 else members[1],
+            "status": status,
+            "version": version,
+            "last_updated": self.ago(updated),
+        }
+        mentor: str | None = rng.choice(MENTORS)
+        if self.lapse(0.04):
+            mentor = None  # no mentor assigned
+        elif self.lapse(0.05):
+            mentor = members[-1]  # a team member doubles as mentor: no outside view
+        reviews = self.reviews(mentor, version, updated, started, contacts)
+        mentor_dates = [r["date"] for r in reviews if r["kind"] == "mentor"]
+        if mentor_dates:
+            plan["last_reviewed"] = max(mentor_dates)
+        if mentor is not None:
+            plan["mentor"] = mentor
+        plan["horizon_months"] = rng.choice((12, 18, 24, 24, 36))
+
+        if not self.lapse(0.2 if stage == 0 else 0.05):
+            plan["buying_process"] = rng.choice(BUYING_PROCESSES)
+            plan["buying_process_updated"] = self.ago(min(started, self.age(240, 0.1)))
+        if (stage >= 1 and not self.lapse(0.03)) or (stage == 0 and rng.random() < 0.5):
+            plan["financial_requirements"] = rng.choice(FINANCIAL_REQUIREMENTS)
+            if not self.lapse(0.02):
+                plan["legal_requirements"] = rng.choice(LEGAL_REQUIREMENTS)
+        if not self.lapse(0.1):
+            plan["business_policies"] = rng.choice(BUSINESS_POLICIES)
+        if stage >= 2 or (stage == 1 and rng.random() < 0.3):
+            plan["contract_terms"] = rng.choice(CONTRACT_TERMS)
+            # An end date, so it lies ahead: the one kind of plan date after 2026-11-01
+            # (with the objectives' due dates).
+            plan["contract_end"] = (REFERENCE_DATE + dt.timedelta(days=rng.randint(30, 1000))).isoformat()
+        if stage >= 2 and not self.lapse(0.05):
+            plan["order_processing"] = rng.choice(ORDER_PROCESSING)
+        if (stage >= 1 and not self.lapse(0.06)) or (stage == 0 and rng.random() < 0.4):
+            plan["development_plan"] = rng.choice(DEVELOPMENT_PLANS)
+        if (stage >= 1 and not self.lapse(0.05)) or (stage == 0 and rng.random() < 0.5):
+            self.targets(plan)
+
+        plan["objectives"] = self.objectives(members)
+        if not self.lapse(0.04):
+            plan["customer_objectives"] = self.customer_objectives(started)
+        if not self.lapse(0.03):
+            plan["competitors"] = self.competitors(started)
+        if stage >= 2:
+            plan["service_metrics"] = self.service_metrics()
+        plan["growth_opportunities"] = self.opportunities(started)
+        if not self.lapse(0.05):
+            plan["management_feedback"] = self.feedback(started)
+        plan["reviews"] = reviews
+        plan["sign_offs"] = self.sign_offs(members, status, version, updated)
+        return plan
+
+    def targets(self, plan: dict[str, Any]) -> None:
+        """Revenue and margin targets, and (once we deliver) the actuals against them."""
+        rng = self.rng
+        revenue = self.record["annual_revenue"]
+        margin = self.record.get("gross_margin_pct", 20.0)
+        target = int(round(max(revenue, 100_000) * (1 + rng.uniform(0.0, 0.25)), -3))
+        plan["revenue_target"] = target
+        plan["margin_target_pct"] = round(margin + rng.uniform(0.5, 3.0), 1)
+        if self.stage >= 2:
+            plan["revenue_actual"] = int(round(target * 10 / 12 * rng.gauss(0.95, 0.12), -3))
+            plan["margin_actual_pct"] = round(margin + rng.gauss(0.0, 2.0), 1)
+            plan["actuals_updated"] = self.ago(self.age(40, 0.12))  # monthly finance report
+
+    def objectives(self, members: list[str]) -> list[dict[str, Any]]:
+        """Two to five objectives; a careless team leaves one past its date and still
+        open, one owned by someone who left the team, or one without a date."""
+        rng = self.rng
+        former = [c for c in self.full_team if c not in members] or [c for c in COLLEAGUES if c not in members]
+        result = []
+        for title in rng.sample(OBJECTIVE_TITLES, rng.randint(2, 5)):
+            due = rng.randint(-200, 400)  # days after the reference date
+            if due < 0:
+                status = weighted(rng, (("done", 85), ("dropped", 15)))
+            else:
+                status = weighted(rng, (("open", 30), ("on_track", 55), ("at_risk", 15)))
+            objective = {"title": title, "owner": rng.choice(members), "status": status}
+            objective["due"] = (REFERENCE_DATE + dt.timedelta(days=due)).isoformat()
+            result.append(objective)
+        late = [o for o in result if o["status"] in ("done", "dropped")]
+        if late and self.lapse(0.12):
+            rng.choice(late)["status"] = "at_risk"  # past its date, never closed
+        if self.lapse(0.06):
+            rng.choice(result)["owner"] = rng.choice(former)  # its owner left the team
+        if self.lapse(0.03):
+            del rng.choice(result)["due"]
+        return result
+
+    def customer_objectives(self, started: int) -> list[dict[str, Any]]:
+        """Confirmed together at the last strategy session; a careless team leaves an old
+        one unconfirmed."""
+        rng = self.rng
+        session = min(started, self.age(120, 0.1))
+        chosen = rng.sample(CUSTOMER_OBJECTIVES, rng.randint(1, 4))
+        result = [{"description": text, "updated": self.ago(session)} for text in chosen]
+        if len(result) > 1 and self.lapse(0.1):
+            result[-1]["updated"] = self.ago(min(started, session + rng.randint(120, 400)))
+        return result
+
+    def competitors(self, started: int) -> list[dict[str, Any]]:
+        rng = self.rng
+        assessed = min(started, self.age(120, 0.1))
+        result = []
+        for name in rng.sample(COMPETITORS, rng.randint(1, 3)):
+            position = weighted(rng, (("leader", 15), ("strong", 30), ("equal", 30), ("weak", 20), ("exited", 5)))
+            when = assessed + (rng.randint(200, 500) if position == "exited" else 0)
+            result.append({"name": name, "position": position, "assessed": self.ago(min(started, when))})
+        return result
+
+    def service_metrics(self) -> list[dict[str, Any]]:
+        """Measured monthly; some teams stopped measuring, some never agreed a target."""
+        rng = self.rng
+        stopped = self.lapse(0.08)
+        result = []
+        for name, target, spread in rng.sample(SERVICE_METRICS, rng.randint(2, 4)):
+            metric: dict[str, Any] = {"name": name, "target": target}
+            actual = target + rng.gauss(-0.3 * spread, spread)
+            metric["actual"] = round(min(actual, 100.0) if "%" in name else max(actual, 0.0), 1)
+            metric["measured"] = self.ago(rng.randint(95, 250) if stopped else rng.randint(0, 35))
+            result.append(metric)
+        if self.lapse(0.04):
+            del result[0]["target"]
+        return result
+
+    def opportunities(self, started: int) -> list[dict[str, Any]]:
+        rng = self.rng
+        count = rng.choice((0, 1, 1, 2, 3, 3)) if self.stage >= 2 else rng.choice((0, 0, 1))
+        if self.stage >= 3 and self.lapse(0.1):
+            count = 0
+        return [
+            {
+                "title": title,
+                "value": int(round(self.record["annual_revenue"] * rng.uniform(0.05, 0.4), -3)),
+                "identified": self.ago(min(started, rng.randint(0, 420))),
+            }
+            for title in rng.sample(OPPORTUNITIES, count)
+        ]
+
+    def feedback(self, started: int) -> list[dict[str, Any]]:
+        """Briefings of senior management, about every four months, latest last."""
+        rng = self.rng
+        latest = min(started, self.age(150, 0.15))
+        result = []
+        for _ in range(rng.randint(1, 3)):
+            if latest > started:
+                break
+            result.append({"date": self.ago(latest), "summary": rng.choice(FEEDBACK)})
+            latest += rng.randint(90, 160)
+        return result[::-1]
+
+    def reviews(
+        self, mentor: str | None, version: int, updated: int, started: int, contacts: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Mentor reviews every month or two, team reviews every quarter, and (from
+        delivery on) joint reviews with the customer as often as the account's tier
+        promises: quarterly for the most attractive accounts, yearly for the least."""
+        rng = self.rng
+        reviews: list[tuple[int, str, str]] = []
+
+        def cadence(kind: str, reviewer: str, every: float, late: float, cycles: tuple[float, float]) -> None:
+            """The last few reviews of a kind (at most three)."""
+            age = self.age(every, late, cycles)
+            for _ in range(3):
+                if age > started:
+                    break
+                reviews.append((int(age), kind, reviewer))
+                age += every * rng.uniform(0.8, 1.2)
+
+        if mentor is not None:
+            # A mentor review that slips tends to slip by months, not days.
+            cadence("mentor", mentor, 30 + 25 * (1 - self.discipline), 0.25, (1.0, 3.0))
+        cadence("team", self.full_team[0], 90, 0.1, (0.5, 2.0))
+        if self.stage >= 2:
+            every = 85 if self.attract >= 0.6 else 170 if self.attract >= 0.45 else 340
+            senior = [c for c in contacts if c["level"] in ("board", "executive", "senior_management")]
+            guest = rng.choice(senior or contacts)["name"] if contacts else "the customer"
+            cadence("joint", f"{self.full_team[0]} with {guest}", every, 0.25, (0.5, 1.5))
+        reviews.sort(key=lambda r: (-r[0], r[1]))
+        return [
+            {
+                "date": self.ago(age),
+                "kind": kind,
+                "reviewer": reviewer,
+                "version": version if age <= updated else max(1, version - 1),
+            }
+            for age, kind, reviewer in reviews
+        ]
+
+    def sign_offs(self, members: list[str], status: str, version: int, updated: int) -> list[dict[str, Any]]:
+        """Every member signs each version; some signed only the previous one, a new
+        member may not have signed at all, and a draft is signed by few."""
+        rng = self.rng
+        behind = rng.choice(members[1:]) if version >= 2 and self.lapse(0.08) else None
+        missing = rng.choice(members[1:]) if self.lapse(0.04) else None
+        result = []
+        for member in members:
+            if version >= 2 and rng.random() < 0.5:
+                result.append(
+                    {"member": member, "version": version - 1, "date": self.ago(updated + rng.randint(20, 200))}
+                )
+            if member in (behind, missing) or (status == "draft" and rng.random() < 0.6):
+                continue
+            result.append({"member": member, "version": version, "date": self.ago(rng.uniform(0, updated))})
+        if behind is not None and not any(s["member"] == behind for s in result):
+            result.append({"member": behind, "version": version - 1, "date": self.ago(updated + rng.randint(20, 200))})
+        return result
 
 
 def csv_cell(value: Any) -> str:

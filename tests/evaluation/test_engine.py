@@ -188,3 +188,17 @@ def test_record_without_id(engine: Engine) -> None:
     messages = {p.field: p.message for p in info.value.problems}
     assert messages["id"] == "is required but missing"
     assert messages["annual_revenue"] == "must be a number, got 'lots'"
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "shown", "rounded"),
+    [(599955, 10000, "59.99", "60.00"), (7000, 90, "77.77", "77.78"), (125, 10000, "0.01", "0.01"),
+     (135, 10000, "0.01", "0.01"), (-1, 300, "-0.01", "0.00"), (6000, 100, "60.00", "60.00")],
+)
+def test_shown_scores_round_down_and_other_figures_half_to_even(
+    numerator: int, denominator: int, shown: str, rounded: str
+) -> None:
+    from kamrules.evaluation.exact import round_ratio, score_ratio
+
+    assert str(score_ratio(numerator, denominator)) == shown
+    assert str(round_ratio(numerator, denominator)) == rounded

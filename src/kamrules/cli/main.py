@@ -124,7 +124,8 @@ def validate(rules: RulesArg) -> None:
     spec = rulebook.spec
     typer.echo(
         f"{rulebook.id} {rulebook.version} is valid: {len(rulebook.scorecards)} scorecard(s), {criteria} criteria, "
-        f"{len(spec.gates)} gate(s), {len(spec.tiers)} tiers, {len(spec.segments)} segment(s)"
+        f"{len(spec.gates)} gate(s), {len(spec.tiers)} tiers, {len(spec.segments)} segment(s), "
+        f"{len(spec.plan_checks)} plan check(s)"
     )
     typer.echo(f"content hash {rulebook.content_hash}")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from kamrules.evaluation.exact import round2, score2
+from kamrules.evaluation.exact import round_ratio, score2
 from kamrules.explanation.decision import Compliance, PlanCheckResult
 from kamrules.expressions import CompiledExpression
 from kamrules.facts.schema import STAGES
@@ -236,7 +236,7 @@ def compliance_model(
         score = None
     else:
         status = "non_compliant" if failed["blocker"] else "at_risk" if failed["major"] else "compliant"
-        score = round2(Fraction(passed_weight * 100, applicable_weight))
+        score = round_ratio(passed_weight * 100, applicable_weight)
     return Compliance(
         status=status,
         score=score,

@@ -1,29 +1,41 @@
 """Exact numbers shown to people: the one place where scores and points become decimals.
 
-Scores are exact fractions; people read two decimals. A score is shown rounded *down*
-(toward minus infinity) so that the figure shown always falls on the same side of a
+Scores are exact ratios of integers; people read two decimals. A score is shown rounded
+*down* (toward minus infinity) so that the figure shown always falls on the same side of a
 two-decimal threshold as the exact score: 59.9955 is shown as 59.99, below a threshold of
 60, never as 60.00 next to "below 60". Contributions and other figures that are never
-compared with a threshold are rounded half to even.
+compared with a threshold are rounded half to even. Integer arithmetic only: this runs for
+every figure of every explanation.
 """
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from fractions import Fraction
 
-CENT = Decimal("0.01")
+
+def score_ratio(numerator: int, denominator: int) -> Decimal:
+    """``numerator / denominator`` to two decimals, rounded down (see the module docstring)."""
+    return Decimal(numerator * 100 // denominator).scaleb(-2)
+
+
+def round_ratio(numerator: int, denominator: int) -> Decimal:
+    """``numerator / denominator`` to two decimals, rounded half to even."""
+    quotient, remainder = divmod(numerator * 100, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return Decimal(quotient).scaleb(-2)
 
 
 def score2(value: Fraction) -> Decimal:
-    """A score to two decimals, rounded down (see the module docstring)."""
-    return (Decimal(math.floor(value * 100)) / 100).quantize(CENT)
+    """A score held as a fraction, to two decimals, rounded down."""
+    return score_ratio(value.numerator, value.denominator)
 
 
 def round2(value: Fraction) -> Decimal:
-    """A figure to two decimals, rounded half to even, exactly."""
-    return (Decimal(round(value * 100)) / 100).quantize(CENT)
+    """A fraction to two decimals, rounded half to even."""
+    return round_ratio(value.numerator, value.denominator)
 
 
 def centi_decimal(centi: int) -> Decimal:
