@@ -497,6 +497,39 @@ def lint(
 
 
 @app.command()
+def impact(
+    old_rules: Annotated[Path, typer.Argument(help="The rulebook in force (file or folder).")],
+    new_rules: Annotated[Path, typer.Argument(help="The proposed rulebook.")],
+    accounts: AccountsArg,
+    as_of: AsOfOpt = None,
+    output_format: Annotated[LintFormat | None, typer.Option("--format", "-f", help="text, markdown or json.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Write the report as Markdown.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """What a rule change does to a portfolio: rule diff, tier movement, and why each account moved.
+
+    Example: `kamrules impact rules/ proposed-rules/ examples/accounts.jsonl --as-of 2026-11-01 --markdown`
+    """
+    from kamrules.workbench import impact as impact_report
+
+    old, new = _load(old_rules), _load(new_rules)
+    result = impact_report.impact(old, new, _records(accounts, input_format), _as_of(as_of))
+    if output_format is LintFormat.json:
+        text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
+    elif markdown:
+        text = impact_report.to_markdown(result)
+    else:
+        text = impact_report.to_text(result)
+    handle = _open_output(output)
+    try:
+        handle.write(text)
+    finally:
+        if output:
+            handle.close()
+
+
+@app.command()
 def version() -> None:
     """Print the kamrules version."""
     typer.echo(__version__)

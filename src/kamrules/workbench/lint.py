@@ -116,7 +116,7 @@ def best_score(rulebook: Rulebook, card_index: int) -> Fraction:
             kept = [(w, r) for i, (w, r) in enumerate(ranges) if i not in dropped]
             total = sum(w for w, _ in kept)
             if total > 0:
-                best = max(best, sum(w * r.high for w, r in kept) / total)
+                best = max(best, Fraction(sum(w * r.high for w, r in kept)) / total)
     return best
 
 
@@ -170,7 +170,7 @@ def lint(rulebook: Rulebook, portfolio_size: int | None = None) -> list[Finding]
                 )
             findings += _band_findings(rulebook, c, path)
     for index, tier in enumerate(spec.tiers):
-        tests = (
+        tests: list[tuple[str, Decimal, Path]] = (
             [(rulebook.primary_scorecard, tier.min_score, ("tiers", index, "min_score"))]
             if tier.min_score is not None
             else []

@@ -1,0 +1,69 @@
+"""Impact of a rule change: rule diff, tier movement, and why each account moved."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kamrules import load_rulebook_text
+from kamrules.portfolio.sources import RawRecord
+from kamrules.workbench.impact import impact, rule_changes, to_markdown
+from tests.conftest import AS_OF, SMALL_RULEBOOK
+
+NEW = (
+    SMALL_RULEBOOK.replace('version: "1"', 'version: "2"')
+    .replace("min_score: 60", "min_score: 70")
+    .replace("    reason: High credit risk.\n", "    reason: High credit risk.\n    missing: apply\n")
+)
+
+
+def records(*rows: dict[str, Any]) -> list[RawRecord]:
+    return [RawRecord(i, r) for i, r in enumerate(rows, 1)]
+
+
+def test_rule_diff_names_each_changed_field() -> None:
+    changes = [str(c) for c in rule_changes(load_rulebook_text(SMALL_RULEBOOK), load_rulebook_text(NEW))]
+    assert changes == [
+        "changed gate 'high_credit_risk': missing: skip -> apply",
+        "changed tier 'Silver': min_score: 60 -> 70",
+    ]
+
+
+def test_movement_matrix_and_reasons() -> None:
+    base = {"strategic_fit": 4, "relationship_strength": 4, "wants_key_account": True, "credit_risk": "low"}
+    result = impact(
+        load_rulebook_text(SMALL_RULEBOOK),
+        load_rulebook_text(NEW),
+        records(
+            {
+                "id": "STAYS",
+                "annual_revenue": 50_000_000,
+                "strategic_fit": 5,
+                **{k: v for k, v in base.items() if k != "strategic_fit"},
+            },
+            {"id": "DROPS", "annual_revenue": 5_000_000, **base},  # 66: Silver before, Bronze after
+            {
+                "id": "CAPPED",
+                "annual_revenue": 50_000_000,
+                "strategic_fit": 5,
+                "relationship_strength": 4,
+                "wants_key_account": True,
+            },  # credit risk unknown: the cap now applies when it is missing
+            {"id": "BAD", "annual_revenue": "lots"},
+        ),
+        AS_OF,
+    )
+    assert result.accounts == 3 and len(result.errors) == 1
+    assert result.tiers == {("Gold", "Gold"): 1, ("Silver", "Bronze"): 1, ("Gold", "Silver"): 1}
+    moved = {m.account_id: m for m in result.moved}
+    assert moved["DROPS"].reasons == ("tier 'Silver' now needs attractiveness 70 (was 60)",)
+    assert moved["CAPPED"].reasons == ("gate 'high_credit_risk' now applies",)
+    report = to_markdown(result)
+    assert "| DROPS | Silver | Bronze | 66.00 | 66.00 | tier 'Silver' now needs attractiveness 70 (was 60) |" in report
+    assert "- changed tier 'Silver': min_score: 60 -> 70" in report
+    data = result.as_dict()
+    assert json.loads(json.dumps(data))["tier_matrix"] == [
+        {"from": "Gold", "to": "Gold", "accounts": 1},
+        {"from": "Gold", "to": "Silver", "accounts": 1},
+        {"from": "Silver", "to": "Bronze", "accounts": 1},
+    ]
