@@ -28,7 +28,10 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def test_validate_ok() -> None:
     code, out, _ = invoke("validate", RULES)
     assert code == exit_codes.OK
-    assert "default_kam 2026.11 is valid: 2 scorecard(s), 12 criteria, 3 gate(s), 4 tiers, 4 segment(s), 30 plan check(s)" in out
+    assert (
+        "default_kam 2026.11 is valid: 2 scorecard(s), 12 criteria, 3 gate(s), 4 tiers, 4 segment(s), 30 plan check(s)"
+        in out
+    )
 
 
 def test_validate_reports_place_and_exit_code(tmp_path: Path) -> None:
