@@ -36,6 +36,7 @@ from kamrules.explanation.render import (
     to_markdown,
     to_text,
 )
+from kamrules.facts.records import InvalidRecord
 from kamrules.facts.schema import DEFAULT_SCHEMA
 from kamrules.portfolio.batch import Summary, flat_columns, flat_row
 from kamrules.portfolio.batch import run as run_batch
@@ -302,15 +303,26 @@ def explain(
     account: Annotated[str, typer.Option("--account", "-a", help="The id of the account to explain.")],
     as_of: AsOfOpt = None,
     output_format: Annotated[ExplainFormat, typer.Option("--format", "-f", help="Output format.")] = ExplainFormat.text,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Say what it would take to reach (or drop to) this tier.")
+    ] = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Explain one account's decision: every criterion, gate and tier test.
 
-    Example: `kamrules explain rules/ examples/accounts.jsonl --account ACC-00042 --as-of 2026-11-01`
+    Examples:
+
+    `kamrules explain rules/ examples/accounts.jsonl --account ACC-00042 --as-of 2026-11-01`
+
+    `kamrules explain rules/ examples/accounts.jsonl --account ACC-00042 --to Gold`
     """
     engine = Engine(_load(rules))
     date = _as_of(as_of)
-    records = _only(engine, _records(accounts, input_format), account, accounts)
+    all_records = _records(accounts, input_format)
+    records = _only(engine, all_records, account, accounts)
+    if to is not None:
+        _explain_to(engine, all_records, records[0], to, date, output_format)
+        return
     (item,) = run_batch(engine, records, date, Summary())
     if isinstance(item, AccountError):
         typer.echo(error_text(item), err=True)
@@ -322,6 +334,48 @@ def explain(
         typer.echo(to_markdown(decision))
     else:
         typer.echo(to_text(decision), nl=False)
+
+
+def _explain_to(
+    engine: Engine, portfolio: list[RawRecord], raw: RawRecord, target: str, date: dt.date, fmt: ExplainFormat
+) -> None:
+    """What it would take for one account to reach ``target``, within its portfolio."""
+    from kamrules.portfolio.capacity import cutoffs, has_capacity
+    from kamrules.workbench.counterfactual import what_would_it_take
+
+    if target not in engine.tier_index:
+        hint = did_you_mean(target, engine.tier_index)
+        _fail(f"there is no tier '{target}'" + (f"; {hint}" if hint else ""), exit_codes.USAGE)
+    assert raw.data is not None
+    try:
+        record = engine.validate(raw.data)
+    except InvalidRecord as exc:
+        _fail(str(exc), exit_codes.RECORDS_FAILED)
+    cutoff = None
+    if has_capacity(engine):
+        placed = [o for o in run_batch(engine, portfolio, date, Summary()) if isinstance(o, Outcome)]
+        mine = next(o for o in placed if o.account_id == record.id)  # type: ignore[attr-defined]
+        cutoff = cutoffs(engine, placed).get(engine.tier_index[target]) if mine.tier != target else None
+    result = what_would_it_take(engine, record, target, date, cutoff)
+    if fmt is ExplainFormat.json:
+        typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        return
+    verb = "reach" if result.direction == "reach" else "drop to"
+    bullet = "- " if fmt is ExplainFormat.markdown else "  "
+    lines = [f"Account {result.account_id} is {result.tier} (score {result.score}). To {verb} {target}:"]
+    lines += [
+        f"{bullet}{card} score: {gap} points {'short' if result.direction == 'reach' else 'above'}"
+        for card, gap in result.gaps.items()
+    ]
+    lines += [f"{bullet}{note}" for note in result.notes]
+    if result.suggestions:
+        lines.append("Smallest changes that do it (each checked by re-evaluating the account):")
+        for n, s in enumerate(result.suggestions, start=1):
+            lines.append(f"{bullet}{n}. " + "; ".join(str(c) for c in s.changes) + f" => {s.tier}, score {s.score}")
+    if result.never_enough:
+        lines.append("Never enough on their own:")
+        lines += [f"{bullet}{line}" for line in result.never_enough]
+    typer.echo("\n".join(lines))
 
 
 class PlanFormat(StrEnum):
@@ -486,8 +540,12 @@ def lint(
     size = len(_records(accounts, None)) if accounts else None
     findings = run_lint(rulebook, size)
     if output_format is LintFormat.json:
-        typer.echo(json.dumps({"rulebook": rulebook.id, "version": rulebook.version,
-                               "warnings": [f.as_dict() for f in findings]}, indent=2))
+        typer.echo(
+            json.dumps(
+                {"rulebook": rulebook.id, "version": rulebook.version, "warnings": [f.as_dict() for f in findings]},
+                indent=2,
+            )
+        )
     else:
         for finding in findings:
             typer.echo(str(finding))
@@ -527,6 +585,57 @@ def impact(
     finally:
         if output:
             handle.close()
+
+
+@app.command()
+def sensitivity(
+    rules: RulesArg,
+    accounts: AccountsArg,
+    step: Annotated[float, typer.Option("--step", help="Points to move each weight by, down and up.")] = 5,
+    as_of: AsOfOpt = None,
+    output_format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Which weights matter: accounts that change tier when each weight moves by --step.
+
+    Example: `kamrules sensitivity rules/ examples/accounts.jsonl --step 5 --as-of 2026-11-01`
+    """
+    from decimal import Decimal, InvalidOperation
+
+    from kamrules.workbench.sensitivity import sensitivity as run_sensitivity
+
+    try:
+        amount = Decimal(str(step)).normalize()
+    except InvalidOperation:
+        _fail(f"--step must be a number, got {step}", exit_codes.USAGE)
+    if amount <= 0:
+        _fail("--step must be more than 0", exit_codes.USAGE)
+    rulebook = _load(rules)
+    records = _records(accounts, input_format)
+    effects = run_sensitivity(rulebook, records, _as_of(as_of), amount)
+    if output_format is LintFormat.json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "criterion": e.criterion,
+                        "scorecard": e.scorecard,
+                        "weight": float(e.weight),
+                        "down": e.down,
+                        "up": e.up,
+                    }
+                    for e in effects
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"Accounts that change tier when a weight moves by {amount} ({len(records)} accounts)")
+    for column in ("criterion", "scorecard", "weight", f"-{amount}", f"+{amount}"):
+        table.add_column(column, justify="right" if column not in ("criterion", "scorecard") else "left")
+    for e in sorted(effects, key=lambda e: -(max(e.up, e.down or 0))):
+        table.add_row(e.criterion, e.scorecard, str(e.weight), "-" if e.down is None else str(e.down), str(e.up))
+    Console(highlight=False, width=None if sys.stdout.isatty() else 120).print(table)
 
 
 @app.command()

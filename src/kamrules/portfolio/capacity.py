@@ -149,3 +149,18 @@ def _next_eligible(engine: Engine, outcome: Outcome, index: int, last: int) -> i
         if outcome.tier_rows[candidate][0] and candidate >= outcome.ceiling:
             return candidate
     return last
+
+
+def cutoffs(engine: Engine, placed: Sequence[Outcome]) -> dict[int, Fraction]:
+    """For each tier that is full, the primary score of the last account admitted: the
+    score another account must beat to take a place in it."""
+    portfolio = len(placed)
+    result: dict[int, Fraction] = {}
+    for index, spec in enumerate(engine.rulebook.spec.tiers[:-1]):
+        capacity = tier_capacity(spec.capacity, portfolio)
+        if capacity is None:
+            continue
+        members = [o.scores[engine.primary] for o in placed if o.tier_index == index]
+        if members and len(members) >= capacity:
+            result[index] = min(members)
+    return result
