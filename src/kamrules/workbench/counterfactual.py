@@ -146,9 +146,9 @@ def _candidates(engine: Engine, c: CompiledCriterion, current: int, better: bool
                     if keep(points):
                         found.append((name, typed, points, spec.id))
     elif spec.map is not None:
-        for value, points in sorted(spec.map.items(), key=lambda kv: kv[1], reverse=not better):
-            if keep(round(float(points) * 100)):
-                found.append((name, value, round(float(points) * 100), spec.id))
+        for category, category_points in sorted(spec.map.items(), key=lambda kv: kv[1], reverse=not better):
+            if keep(round(float(category_points) * 100)):
+                found.append((name, category, round(float(category_points) * 100), spec.id))
     elif spec.boolean is not None:
         for value in (True, False):
             points = round(float(spec.boolean["true" if value else "false"]) * 100)
@@ -240,12 +240,12 @@ def what_would_it_take(
             f"{target} is full: the {engine.primary} score must beat {score2(cutoff)}, the last account admitted"
         )
     gaps: dict[str, int] = {}
-    for card, minimum in thresholds.items():
-        weighted, total = exact[card]
+    for card_id, minimum in thresholds.items():
+        weighted, total = exact[card_id]
         gap = minimum * total - weighted if better else weighted - (minimum * total - 1)
         if gap > 0:
-            gaps[card] = gap
-            result.gaps[card] = centi_decimal(math.ceil(gap / total))
+            gaps[card_id] = gap
+            result.gaps[card_id] = centi_decimal(math.ceil(gap / total))
     pools: dict[str, list[Candidate]] = {}
     card_of: dict[str, tuple[str, int, int]] = {}  # criterion -> (card, weight, current points)
     for card, (_, total, rows) in zip(engine.cards, outcome.cards, strict=True):
