@@ -25,31 +25,72 @@ from kamrules.expressions.nodes import (
 )
 from kamrules.expressions.parser import parse
 from kamrules.expressions.typecheck import TypeChecker
-from kamrules.facts.schema import ACCOUNT_FIELDS, CONTACT_FIELDS, PLAN_FIELDS, build_schema
+from kamrules.facts.schema import (
+    CONTACT_FIELDS,
+    CUSTOMER_OBJECTIVE_FIELDS,
+    OBJECTIVE_FIELDS,
+    PLAN_FIELDS,
+    RELATIONSHIP_FIELDS,
+    RESTRICTION_FIELDS,
+    REVIEW_FIELDS,
+    SIGN_OFF_FIELDS,
+    TEAM_MEMBER_FIELDS,
+    build_schema,
+)
+from kamrules.facts.types import FactField, ListType
 
 SCHEMA = build_schema(scorecards=["attractiveness", "strength"])
 AS_OF = dt.date(2026, 11, 1)
 SCORES: dict[str, Fraction] = {"attractiveness": Fraction(155, 2), "strength": Fraction(40)}
 
 
-def contact(**facts: Any) -> SimpleNamespace:
-    values: dict[str, Any] = dict.fromkeys(CONTACT_FIELDS)
+def _build(fields: dict[str, FactField], facts: dict[str, Any]) -> SimpleNamespace:
+    """A record of ``fields``: facts missing and lists empty unless given."""
+    values: dict[str, Any] = {name: [] if isinstance(f.type, ListType) else None for name, f in fields.items()}
     values.update(facts)
     return SimpleNamespace(**values)
+
+
+def contact(**facts: Any) -> SimpleNamespace:
+    return _build(CONTACT_FIELDS, facts)
+
+
+def member(name: str = "Kim", **facts: Any) -> SimpleNamespace:
+    return _build(TEAM_MEMBER_FIELDS, {"name": name, **facts})
+
+
+def relationship(member: str = "Kim", contact: str = "C1", **facts: Any) -> SimpleNamespace:
+    return _build(RELATIONSHIP_FIELDS, {"member": member, "contact": contact, **facts})
+
+
+def restriction(department: str = "Finance", **facts: Any) -> SimpleNamespace:
+    return _build(RESTRICTION_FIELDS, {"department": department, **facts})
+
+
+def sign_off(member: str = "Kim", **facts: Any) -> SimpleNamespace:
+    return _build(SIGN_OFF_FIELDS, {"member": member, **facts})
+
+
+def review(**facts: Any) -> SimpleNamespace:
+    return _build(REVIEW_FIELDS, facts)
+
+
+def objective(**facts: Any) -> SimpleNamespace:
+    return _build(OBJECTIVE_FIELDS, facts)
+
+
+def customer_objective(**facts: Any) -> SimpleNamespace:
+    return _build(CUSTOMER_OBJECTIVE_FIELDS, facts)
 
 
 def plan(**facts: Any) -> SimpleNamespace:
-    values: dict[str, Any] = dict.fromkeys(PLAN_FIELDS)
-    values.update(facts)
-    return SimpleNamespace(**values)
+    return _build(PLAN_FIELDS, facts)
 
 
 def record(**facts: Any) -> SimpleNamespace:
-    """An account with every fact missing unless given (id defaults to 'A1')."""
-    values: dict[str, Any] = dict.fromkeys(ACCOUNT_FIELDS)
-    values.update({"id": "A1", "plan": None, "contacts": []})
-    values.update(facts)
-    return SimpleNamespace(**values)
+    """An account with every fact missing, no plan and every list empty unless given (id
+    defaults to 'A1')."""
+    return _build(SCHEMA.account.fields, {"id": "A1", **facts})
 
 
 def full_record() -> SimpleNamespace:
@@ -133,8 +174,8 @@ def run(
     return value
 
 
-def checked(source: str, allow_scores: bool = True) -> Node:
-    return TypeChecker(SCHEMA, allow_scores=allow_scores).check(parse(source))
+def checked(source: str, allow_scores: bool = True, item: Any = None) -> Node:
+    return TypeChecker(SCHEMA, allow_scores=allow_scores, item=item).check(parse(source))
 
 
 # -- reference interpreter ------------------------------------------------------------------
@@ -162,25 +203,37 @@ _COMPARE = {
 }
 
 
+def _walk(start: Any, path: tuple[str, ...]) -> Any:
+    value = start
+    for step in path:
+        if value is None:
+            return None
+        value = getattr(value, step)
+    return value
+
+
 def reference(
-    node: Node, r: Any, s: Mapping[str, Fraction] | None, as_of: dt.date, item: Any = None
+    node: Node,
+    r: Any,
+    s: Mapping[str, Fraction] | None,
+    as_of: dt.date,
+    items: Mapping[int, Any] | None = None,
 ) -> Any:
-    """The value of a checked tree, by the book and with no cleverness."""
+    """The value of a checked tree, by the book and with no cleverness. ``items`` holds the
+    current item of each aggregate level (level 0 is the record itself, in item mode)."""
+    scope: Mapping[int, Any] = {0: r} if items is None else items
 
     def ev(n: Node) -> Any:
-        return reference(n, r, s, as_of, item)
+        return reference(n, r, s, as_of, scope)
 
     if isinstance(node, Constant):
         return node.value
     if isinstance(node, Field):
-        if node.namespace == "account":
-            return getattr(r, node.name)
-        if node.namespace == "plan":
-            return None if r.plan is None else getattr(r.plan, node.name)
         if node.namespace == "score":
             assert s is not None
-            return s[node.name]
-        return getattr(item if item is not None else r, node.name)
+            return s[node.path[0]]
+        start = r if node.namespace == "account" else scope[node.level]
+        return _walk(start, node.path)
     if isinstance(node, Unary):
         v = ev(node.operand)
         if v is None:
@@ -230,6 +283,7 @@ def reference(
         return {
             "days_since": lambda: (as_of - x).days,
             "days_until": lambda: (x - as_of).days,
+            "add_days": lambda: _add_days(x, args[1]),
             "abs": lambda: abs(x),
             "min": lambda: min(args),
             "max": lambda: max(args),
@@ -237,25 +291,47 @@ def reference(
             "lower": lambda: x.lower(),
         }[name]()
     if isinstance(node, Aggregate):
-        items = list(r.contacts)
-        if node.where is not None:
-            items = [c for c in items if reference(node.where, r, s, as_of, c) is True]
+        every = ev(node.items)
+        if every is None:  # a record on the list's path is missing: unknown, not empty
+            return None
+
+        def at(n: Node, item: Any) -> Any:
+            return reference(n, r, s, as_of, {**scope, node.level: item})
+
+        matching = [c for c in every if node.where is None or at(node.where, c) is True]
         if node.name == "count":
-            return len(items)
+            return len(matching)
         if node.name == "any":
-            return bool(items)
+            return bool(matching)
         if node.name == "all":
-            return len(items) == len(r.contacts)
-        values = [reference(node.value, r, s, as_of, c) for c in items]  # type: ignore[arg-type]
+            return len(matching) == len(every)
+        if node.name == "none":
+            return not matching
+        assert node.value is not None
+        values = [at(node.value, c) for c in matching]
         known = [v for v in values if v is not None]
         if node.name == "distinct":
             return len(set(known))
         if node.name == "sum":
             return sum(known)
+        if node.name == "max_share":
+            if not values:
+                return 0.0
+            tally: dict[Any, int] = {}
+            for v in known:
+                tally[v] = tally.get(v, 0) + 1
+            return max(tally.values(), default=0) / len(values)
         if not known:
             return None
         return min(known) if node.name == "min" else max(known)
     raise AssertionError(node)
+
+
+def _add_days(day: dt.date, days: int) -> dt.date | None:
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return None
 
 
 def reference_terms(node: Node) -> dict[str, Node]:

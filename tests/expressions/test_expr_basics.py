@@ -111,9 +111,7 @@ def test_missing_account_fact_is_none() -> None:
 
 
 def test_evidence_lists_paths_in_order_of_first_appearance_without_duplicates() -> None:
-    compiled = compile_(
-        "strategic_fit >= 4 and account.credit_risk != 'high' and account.strategic_fit < 6"
-    )
+    compiled = compile_("strategic_fit >= 4 and account.credit_risk != 'high' and account.strategic_fit < 6")
     assert compiled.evidence == ("account.strategic_fit", "account.credit_risk")
     rec = record(strategic_fit=5, credit_risk="low")
     assert compiled.evaluate(rec, None, AS_OF) == (True, (5, "low"))
@@ -143,9 +141,7 @@ def test_paths_inside_an_aggregate_are_not_evidence_but_the_aggregate_is() -> No
 
 def test_evidence_values_are_read_even_when_logic_short_circuits() -> None:
     compiled = compile_("wants_key_account and annual_revenue > 5")
-    value, evidence = compiled.evaluate(
-        record(wants_key_account=False, annual_revenue=9), None, AS_OF
-    )
+    value, evidence = compiled.evaluate(record(wants_key_account=False, annual_revenue=9), None, AS_OF)
     assert value is False
     assert evidence == (False, 9)
 
@@ -269,9 +265,7 @@ def test_item_mode_reads_the_fields_of_the_item_itself() -> None:
 def test_item_mode_refuses_account_facts_and_aggregates() -> None:
     with pytest.raises(ExpressionError) as caught:
         compile_expression("account.annual_revenue > 1", SCHEMA, item=SCHEMA.contact)
-    assert caught.value.message == (
-        "account facts are not available here; only contact facts can be read"
-    )
+    assert caught.value.message == ("account facts are not available here; only contact facts can be read")
     with pytest.raises(ExpressionError) as caught:
         compile_expression("annual_revenue > 1", SCHEMA, item=SCHEMA.contact)
     assert caught.value.message == "there is no fact 'annual_revenue' on a contact"
@@ -290,6 +284,7 @@ def compile_expression_for_contact(source: str) -> CompiledExpression:
 def test_functions_are_documented() -> None:
     assert set(FUNCTIONS) == {
         "abs",
+        "add_days",
         "all",
         "any",
         "clamp",
@@ -302,7 +297,9 @@ def test_functions_are_documented() -> None:
         "lower",
         "max",
         "min",
+        "max_share",
         "missing",
+        "none",
         "present",
         "sum",
         "today",
@@ -315,9 +312,7 @@ def test_functions_are_documented() -> None:
 
 
 def test_generated_code_has_only_runtime_helpers_in_its_globals() -> None:
-    compiled = compile_(
-        "count(contacts, stance in ['mentor']) > 0 and plan.last_reviewed > date('2026-01-01')"
-    )
+    compiled = compile_("count(contacts, stance in ['mentor']) > 0 and plan.last_reviewed > date('2026-01-01')")
     namespace = compiled.evaluate.__globals__
     assert namespace["__builtins__"] == {}
     assert all(key.startswith("_") for key in namespace)

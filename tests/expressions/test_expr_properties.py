@@ -14,10 +14,16 @@ from expr_support import (
     checked,
     contact,
     full_record,
+    member,
+    objective,
     plan,
     record,
     reference,
     reference_terms,
+    relationship,
+    restriction,
+    review,
+    sign_off,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,6 +36,12 @@ SAMPLE_RECORDS = [
     full_record(),
     record(),
     record(plan=plan(), contacts=[contact(), contact(stance="enemy", influence=1)]),
+    record(
+        team=[member("Kim")],
+        relationships=[relationship("Kim", "C1")],
+        restrictions=[restriction("R&D")],
+        plan=plan(version=2, sign_offs=[sign_off("Kim", version=2)], reviews=[review()]),
+    ),
 ]
 
 # -- hostile input ------------------------------------------------------------------------------
@@ -98,6 +110,13 @@ TOKENS = [
     "plan",
     "score",
     "contacts",
+    "team",
+    "plan.sign_offs",
+    "relationships",
+    "member.name",
+    "sign_off.version",
+    "contact.level",
+    "restriction",
     "annual_revenue",
     "strategic_fit",
     "credit_risk",
@@ -114,6 +133,9 @@ TOKENS = [
     "count",
     "any",
     "all",
+    "none",
+    "max_share",
+    "add_days",
     "distinct",
     "sum",
     "min",
@@ -183,55 +205,103 @@ def _paren(fmt: str, *parts: Strategy) -> Strategy:
     return st.tuples(*parts).map(lambda xs: "(" + fmt.format(*xs) + ")")
 
 
-def _leaves(kind: str, inside: bool) -> Strategy:
-    account: dict[str, list[str]] = {
-        "num": [
-            "annual_revenue",
-            "strategic_fit",
-            "account.gross_margin_pct",
-            "score.strength",
-            "plan.version",
-            "days_since(plan.last_reviewed)",
-            "0",
-            "1",
-            "3",
-            "-2",
-            "2.5",
-            "0.0",
-            "1000000",
-        ],
-        "bool": ["wants_key_account", "true", "false"],
-        "date": ["plan.last_reviewed", "today()", "date('2026-09-02')"],
-        "risk": ["credit_risk", "'low'", "'high'"],
-        "text": ["name", "'Acme'", "lower(name)", "account.id"],
-    }
-    items: dict[str, list[str]] = {
-        "num": ["influence", "influence", "influence"],
-        "bool": [],
-        "date": ["last_contacted", "last_contacted"],
-        "risk": ["stance", "'supporter'", "'enemy'"],
-        "text": ["department", "'Purchasing'", "name"],
-    }
-    options = account[kind] + (items[kind] if inside else [])
-    if kind == "risk" and inside:
-        options = items["risk"]
+# The lists an expression can aggregate over, each with its item name, the facts of each kind
+# its items have, and conditions on its categories ("{}" is where the item name goes).
+LISTS: dict[str, tuple[str, dict[str, list[str]]]] = {
+    "contacts": (
+        "contact",
+        {
+            "num": ["influence"],
+            "bool": ["key_player"],
+            "date": ["last_contacted"],
+            "text": ["department", "name", "owner", "id"],
+            "cond": ["{}stance in ['supporter', 'mentor']", "{}stance == 'enemy'"],
+        },
+    ),
+    "team": ("member", {"text": ["name"]}),
+    "relationships": ("relationship", {"num": ["strength"], "date": ["last_contact"], "text": ["member", "contact"]}),
+    "restrictions": ("restriction", {"date": ["since"], "text": ["department", "contact"]}),
+    "plan.sign_offs": ("sign_off", {"num": ["version"], "date": ["date"], "text": ["member"]}),
+    "plan.reviews": (
+        "review",
+        {"num": ["version"], "date": ["date"], "cond": ["{}kind == 'mentor'", "{}kind in ['team', 'joint']"]},
+    ),
+    "plan.objectives": ("objective", {"date": ["due"], "text": ["owner"], "cond": ["{}status == 'open'"]}),
+}
+ACCOUNT_LEAVES: dict[str, list[str]] = {
+    "num": [
+        "annual_revenue",
+        "strategic_fit",
+        "account.gross_margin_pct",
+        "score.strength",
+        "plan.version",
+        "account.plan.version",
+        "days_since(plan.last_reviewed)",
+        "0",
+        "1",
+        "3",
+        "-2",
+        "2.5",
+        "0.0",
+        "1000000",
+    ],
+    "bool": ["wants_key_account", "true", "false"],
+    "date": ["plan.last_reviewed", "today()", "date('2026-09-02')"],
+    "risk": ["credit_risk", "'low'", "'high'"],
+    "text": ["name", "'Acme'", "lower(name)", "account.id", "'Kim'", "'C1'", "'R&D'"],
+}
+FIXED = {"true", "false", "today()", "date('2026-09-02')", "score.strength"}
+"""Leaves that read no account fact (allowed in item mode)."""
+Scope = tuple[str, ...]
+"""The lists of the aggregates around an expression, outermost first."""
+
+
+def _item_facts(scope: Scope, kind: str) -> list[str]:
+    """The facts of ``kind`` of the items in reach: the innermost bare or by its name, outer
+    ones by their item names."""
+    facts: list[str] = []
+    for depth, listed in enumerate(scope):
+        item, kinds = LISTS[listed]
+        innermost = depth == len(scope) - 1
+        for fact in kinds.get(kind, []):
+            if kind == "cond":
+                facts += [fact.format(f"{item}.")] + ([fact.format("")] if innermost else [])
+            else:
+                facts += [f"{item}.{fact}"] + ([fact] if innermost else [])
+    return facts
+
+
+def _leaves(kind: str, scope: Scope, account: bool) -> Strategy:
+    options = _item_facts(scope, kind)
+    options += [leaf for leaf in ACCOUNT_LEAVES[kind] if account or leaf in FIXED or leaf[0] in "0123456789-'"]
     return st.sampled_from(options)
 
 
-def typed(kind: str, depth: int, inside: bool = False) -> Strategy:
-    leaf = _leaves(kind, inside)
+def typed(kind: str, depth: int, scope: Scope = (), account: bool = True) -> Strategy:
+    """Well-typed expressions of ``kind`` inside aggregates over ``scope``; without
+    ``account``, only the items' facts (item mode)."""
+    leaf = _leaves(kind, scope, account)
     if depth <= 0:
         return leaf
 
     def sub(k: str) -> Strategy:
-        return typed(k, depth - 1, inside)
+        return typed(k, depth - 1, scope, account)
 
-    def agg_bool() -> Strategy:
-        return typed("bool", depth - 1, True)
+    def over(build: Any) -> Strategy:
+        """An aggregate over a random list: ``build(list, strategy for kinds inside)``."""
 
-    def agg(k: str) -> Strategy:
-        return typed(k, depth - 1, True)
+        def inner(listed: str) -> Strategy:
+            def within(k: str) -> Strategy:
+                return typed(k, depth - 1, (*scope, listed), account)
 
+            return build(listed, within)
+
+        return st.sampled_from(list(LISTS)).flatmap(inner)
+
+    def cond(within: Any) -> Strategy:
+        return within("bool")
+
+    aggregates = account and len(scope) < 3
     choices: list[Strategy] = [leaf]
     if kind == "num":
         choices += [
@@ -244,19 +314,20 @@ def typed(kind: str, depth: int, inside: bool = False) -> Strategy:
             _paren("coalesce({}, {})", sub("num"), sub("num")),
             _paren("{} if {} else {}", sub("num"), sub("bool"), sub("num")),
             _paren("{} if {} else null", sub("num"), sub("bool")),
+            sub("date").map(lambda d: f"days_until({d})"),
         ]
-        if not inside:
+        if aggregates:
             choices += [
-                st.just("count(contacts)"),
-                agg_bool().map(lambda b: f"count(contacts, {b})"),
-                agg("num").map(lambda a: f"sum(contacts, {a})"),
-                agg("num").map(lambda a: f"min(contacts, {a})"),
-                agg("num").map(lambda a: f"max(contacts, {a})"),
-                agg("text").map(lambda a: f"distinct(contacts, {a})"),
-                st.tuples(agg("risk"), agg_bool()).map(
-                    lambda x: f"distinct(contacts, {x[0]}, {x[1]})"
-                ),
-                sub("date").map(lambda d: f"days_until({d})"),
+                over(lambda lst, w: st.just(f"count({lst})")),
+                over(lambda lst, w: cond(w).map(lambda b: f"count({lst}, {b})")),
+                over(lambda lst, w: w("num").map(lambda a: f"sum({lst}, {a})")),
+                over(lambda lst, w: st.tuples(w("num"), cond(w)).map(lambda x: f"sum({lst}, {x[0]}, {x[1]})")),
+                over(lambda lst, w: w("num").map(lambda a: f"min({lst}, {a})")),
+                over(lambda lst, w: st.tuples(w("num"), cond(w)).map(lambda x: f"max({lst}, {x[0]}, {x[1]})")),
+                over(lambda lst, w: w("text").map(lambda a: f"distinct({lst}, {a})")),
+                over(lambda lst, w: st.tuples(w("text"), cond(w)).map(lambda x: f"distinct({lst}, {x[0]}, {x[1]})")),
+                over(lambda lst, w: w("text").map(lambda a: f"max_share({lst}, {a})")),
+                over(lambda lst, w: st.tuples(w("num"), cond(w)).map(lambda x: f"max_share({lst}, {x[0]}, {x[1]})")),
             ]
     elif kind == "bool":
         compare = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
@@ -278,23 +349,28 @@ def typed(kind: str, depth: int, inside: bool = False) -> Strategy:
             _paren("{} if {} else {}", sub("bool"), sub("bool"), sub("bool")),
             _paren("coalesce({}, {})", sub("bool"), sub("bool")),
         ]
-        if inside:
-            choices.append(
-                _paren("stance {} ['supporter', 'mentor']", st.sampled_from(["in", "not in"]))
-            )
-        else:
+        conditions = _item_facts(scope, "cond")
+        if conditions:
+            choices.append(st.sampled_from(conditions).map(lambda c: f"({c})"))
+        if account:
+            choices.append(_paren("credit_risk {} ['low', 'medium']", st.sampled_from(["in", "not in"])))
+        if aggregates:
             choices += [
-                _paren("credit_risk {} ['low', 'medium']", st.sampled_from(["in", "not in"])),
-                agg_bool().map(lambda b: f"any(contacts, {b})"),
-                agg_bool().map(lambda b: f"all(contacts, {b})"),
+                over(lambda lst, w, name=name: cond(w).map(lambda b: f"{name}({lst}, {b})"))
+                for name in ("any", "all", "none")
             ]
     elif kind == "date":
+        days = ["strategic_fit", "count(contacts)"] if account else ["influence"]
         choices += [
             _paren("coalesce({}, {})", sub("date"), sub("date")),
             _paren("min({}, {})", sub("date"), sub("date")),
+            _paren("add_days({}, {})", sub("date"), st.sampled_from(["-30", "0", "7", "400", *days])),
         ]
-        if not inside:
-            choices.append(agg("date").map(lambda d: f"max(contacts, {d})"))
+        if aggregates:
+            choices += [
+                over(lambda lst, w: w("date").map(lambda d: f"max({lst}, {d})")),
+                over(lambda lst, w: st.tuples(w("date"), cond(w)).map(lambda x: f"min({lst}, {x[0]}, {x[1]})")),
+            ]
     elif kind == "text":
         choices.append(sub("text").map(lambda t: f"lower({t})"))
         choices.append(_paren("{} if {} else {}", sub("text"), sub("bool"), sub("text")))
@@ -305,35 +381,69 @@ def _maybe(values: list[Any]) -> st.SearchStrategy[Any]:
     return st.sampled_from([None, *values])
 
 
-contacts_strategy = st.lists(
+DATES = [dt.date(2026, 10, 1), dt.date(2026, 9, 2), dt.date(2026, 11, 1)]
+NAMES = ["Kim", "Lee", "Ann"]
+
+contact_strategy = st.builds(
+    contact,
+    id=_maybe(["C1", "C2"]),
+    name=_maybe(["Ann", "Acme", "Kim"]),
+    stance=_maybe(["supporter", "mentor", "enemy"]),
+    influence=_maybe([1, 3, 5]),
+    department=_maybe(["Board", "Purchasing", "purchasing", "R&D"]),
+    owner=_maybe(NAMES),
+    last_contacted=_maybe(DATES),
+    key_player=_maybe([True, False]),
+)
+contacts_strategy = st.lists(contact_strategy, max_size=4)
+team_strategy = st.lists(st.builds(member, st.sampled_from(NAMES)), max_size=3)
+relationships_strategy = st.lists(
     st.builds(
-        contact,
-        name=_maybe(["Ann", "Acme"]),
-        stance=_maybe(["supporter", "mentor", "enemy"]),
-        influence=_maybe([1, 3, 5]),
-        department=_maybe(["Board", "Purchasing", "purchasing"]),
-        last_contacted=_maybe([dt.date(2026, 10, 1), dt.date(2026, 9, 2)]),
+        relationship,
+        st.sampled_from(NAMES),
+        st.sampled_from(["C1", "C2"]),
+        strength=_maybe([1, 4]),
+        last_contact=_maybe(DATES),
     ),
-    max_size=4,
+    max_size=3,
+)
+restrictions_strategy = st.lists(
+    st.builds(restriction, st.sampled_from(["R&D", "Board"]), contact=_maybe(["C1"]), since=_maybe(DATES)),
+    max_size=2,
+)
+plans = st.one_of(
+    st.none(),
+    st.builds(
+        plan,
+        version=_maybe([1, 3]),
+        last_reviewed=_maybe([dt.date(2026, 9, 2), dt.date(2026, 11, 1)]),
+        sign_offs=st.lists(
+            st.builds(sign_off, st.sampled_from(NAMES), version=_maybe([1, 3]), date=_maybe(DATES)), max_size=3
+        ),
+        reviews=st.lists(
+            st.builds(review, kind=_maybe(["mentor", "team"]), version=_maybe([1, 3]), date=_maybe(DATES)),
+            max_size=3,
+        ),
+        objectives=st.lists(
+            st.builds(objective, owner=_maybe(NAMES), due=_maybe(DATES), status=_maybe(["open", "done"])),
+            max_size=2,
+        ),
+    ),
 )
 
 records = st.builds(
     record,
-    name=_maybe(["Acme", "acme", "Purchasing"]),
+    name=_maybe(["Acme", "acme", "Purchasing", "Kim"]),
     annual_revenue=_maybe([0.0, 2.5, 1_000_000.0, 2_500_000.0]),
     strategic_fit=_maybe([1, 3, 5]),
     gross_margin_pct=_maybe([-10.0, 0.0, 31.5]),
     wants_key_account=_maybe([True, False]),
     credit_risk=_maybe(["low", "high", "severe"]),
-    plan=st.one_of(
-        st.none(),
-        st.builds(
-            plan,
-            version=_maybe([1, 3]),
-            last_reviewed=_maybe([dt.date(2026, 9, 2), dt.date(2026, 11, 1)]),
-        ),
-    ),
+    plan=plans,
     contacts=contacts_strategy,
+    team=team_strategy,
+    relationships=relationships_strategy,
+    restrictions=restrictions_strategy,
 )
 
 scores = st.builds(
@@ -370,12 +480,16 @@ def _matches_type(value: Any, kind: Any) -> bool:
 def test_compiled_code_agrees_with_the_reference_interpreter(
     source: str, rec: Any, card_scores: dict[str, Fraction], as_of: dt.date
 ) -> None:
+    _agrees(source, rec, card_scores, as_of)
+
+
+def _agrees(source: str, rec: Any, card_scores: dict[str, Fraction], as_of: dt.date, item: Any = None) -> None:
     try:
-        compiled = compile_expression(source, SCHEMA)
+        compiled = compile_expression(source, SCHEMA, item=item)
     except ExpressionError as exc:  # only the size limits may refuse a well-typed expression
-        assert "too large" in exc.message or "too long" in exc.message or "deeply" in exc.message
+        assert "too large" in exc.message or "too long" in exc.message or "deeply" in exc.message, exc.message
         return
-    tree = checked(source)
+    tree = checked(source, item=item)
     value, evidence = compiled.evaluate(rec, card_scores, as_of)
     expected = reference(tree, rec, card_scores, as_of)
     assert _same(value, expected), (source, value, expected, compiled.evaluate.__doc__)
@@ -386,3 +500,76 @@ def test_compiled_code_agrees_with_the_reference_interpreter(
     for label, got in zip(compiled.evidence, evidence, strict=True):
         want = reference(terms[label], rec, card_scores, as_of)
         assert _same(got, want), (label, got, want)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    source=st.one_of(
+        typed("bool", 3, ("contacts",), account=False),
+        typed("num", 2, ("contacts",), account=False),
+        typed("date", 2, ("contacts",), account=False),
+    ),
+    item=contact_strategy,
+    card_scores=scores,
+)
+def test_item_mode_agrees_with_the_reference_interpreter(
+    source: str, item: Any, card_scores: dict[str, Fraction]
+) -> None:
+    """Item mode, as the engine uses it for derived contact facts: the record is a contact."""
+    _agrees(source, item, card_scores, AS_OF, item=SCHEMA.contact)
+
+
+# -- nested aggregates that link an item to the items around it ----------------------------------
+
+
+def _linked(scope: Scope) -> Strategy:
+    """A comparison of a fact of the innermost item with a fact of an outer item (or of the
+    account) of the same kind, written with item names or bare."""
+    options: list[Strategy] = []
+    for kind, ops in (("text", ["==", "!="]), ("num", ["<=", ">", "=="]), ("date", [">=", "<"])):
+        inner = _item_facts(scope[-1:], kind)
+        outer = [f for f in _item_facts(scope[:-1], kind) if "." in f] + ACCOUNT_LEAVES[kind][:2]
+        if inner:
+            options.append(
+                st.tuples(st.sampled_from(inner), st.sampled_from(ops), st.sampled_from(outer)).map(
+                    lambda x: f"{x[0]} {x[1]} {x[2]}"
+                )
+            )
+    return st.one_of(*options) if options else st.just("true")
+
+
+def _nested_condition(scope: Scope, levels: int) -> Strategy:
+    parts: list[Strategy] = [_linked(scope), typed("bool", 1, scope)]
+    if levels > 0:
+        parts.append(_nested_aggregate(scope, levels - 1))
+    part = st.one_of(*parts)
+    return st.one_of(
+        part,
+        st.tuples(part, st.sampled_from(["and", "or"]), part).map(lambda x: f"({x[0]} {x[1]} {x[2]})"),
+        part.map(lambda p: f"not ({p})"),
+    )
+
+
+def _nested_aggregate(scope: Scope, levels: int) -> Strategy:
+    def build(listed: str) -> Strategy:
+        inner = (*scope, listed)
+        condition = _nested_condition(inner, levels)
+        number = st.sampled_from(_item_facts(inner[-1:], "num") or ["1"])
+        return st.one_of(
+            condition.map(lambda c: f"any({listed}, {c})"),
+            condition.map(lambda c: f"all({listed}, {c})"),
+            condition.map(lambda c: f"none({listed}, {c})"),
+            condition.map(lambda c: f"(count({listed}, {c}) >= 1)"),
+            st.tuples(number, condition).map(lambda x: f"(sum({listed}, {x[0]}, {x[1]}) > 2)"),
+            st.tuples(number, condition).map(lambda x: f"(max_share({listed}, {x[0]}, {x[1]}) >= 0.5)"),
+        )
+
+    return st.sampled_from(list(LISTS)).flatmap(build)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=_nested_aggregate((), 2), rec=records, card_scores=scores)
+def test_nested_aggregates_agree_with_the_reference_interpreter(
+    source: str, rec: Any, card_scores: dict[str, Fraction]
+) -> None:
+    _agrees(source, rec, card_scores, AS_OF)

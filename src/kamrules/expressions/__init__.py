@@ -2,8 +2,11 @@
 
 Expressions read facts by path (``account.annual_revenue``, ``plan.last_reviewed``,
 ``score.attractiveness``), compare and combine them with three-valued logic for missing
-facts, and aggregate over ``contacts``. Only the functions in :data:`FUNCTIONS` can be
-called. See :func:`compile_expression`.
+facts, and aggregate over any list of the schema (``contacts``, ``team``,
+``plan.sign_offs``, ...), nested up to three deep, reading the current item by bare name or
+by its item name (``all(team, any(plan.sign_offs, sign_off.member == member.name))``).
+Only the functions in :data:`FUNCTIONS` can be called. See :func:`compile_expression`, and
+:class:`~kamrules.expressions.typecheck.TypeChecker` for how names resolve.
 """
 
 from kamrules.expressions.compiler import CompiledExpression, compile_expression

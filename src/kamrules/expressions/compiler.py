@@ -5,6 +5,13 @@ straight-line Python source and compiled with ``compile()``: no tree walking, no
 per node at run time. Missing-value (three-valued) handling is emitted only where the type
 checker found that a value can be missing, so the common case is plain Python.
 
+Aggregates become comprehensions in the function itself, with their condition inlined
+(``_len([0 for i1 in r.contacts if (i1.key_player and (i1.stance in _k0))])``): one
+Python-level call per aggregate, none per item. Whatever an aggregate's items do not change
+(account and plan facts, scores, an inner aggregate that reads no outer item) is computed
+once, before the loops. A score compared with a number literal is compared in integers
+(``n >= 50 * d``), since comparing a ``Fraction`` costs hundreds of nanoseconds.
+
 The generated source never contains user text: attribute names come from the validated
 schema, text literals are written with ``repr`` and other values (dates, value sets) are
 passed as constants in the function's globals, which otherwise hold only the runtime
@@ -106,6 +113,10 @@ class _Code:
     simple: bool = False
 
 
+_MAX_DAYS = 999_999_999
+"""The most days a ``timedelta`` holds."""
+
+
 def _attribute(name: str) -> str:
     # Names reach here only after resolution against the schema; checking again keeps the
     # guarantee local: nothing but a plain public identifier is ever spliced into code.
@@ -130,15 +141,36 @@ def _children(node: Node) -> tuple[Node, ...]:
         return node.args
     if isinstance(node, ListOf):
         return node.items
+    if isinstance(node, Aggregate):
+        return tuple(n for n in (node.items, node.value, node.where) if n is not None)
     return ()
 
 
+def _is_number_literal(node: Node) -> bool:
+    return isinstance(node, Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool)
+
+
 class _Generator:
+    """Generates one expression's function.
+
+    Layout of the generated code: reads of the evidence terms (the facts and aggregates
+    written outside any aggregate) and of everything an aggregate's items do not change
+    (account and plan facts, scores, inner aggregates that do not read an outer item) are
+    hoisted to locals at the top, each computed once; aggregates are comprehensions over
+    the list with the condition inlined, the item of nesting level k being ``i<k>``.
+    """
+
     def __init__(self) -> None:
         self.globals: dict[str, object] = dict(RUNTIME)
         self.constants: dict[tuple[type, object], str] = {}
         self.counter = 0
         self.terms: dict[str, tuple[str, Node]] = {}
+        self.defined: dict[str, str] = {}
+        self.safe: list[str] = []
+        """Lines that cannot fail: reads of facts, records and scores."""
+        self.risky: list[str] = []
+        """Lines that may overflow: aggregates (their conditions may compute)."""
+        self.free_levels: dict[int, frozenset[int]] = {}
         self.uses_arithmetic = False
         self.assume_known = False
 
@@ -146,21 +178,15 @@ class _Generator:
 
     def build(self, root: Node) -> tuple[tuple[str, ...], Evaluate]:
         self.collect(root)
-        fields: list[str] = []
-        aggregates: list[str] = []
-        plan = False
-        for temp, node in self.terms.values():
-            if isinstance(node, Field):
-                plan = plan or node.namespace == "plan"
-                fields.append(f"{temp} = {self.read(node, inside=False)}")
-            else:
-                aggregates.append(f"{temp} = {self.aggregate(node)}")  # type: ignore[arg-type]
-        careful = self.emit(root, inside=False).text
+        for _, term in self.terms.values():
+            assert isinstance(term, Field | Aggregate)
+            self.define(term)
+        careful = self.emit(root, 0).text
         # Most facts are optional, so most expressions need missing-value handling; but on
         # most records the facts are there. A second version of the value assumes every
         # evidence term is known and is used when a quick test says so.
         self.assume_known = True
-        quick = self.emit(root, inside=False).text
+        quick = self.emit(root, 0).text
         unknowable = [temp for temp, node in self.terms.values() if node.nullable]
         temps = [temp for temp, _ in self.terms.values()]
         evidence = f"({', '.join(temps)},)" if temps else "()"
@@ -178,19 +204,17 @@ class _Generator:
             ]
 
         lines = ["def _expr(r, s, as_of):"]
-        if plan:
-            lines.append("    p = r.plan")
-        lines += [f"    {line}" for line in fields]
+        lines += [f"    {line}" for line in self.safe]
         if self.uses_arithmetic:
-            # Only arithmetic can fail at run time (a result beyond float range); such a
-            # result is unknown, like a division by zero.
-            lines += [f"    {line.split(' = ')[0]} = None" for line in aggregates]
+            # Only arithmetic can fail at run time (a result beyond the range of floats or
+            # dates); such a result is unknown, like a division by zero.
+            lines += [f"    {t} = None" for t, node in self.terms.values() if isinstance(node, Aggregate)]
             lines.append("    try:")
-            lines += [f"        {line}" for line in aggregates]
+            lines += [f"        {line}" for line in self.risky]
             lines += result("        ", lambda value: f"v0 = {value}")
             lines += ["    except _Overflow:", "        v0 = None", f"    return (v0, {evidence})"]
         else:
-            lines += [f"    {line}" for line in aggregates]
+            lines += [f"    {line}" for line in self.risky]
             lines += result("    ", lambda value: f"return ({value}, {evidence})")
         source = "\n".join(lines) + "\n"
         namespace: dict[str, Any] = {**self.globals, "__builtins__": {}}
@@ -219,11 +243,42 @@ class _Generator:
         for child in _children(node):
             self.collect(child)
 
+    def define(self, node: Field | Aggregate) -> str:
+        """The local holding ``node``'s value, computed once at the top of the function
+        (``node`` must not read the item of any aggregate)."""
+        label = node.label
+        if label in self.defined:
+            return self.defined[label]
+        name = self.terms[label][0] if label in self.terms else self.local("h")
+        if isinstance(node, Field):
+            self.safe.append(f"{name} = {self.read(node, 0)}")
+        else:
+            self.risky.append(f"{name} = {self.aggregate(node).text}")
+        self.defined[label] = name
+        return name
+
+    def free(self, node: Node) -> frozenset[int]:
+        """The aggregate levels whose item ``node`` reads without binding it itself."""
+        key = id(node)
+        if key not in self.free_levels:
+            if isinstance(node, Field):
+                levels = frozenset((node.level,)) if node.namespace == "item" and node.level else frozenset()
+            else:
+                levels = frozenset().union(*(self.free(c) for c in _children(node)))
+                if isinstance(node, Aggregate):
+                    levels -= {node.level}
+            self.free_levels[key] = levels
+        return self.free_levels[key]
+
     # -- helpers ----------------------------------------------------------------------------
 
     def var(self) -> str:
         self.counter += 1
         return f"v{self.counter}"
+
+    def local(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
 
     def bind(self, code: _Code) -> tuple[str, str]:
         """Text that evaluates ``code`` once, and a name to refer to its value afterwards."""
@@ -232,7 +287,7 @@ class _Generator:
         name = self.var()
         return f"({name} := {code.text})", name
 
-    def constant(self, value: ConstantValue | frozenset[Any]) -> _Code:
+    def constant(self, value: ConstantValue | frozenset[Any] | dt.timedelta) -> _Code:
         if value is None or isinstance(value, bool | int | float | str):
             text = repr(value)
             if text.startswith("-"):
@@ -259,47 +314,90 @@ class _Generator:
             return _Code(body(refs), nullable)
         return _Code(f"(None if {' or '.join(conditions)} else {body(refs)})", nullable)
 
-    # -- nodes ------------------------------------------------------------------------------
+    # -- paths ------------------------------------------------------------------------------
 
-    def read(self, node: Field, inside: bool) -> str:
-        """Source that reads a fact from the record ``r`` (or the item ``c``)."""
-        name = _attribute(node.name)
+    def record(self, path: tuple[str, ...]) -> str:
+        """The local holding the record at ``path`` from ``r`` (None when it or a record on
+        the way is missing), read once per evaluation."""
+        key = "." + ".".join(path)
+        if key not in self.defined:
+            if len(path) == 1:
+                text = f"r.{_attribute(path[0])}"
+            else:
+                parent = self.record(path[:-1])
+                text = f"None if {parent} is None else {parent}.{_attribute(path[-1])}"
+            self.defined[key] = name = self.local("p")
+            self.safe.append(f"{name} = {text}")
+        return self.defined[key]
+
+    def walk(self, start: str, steps: tuple[str, ...]) -> str:
+        """Null-safe reads of ``steps`` from the (known) object ``start``."""
+        text = f"{start}.{_attribute(steps[0])}"
+        for step in steps[1:]:
+            name = self.var()
+            text = f"(None if ({name} := {text}) is None else {name}.{_attribute(step)})"
+        return text
+
+    def read(self, node: Field, level: int) -> str:
+        """Source that reads a fact: from ``r`` (the record; in item mode the item), ``s``
+        (the scores) or ``i<k>`` (the item of the aggregate at level k)."""
+        path = node.path
         if node.namespace == "score":
-            return f"s[{name!r}]"
-        if node.namespace == "item":
-            return f"{'c' if inside else 'r'}.{name}"
-        if node.namespace == "plan":
-            return f"(None if r.plan is None else r.plan.{name})" if inside else f"None if p is None else p.{name}"
-        return f"r.{name}"
+            return f"s[{_attribute(path[0])!r}]"
+        if node.namespace == "item" and node.level:
+            return self.walk(f"i{node.level}", path)
+        if len(path) == 1:
+            return f"r.{_attribute(path[0])}"
+        base = self.record(path[:-1])
+        return f"None if {base} is None else {base}.{_attribute(path[-1])}"
 
-    def emit(self, node: Node, inside: bool, truthy: bool = False) -> _Code:
-        """Source for ``node``. With ``truthy``, only the truth of the result matters (an
-        aggregate's condition, where unknown counts as not matching), which lets some
-        missing-value checks go."""
+    def source(self, items: Field) -> tuple[str, str | None]:
+        """The list an aggregate iterates, and the test (if any) that finds it missing
+        because a record on its path is missing. Neither contains an assignment, which
+        Python does not allow in a comprehension's iterable."""
+        path = items.path
+        if items.namespace == "item" and items.level:
+            start = f"i{items.level}"
+            if len(path) == 1:
+                return f"{start}.{_attribute(path[0])}", None
+            name = self.var()
+            return f"{name}.{_attribute(path[-1])}", f"({name} := {self.walk(start, path[:-1])}) is None"
+        if len(path) == 1:
+            return f"r.{_attribute(path[0])}", None
+        base = self.record(path[:-1])
+        return f"{base}.{_attribute(path[-1])}", f"{base} is None"
+
+    def emit(self, node: Node, level: int, truthy: bool = False) -> _Code:
+        """Source for ``node`` inside ``level`` aggregates (0: outside any). With ``truthy``,
+        only the truth of the result matters (an aggregate's condition, where unknown counts
+        as not matching), which lets some missing-value checks go."""
         if isinstance(node, Constant):
             return self.constant(node.value)
         if isinstance(node, Field | Aggregate):
-            if not inside:
+            if not level:
                 known = self.assume_known or not node.nullable
                 return _Code(self.terms[node.label][0], not known, simple=True)
-            assert isinstance(node, Field)
-            return _Code(self.read(node, inside), node.nullable)
+            if not self.free(node):
+                return _Code(self.define(node), node.nullable, simple=True)
+            if isinstance(node, Field):
+                return _Code(self.read(node, level), node.nullable)
+            return self.aggregate(node)
         if isinstance(node, Unary):
-            return self.unary(node, inside, truthy)
+            return self.unary(node, level, truthy)
         if isinstance(node, Arith):
-            return self.arith(node, inside)
+            return self.arith(node, level)
         if isinstance(node, Logic):
-            return self.logic(node, inside, truthy)
+            return self.logic(node, level, truthy)
         if isinstance(node, Compare):
-            return self.compare(node, inside, truthy)
+            return self.compare(node, level, truthy)
         if isinstance(node, Choose):
-            return self.choose(node, inside)
+            return self.choose(node, level)
         if isinstance(node, Call):
-            return self.call(node, inside)
+            return self.call(node, level)
         raise TypeError(f"cannot compile {type(node).__name__}")  # pragma: no cover
 
-    def unary(self, node: Unary, inside: bool, truthy: bool) -> _Code:
-        operand = self.emit(node.operand, inside)
+    def unary(self, node: Unary, level: int, truthy: bool) -> _Code:
+        operand = self.emit(node.operand, level)
         if node.op == "+":
             return operand
         if node.op == "not":
@@ -310,9 +408,9 @@ class _Generator:
             return self.guarded([operand], lambda r: f"(not {r[0]})", True)
         return self.guarded([operand], lambda r: f"(-{r[0]})", operand.nullable)
 
-    def arith(self, node: Arith, inside: bool) -> _Code:
+    def arith(self, node: Arith, level: int) -> _Code:
         self.uses_arithmetic = True
-        left, right = self.emit(node.left, inside), self.emit(node.right, inside)
+        left, right = self.emit(node.left, level), self.emit(node.right, level)
         op = node.op
         if op != "/" or (isinstance(node.right, Constant) and node.right.value != 0):
             return self.guarded([left, right], lambda r: f"({r[0]} {op} {r[1]})", left.nullable or right.nullable)
@@ -329,8 +427,8 @@ class _Generator:
             conditions.append(f"{first} == 0")
         return _Code(f"(None if {' or '.join(conditions)} else ({left_ref} / {right_ref}))", True)
 
-    def logic(self, node: Logic, inside: bool, truthy: bool) -> _Code:
-        return self.join(node.op, [self.emit(o, inside, truthy) for o in node.operands], truthy)
+    def logic(self, node: Logic, level: int, truthy: bool) -> _Code:
+        return self.join(node.op, [self.emit(o, level, truthy) for o in node.operands], truthy)
 
     def join(self, op: Literal["and", "or"], codes: list[_Code], truthy: bool) -> _Code:
         nullable = any(c.nullable for c in codes)
@@ -354,16 +452,19 @@ class _Generator:
             True,
         )
 
-    def compare(self, node: Compare, inside: bool, truthy: bool) -> _Code:
+    def compare(self, node: Compare, level: int, truthy: bool) -> _Code:
         codes: list[_Code] = []
         for operand in node.operands:
             if isinstance(operand, ListOf):
                 values = frozenset(i.value for i in operand.items if isinstance(i, Constant))
                 codes.append(self.constant(values))
             else:
-                codes.append(self.emit(operand, inside))
+                codes.append(self.emit(operand, level))
         ops = node.ops
-        if not any(code.nullable for code in codes):
+        exact = [self.score_link(node.operands[i], op, node.operands[i + 1], level) for i, op in enumerate(ops)]
+        if len(ops) == 1 and exact[0] is not None:
+            return _Code(exact[0], False)
+        if not any(code.nullable for code in codes) and not any(exact):
             parts = [codes[0].text]
             for op, code in zip(ops, codes[1:], strict=True):
                 parts.append(f"{op} {code.text}")
@@ -376,8 +477,9 @@ class _Generator:
             if truthy and (op == "in" or (op == "==" and not (left.nullable and right.nullable))):
                 return _Code(f"({left.text} {op} {right.text})", False)
             return self.guarded(codes, lambda r: f"({r[0]} {op} {r[1]})", True)
-        # A chain with missing values: each link is a comparison, joined with Kleene `and`.
-        # Operands are bound up front because a link may be skipped by short-circuiting.
+        # A chain with missing values (or with exact score links): each link is a
+        # comparison, joined with Kleene `and`. Operands are bound up front because a link
+        # may be skipped by short-circuiting.
         bindings: list[str] = []
         refs: list[_Code] = []
         for code in codes:
@@ -385,35 +487,77 @@ class _Generator:
             if first != ref:
                 bindings.append(first)
             refs.append(_Code(ref, code.nullable, simple=True))
-        links = [self.link(refs[i], op, refs[i + 1]) for i, op in enumerate(ops)]
+        links = [
+            _Code(special, False) if special is not None else self.link(refs[i], ops[i], refs[i + 1])
+            for i, special in enumerate(exact)
+        ]
         joined = self.join("and", links, truthy)
         if not bindings:
             return joined
-        return _Code(f"({joined.text} if ({', '.join(bindings)},) else None)", True)
+        return _Code(f"({joined.text} if ({', '.join(bindings)},) else None)", joined.nullable)
+
+    def score_link(self, left: Node, op: str, right: Node, level: int) -> str | None:
+        """A comparison of a score with a number literal, in integers.
+
+        Scores are exact fractions, and comparing a ``Fraction`` costs hundreds of
+        nanoseconds; ``n/d >= L`` is ``n >= L * d`` (d > 0), and a float literal is
+        converted exactly to a fraction here, once, so the result is exactly Python's."""
+        if op in ("in", "not in"):
+            return None
+        if isinstance(left, Field) and left.namespace == "score" and _is_number_literal(right):
+            score, literal, flipped = left, right, False
+        elif isinstance(right, Field) and right.namespace == "score" and _is_number_literal(left):
+            score, literal, flipped = right, left, True
+        else:
+            return None
+        assert isinstance(literal, Constant) and isinstance(literal.value, int | float)
+        num, den = Fraction(literal.value).as_integer_ratio()
+        n, d = self.ratio(score)
+        ours = n if den == 1 else f"{n} * {den}"
+        theirs = "0" if num == 0 else (d if num == 1 else f"{num} * {d}")
+        return f"({theirs} {op} {ours})" if flipped else f"({ours} {op} {theirs})"
+
+    def ratio(self, score: Field) -> tuple[str, str]:
+        """Locals with the numerator and (positive) denominator of a score."""
+        key = f"ratio:{score.label}"
+        if key not in self.defined:
+            value = self.define(score)
+            n, d = self.local("n"), self.local("d")
+            self.safe.append(f"{n}, {d} = {value}.as_integer_ratio()")
+            self.defined[key] = f"{n},{d}"
+        n, d = self.defined[key].split(",")
+        return n, d
 
     def link(self, left: _Code, op: str, right: _Code) -> _Code:
         return self.guarded([left, right], lambda r: f"({r[0]} {op} {r[1]})", left.nullable or right.nullable)
 
-    def choose(self, node: Choose, inside: bool) -> _Code:
-        body = self.emit(node.body, inside)
-        test = self.emit(node.test, inside)
-        orelse = self.emit(node.orelse, inside)
+    def choose(self, node: Choose, level: int) -> _Code:
+        body = self.emit(node.body, level)
+        test = self.emit(node.test, level)
+        orelse = self.emit(node.orelse, level)
         nullable = test.nullable or body.nullable or orelse.nullable
         if not test.nullable:
             return _Code(f"({body.text} if {test.text} else {orelse.text})", nullable)
         first, ref = self.bind(test)
         return _Code(f"(None if {first} is None else ({body.text} if {ref} else {orelse.text}))", True)
 
-    def call(self, node: Call, inside: bool) -> _Code:
+    def call(self, node: Call, level: int) -> _Code:
         name = node.name
         if name == "today":
             return _Code("as_of", False, simple=True)
-        args = [self.emit(a, inside) for a in node.args]
+        args = [self.emit(a, level) for a in node.args]
         nullable = any(a.nullable for a in args)
         if name == "days_since":
             return self.guarded(args, lambda r: f"(as_of - {r[0]}).days", nullable)
         if name == "days_until":
             return self.guarded(args, lambda r: f"({r[0]} - as_of).days", nullable)
+        if name == "add_days":
+            self.uses_arithmetic = True  # beyond the range of dates
+            days = node.args[1]
+            if isinstance(days, Constant) and isinstance(days.value, int) and abs(days.value) <= _MAX_DAYS:
+                step = self.constant(dt.timedelta(days=days.value)).text
+                return self.guarded(args[:1], lambda r: f"({r[0]} + {step})", nullable)
+            return self.guarded(args, lambda r: f"({r[0]} + _timedelta(days={r[1]}))", nullable)
         if name in ("present", "missing"):
             if not args[0].nullable:
                 return _Code("True" if name == "present" else "False", False, simple=True)
@@ -433,18 +577,40 @@ class _Generator:
             return self.guarded(args, lambda r: f"{r[0]}.lower()", nullable)
         raise TypeError(f"cannot compile {name}()")  # pragma: no cover
 
-    def aggregate(self, node: Aggregate) -> str:
-        items = "r.contacts"
-        where = self.emit(node.where, inside=True, truthy=True).text if node.where else None
+    def aggregate(self, node: Aggregate) -> _Code:
+        """A comprehension over the list with the condition inlined: one Python call per
+        aggregate, none per item. A condition that is unknown for an item counts as not
+        matching; values that are missing are skipped by sum/min/max/distinct."""
+        k = node.level
+        item = f"i{k}"
+        items, missing = self.source(node.items)
+        loop = f"for {item} in {items}"
+        where = f"({self.emit(node.where, k, truthy=True).text})" if node.where is not None else None
         condition = f" if {where}" if where is not None else ""
-        value = self.emit(node.value, inside=True) if node.value is not None else None
         name = node.name
         if name == "count":
-            return f"_len([0 for c in {items}{condition}])" if where else f"_len({items})"
-        if name in ("any", "all"):
-            return f"_{name}([{where} for c in {items}])"
-        assert value is not None
-        if name == "distinct":
-            return f"_len({{{value.text} for c in {items}{condition}}} - _NONE)"
-        helper = f"_{name}_known" if (name != "sum" or value.nullable) else "_sum"
-        return f"{helper}([{value.text} for c in {items}])"
+            body = f"_len([0 {loop}{condition}])" if where else f"_len({items})"
+        elif name == "any":
+            body = f"_any(True {loop}{condition})"
+        elif name == "none":
+            body = f"(not _any(True {loop}{condition}))"
+        elif name == "all":
+            body = f"(not _any(True {loop} if not {where}))"
+        else:
+            assert node.value is not None
+            value = self.emit(node.value, k)
+            if name == "distinct":
+                drop = " - _NONE" if value.nullable else ""
+                body = f"_len({{{value.text} {loop}{condition}}}{drop})"
+            elif name == "max_share":
+                body = f"_max_share([{value.text} {loop}{condition}])"
+            else:
+                element = value.text
+                if value.nullable:
+                    element = self.var()
+                    condition += f" if ({element} := {value.text}) is not None"
+                values = f"[{element} {loop}{condition}]"
+                body = f"_sum({values})" if name == "sum" else f"_{name}({values}, default=None)"
+        if missing is not None:
+            return _Code(f"(None if {missing} else {body})", True)
+        return _Code(body, node.nullable)

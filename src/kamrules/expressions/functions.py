@@ -8,7 +8,8 @@ runtime helpers are the only objects (besides constants) in a compiled expressio
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,17 +45,22 @@ def _info(*rows: tuple[str, str, str]) -> dict[str, FunctionInfo]:
 FUNCTIONS: Mapping[str, FunctionInfo] = _info(
     ("abs", "abs(number)", "The number without its sign."),
     (
-        "all",
-        "all(contacts, condition)",
-        "True when the condition holds for every contact (also when there are none).",
+        "add_days",
+        "add_days(date, days)",
+        "The date moved by a whole number of days (back when negative); unknown when either is missing.",
     ),
-    ("any", "any(contacts, condition)", "True when the condition holds for at least one contact."),
+    (
+        "all",
+        "all(list, condition)",
+        "True when the condition holds for every item of the list (also when there are none).",
+    ),
+    ("any", "any(list, condition)", "True when the condition holds for at least one item of the list."),
     ("clamp", "clamp(number, low, high)", "The number limited to the range low..high."),
     ("coalesce", "coalesce(value, default)", "The value, or the default when it is missing."),
     (
         "count",
-        "count(contacts) or count(contacts, condition)",
-        "How many contacts there are, or how many meet the condition.",
+        "count(list) or count(list, condition)",
+        "How many items the list has, or how many meet the condition.",
     ),
     ("date", "date('YYYY-MM-DD')", "A fixed date."),
     (
@@ -69,35 +75,54 @@ FUNCTIONS: Mapping[str, FunctionInfo] = _info(
     ),
     (
         "distinct",
-        "distinct(contacts, value) or distinct(contacts, value, condition)",
-        "How many different known values the contacts (meeting the condition) have.",
+        "distinct(list, value) or distinct(list, value, condition)",
+        "How many different known values the items (meeting the condition) have.",
     ),
     ("lower", "lower(text)", "The text in lower case."),
     (
         "max",
-        "max(a, b, ...) or max(contacts, value)",
-        "The largest of the numbers or dates; over contacts, unknown when none has a value.",
+        "max(a, b, ...) or max(list, value) or max(list, value, condition)",
+        "The largest of the numbers or dates; over a list, unknown when no item (meeting the condition) has a value.",
+    ),
+    (
+        "max_share",
+        "max_share(list, value) or max_share(list, value, condition)",
+        "The share (0 to 1) of the items (meeting the condition) that have the most common known "
+        "value, such as the share of relationships held by the busiest team member; 0 when there "
+        "are none.",
     ),
     (
         "min",
-        "min(a, b, ...) or min(contacts, value)",
-        "The smallest of the numbers or dates; over contacts, unknown when none has a value.",
+        "min(a, b, ...) or min(list, value) or min(list, value, condition)",
+        "The smallest of the numbers or dates; over a list, unknown when no item (meeting the condition) has a value.",
     ),
     ("missing", "missing(value)", "True when the value is missing (never unknown)."),
+    (
+        "none",
+        "none(list, condition)",
+        "True when the condition holds for no item of the list (also when there are none).",
+    ),
     ("present", "present(value)", "True when the value is known (never unknown)."),
     (
         "sum",
-        "sum(contacts, number)",
-        "The total of a number over the contacts, missing ones skipped.",
+        "sum(list, number) or sum(list, number, condition)",
+        "The total of a number over the items (meeting the condition), missing ones skipped.",
     ),
     ("today", "today()", "The as-of date of the evaluation (there is no hidden clock)."),
 )
+"""Every name an expression can call. An aggregate's list is any list path (``contacts``,
+``team``, ``plan.objectives``, ...); when the list lies under a record that is missing
+(no plan), the aggregate is unknown rather than 0."""
 
-AGGREGATES = frozenset({"count", "any", "all", "distinct", "sum", "min", "max"})
-"""Functions that take ``contacts`` first (``min``/``max`` also work on plain numbers)."""
+AGGREGATES = frozenset({"count", "any", "all", "none", "distinct", "sum", "min", "max", "max_share"})
+"""Functions that take a list first (``min``/``max`` also work on plain numbers)."""
+
+MAX_NESTING = 3
+"""How deeply aggregates may be nested (``all(team, any(plan.sign_offs, ...))`` is 2)."""
 
 _ARITY: dict[str, tuple[int, int | None]] = {
     "abs": (1, 1),
+    "add_days": (2, 2),
     "clamp": (3, 3),
     "coalesce": (2, 2),
     "date": (1, 1),
@@ -109,14 +134,16 @@ _ARITY: dict[str, tuple[int, int | None]] = {
     "missing": (1, 1),
     "present": (1, 1),
     "today": (0, 0),
-    # aggregates, counting the contacts argument
+    # aggregates, counting the list argument
     "count": (1, 2),
     "any": (2, 2),
     "all": (2, 2),
+    "none": (2, 2),
     "distinct": (2, 3),
-    "sum": (2, 2),
+    "sum": (2, 3),
+    "max_share": (2, 3),
 }
-_AGGREGATE_ARITY = {"min": (2, 2), "max": (2, 2)}
+_AGGREGATE_ARITY = {"min": (2, 3), "max": (2, 3)}
 
 
 def known_functions() -> str:
@@ -222,6 +249,16 @@ def _days(name: str) -> Rule:
     return rule
 
 
+def _add_days(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
+    _need("add_days", args[0], args[0].type == DATE, "a date")
+    days = args[1]
+    if days.type != INTEGER:
+        raise ExpressionError(
+            f"add_days() needs a whole number of days, but it is given {noun(days.type)}", days.offset
+        )
+    return DATE, args[0].nullable or days.nullable
+
+
 def _today(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
     return DATE, False
 
@@ -286,6 +323,7 @@ def _lower(call: Node, args: Sequence[Node]) -> tuple[ExprType, bool]:
 
 SCALAR_RULES: dict[str, Rule] = {
     "abs": _abs,
+    "add_days": _add_days,
     "clamp": _clamp,
     "coalesce": _coalesce,
     "days_since": _days("days_since"),
@@ -321,26 +359,27 @@ def parse_date(arg: Node) -> dt.date:
         raise ExpressionError(f"'{text}' is not a valid date", arg.offset) from None
 
 
-def aggregate_type(name: str, value: Node | None, where: Node | None) -> tuple[ExprType, bool]:
-    """The result type of an aggregate whose per-item arguments are already checked."""
+def aggregate_type(name: str, item: str, value: Node | None, where: Node | None) -> tuple[ExprType, bool]:
+    """The result type of an aggregate over items named ``item`` whose per-item arguments
+    are already checked; ``nullable`` here ignores a missing list (the caller adds it)."""
     if where is not None and where.type != BOOLEAN:
         raise ExpressionError(
             f"the condition of {name}() must be true or false, but it gives {noun(where.type)}",
             where.offset,
         )
-    if name in ("count", "distinct"):
+    if name in ("count", "distinct", "max_share"):
         if value is not None and not isinstance(value.type, ScalarType | CategoryType):
-            raise ExpressionError(f"distinct() needs a value of each contact, not {noun(value.type)}", value.offset)
-        return INTEGER, False
-    if name in ("any", "all"):
+            raise ExpressionError(f"{name}() needs a value of each {item}, not {noun(value.type)}", value.offset)
+        return (NUMBER if name == "max_share" else INTEGER), False
+    if name in ("any", "all", "none"):
         return BOOLEAN, False
     assert value is not None
     if name == "sum":
-        _need("sum", value, is_number(value.type), "a number of each contact")
+        _need("sum", value, is_number(value.type), f"a number of each {item}")
         return (INTEGER if value.type == INTEGER else NUMBER), False
     if value.type == DATE:
         return DATE, True
-    _need(name, value, is_number(value.type), "a number or date of each contact")
+    _need(name, value, is_number(value.type), f"a number or date of each {item}")
     return (INTEGER if value.type == INTEGER else NUMBER), True
 
 
@@ -348,30 +387,29 @@ def aggregate_type(name: str, value: Node | None, where: Node | None) -> tuple[E
 # Missing values are skipped by sum/min/max/distinct: an aggregate summarises what is known.
 
 
-def _sum_known(values: Iterable[Any]) -> Any:
-    return sum(v for v in values if v is not None)
-
-
-def _min_known(values: Iterable[Any]) -> Any:
-    return min((v for v in values if v is not None), default=None)
-
-
-def _max_known(values: Iterable[Any]) -> Any:
-    return max((v for v in values if v is not None), default=None)
+def _max_share(values: list[Any]) -> float:
+    """The share of ``values`` equal to the most common value other than None."""
+    if not values:
+        return 0.0
+    counts = Counter(values)
+    counts.pop(None, None)
+    return max(counts.values(), default=0) / len(values)
 
 
 RUNTIME: dict[str, object] = {
     "_len": len,
     "_any": any,
-    "_all": all,
     "_sum": sum,
     "_min": min,
     "_max": max,
     "_abs": abs,
-    "_sum_known": _sum_known,
-    "_min_known": _min_known,
-    "_max_known": _max_known,
+    "_max_share": _max_share,
+    "_timedelta": dt.timedelta,
     "_NONE": frozenset((None,)),
     "_Overflow": OverflowError,
 }
-"""The globals of every compiled expression (plus its constants); ``__builtins__`` is empty."""
+"""The globals of every compiled expression (plus its constants); ``__builtins__`` is empty.
+
+Aggregates are generated as comprehensions in the expression's own code (one Python call
+per aggregate, not per item); only ``max_share`` counts through a helper, and that helper
+runs once per aggregate over the values the comprehension collected."""

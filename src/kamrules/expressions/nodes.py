@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from kamrules.facts.types import FactType
+from kamrules.facts.types import FactType, ListType, RecordType
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +29,10 @@ NULL = NullType()
 
 ExprType = FactType | NullType
 
-Namespace = Literal["account", "plan", "score", "item"]
-"""Where a resolved field is read: ``item`` is the current element inside an aggregate
-(or the record itself when an expression is compiled for an item type)."""
+Namespace = Literal["account", "score", "item"]
+"""Where a resolved path starts: the account record, the scores, or an item (the current
+element of an aggregate, or the record itself when an expression is compiled for an item
+type)."""
 
 ConstantValue = int | float | str | bool | dt.date | None
 
@@ -52,25 +53,44 @@ class Constant(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Field(Node):
-    """A fact read by path. Before checking, ``namespace`` is what was written before the
-    dot (or None for a bare name); after checking it is one of :data:`Namespace`."""
+    """A path: a fact, or (only as the first argument of an aggregate) a list.
 
-    namespace: str | None
-    name: str
-    item_name: str = "contact"
+    Before checking only ``parts`` is set: the names as written (``("plan", "version")``,
+    ``("contact", "level")``, ``("contacts",)``). After checking, ``namespace`` says where
+    the path starts and ``path`` is the chain of attributes read from there:
+
+    * ``account``: from the record (``plan.version`` is ``("plan", "version")``);
+    * ``score``: ``path`` is the scorecard's name alone;
+    * ``item``: from the item of the aggregate at nesting ``level`` (1 is the outermost
+      aggregate), named ``item_name``; level 0 is the record itself in item mode.
+    """
+
+    parts: tuple[str, ...]
+    namespace: Namespace | None = None
+    path: tuple[str, ...] = ()
+    item_name: str = ""
+    level: int = 0
+
+    @property
+    def name(self) -> str:
+        """The last name of the path: the fact (or list) itself."""
+        return (self.path or self.parts)[-1]
 
     @property
     def label(self) -> str:
-        if self.namespace == "item":
-            return f"{self.item_name}.{self.name}"
+        """The canonical path: ``account.x`` for an account fact, ``plan.x`` for a fact of
+        a nested record, ``contacts`` / ``plan.objectives`` for a list (``plan`` for the
+        record itself), ``score.x``, ``contact.x`` for an item's fact."""
         if self.namespace is None:
-            return f"account.{self.name}"
-        return f"{self.namespace}.{self.name}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Contacts(Node):
-    """The ``contacts`` list; only valid as the first argument of an aggregate."""
+            return ".".join(self.parts)
+        joined = ".".join(self.path)
+        if self.namespace == "item":
+            return f"{self.item_name}.{joined}"
+        if self.namespace == "score":
+            return f"score.{joined}"
+        if len(self.path) == 1 and not isinstance(self.type, ListType | RecordType):
+            return f"account.{joined}"
+        return joined
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,18 +147,22 @@ class Call(Node):
     args: tuple[Node, ...]
 
 
-AggregateName = Literal["count", "any", "all", "distinct", "sum", "min", "max"]
+AggregateName = Literal["count", "any", "all", "none", "distinct", "sum", "min", "max", "max_share"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Aggregate(Node):
-    """An aggregate over ``contacts``; produced by the type checker from a :class:`Call`.
+    """An aggregate over a list; produced by the type checker from a :class:`Call`.
 
-    ``value`` is the per-item expression (``distinct``, ``sum``, ``min``, ``max``) and
-    ``where`` the per-item condition (``count``, ``any``, ``all``, ``distinct``).
+    ``items`` is the checked list path and ``level`` the nesting of this aggregate (1 for
+    the outermost): inside ``value`` and ``where``, item fields of this level are the
+    current element. ``value`` is the per-item expression (``distinct``, ``sum``, ``min``,
+    ``max``, ``max_share``) and ``where`` the per-item condition.
     """
 
     name: AggregateName
+    items: Field
+    level: int
     value: Node | None
     where: Node | None
 
@@ -172,8 +196,8 @@ def _precedence(node: Node) -> int:
     return _ATOM
 
 
-def _wrap(node: Node, needs: bool) -> str:
-    text = render(node)
+def _wrap(node: Node, needs: bool, level: int) -> str:
+    text = render(node, level)
     return f"({text})" if needs else text
 
 
@@ -188,38 +212,46 @@ def render_constant(value: ConstantValue) -> str:
     return repr(value)
 
 
-def render(node: Node) -> str:
-    """The canonical source text of a (checked) node."""
+def render(node: Node, level: int = 0) -> str:
+    """The canonical source text of a (checked) node.
+
+    ``level`` is the nesting of the innermost aggregate around ``node``. In a single
+    aggregate a field of its item is written bare (``count(contacts, role == 'user')``);
+    inside nested aggregates every item field is written with its item name
+    (``sign_off.member == member.name``), which reads unambiguously and is how the checker
+    resolves them back.
+    """
     if isinstance(node, Constant):
         return render_constant(node.value)
     if isinstance(node, Field):
-        return node.name if node.namespace == "item" else node.label
-    if isinstance(node, Contacts):
-        return "contacts"
+        if node.namespace == "item" and node.level == level == 1:
+            return ".".join(node.path)
+        return node.label
     if isinstance(node, ListOf):
-        return "[" + ", ".join(render(i) for i in node.items) + "]"
+        return "[" + ", ".join(render(i, level) for i in node.items) + "]"
     own = _precedence(node)
     if isinstance(node, Unary):
         sep = " " if node.op == "not" else ""
-        return f"{node.op}{sep}{_wrap(node.operand, _precedence(node.operand) < own)}"
+        return f"{node.op}{sep}{_wrap(node.operand, _precedence(node.operand) < own, level)}"
     if isinstance(node, Arith):
-        left = _wrap(node.left, _precedence(node.left) < own)
-        right = _wrap(node.right, _precedence(node.right) <= own)
+        left = _wrap(node.left, _precedence(node.left) < own, level)
+        right = _wrap(node.right, _precedence(node.right) <= own, level)
         return f"{left} {node.op} {right}"
     if isinstance(node, Logic):
-        return f" {node.op} ".join(_wrap(o, _precedence(o) <= own) for o in node.operands)
+        return f" {node.op} ".join(_wrap(o, _precedence(o) <= own, level) for o in node.operands)
     if isinstance(node, Compare):
-        parts = [_wrap(node.operands[0], _precedence(node.operands[0]) <= own)]
+        parts = [_wrap(node.operands[0], _precedence(node.operands[0]) <= own, level)]
         for op, operand in zip(node.ops, node.operands[1:], strict=True):
-            parts.append(f"{op} {_wrap(operand, _precedence(operand) <= own)}")
+            parts.append(f"{op} {_wrap(operand, _precedence(operand) <= own, level)}")
         return " ".join(parts)
     if isinstance(node, Choose):
-        body = _wrap(node.body, _precedence(node.body) <= own)
-        test = _wrap(node.test, _precedence(node.test) <= own)
-        return f"{body} if {test} else {_wrap(node.orelse, _precedence(node.orelse) < own)}"
+        body = _wrap(node.body, _precedence(node.body) <= own, level)
+        test = _wrap(node.test, _precedence(node.test) <= own, level)
+        return f"{body} if {test} else {_wrap(node.orelse, _precedence(node.orelse) < own, level)}"
     if isinstance(node, Call):
-        return f"{node.name}({', '.join(render(a) for a in node.args)})"
+        return f"{node.name}({', '.join(render(a, level) for a in node.args)})"
     if isinstance(node, Aggregate):
-        args = ["contacts"] + [render(a) for a in (node.value, node.where) if a is not None]
+        args = [render(node.items, level)]
+        args += [render(a, node.level) for a in (node.value, node.where) if a is not None]
         return f"{node.name}({', '.join(args)})"
     raise TypeError(f"cannot render {type(node).__name__}")  # pragma: no cover

@@ -25,7 +25,6 @@ from kamrules.expressions.nodes import (
     Compare,
     CompareOp,
     Constant,
-    Contacts,
     Field,
     ListOf,
     Logic,
@@ -292,29 +291,29 @@ class _Converter:
             raise self.fail(UNDERSCORE, node)
         if node.id in LITERAL_NAMES:
             return Constant(offset=at, value=LITERAL_NAMES[node.id])
-        if node.id == "contacts":
-            return Contacts(offset=at)
-        return Field(offset=at, namespace=None, name=node.id)
+        return Field(offset=at, parts=(node.id,))
 
     def attribute(self, node: ast.Attribute) -> Node:
-        if node.attr.startswith("_"):
-            raise self.fail(UNDERSCORE, node)
-        base = node.value
-        if isinstance(base, ast.Name):
-            if base.id.startswith("_"):
-                raise self.fail(UNDERSCORE, base)
-            if base.id == "contacts":
-                raise self.fail(
-                    "contacts is a list; read it through count(), any(), all(), distinct(), "
-                    "sum(), min() or max(), such as count(contacts, role == 'champion')",
-                    node,
-                )
-            return Field(offset=self.at(node), namespace=base.id, name=node.attr)
-        if isinstance(base, ast.Attribute):
+        """A dotted path such as ``plan.last_reviewed`` or ``sign_off.version``; what the
+        names mean is for the type checker, which knows the schema."""
+        parts: list[str] = []
+        base: ast.expr = node
+        while isinstance(base, ast.Attribute):
             if base.attr.startswith("_"):
                 raise self.fail(UNDERSCORE, base)
-            raise self.fail("a path has a single dot, such as plan.last_reviewed", node)
-        raise self.fail("only account., plan. and score. can be followed by a dot and a fact name", node)
+            parts.append(base.attr)
+            base = base.value
+        if not isinstance(base, ast.Name):
+            raise self.fail(
+                "only account., plan., score. and item names such as contact. can be followed by a dot and a fact name",
+                node,
+            )
+        if base.id.startswith("_"):
+            raise self.fail(UNDERSCORE, base)
+        if base.id in LITERAL_NAMES:
+            raise self.fail(f"{base.id} cannot be followed by a dot and a fact name", node)
+        parts.append(base.id)
+        return Field(offset=self.at(node), parts=tuple(reversed(parts)))
 
     def unary(self, node: ast.UnaryOp) -> Node:
         at = self.at(node)

@@ -311,6 +311,9 @@ def _check_criterion(c: _Checker, criterion: Criterion, path: Path, schema: Fact
 
 
 def _canonical_fact(path: str) -> str:
+    """The evidence label of a fact path: ``account.x`` for account facts, ``plan.x`` for plan facts."""
+    if path.startswith("account.plan."):
+        return path[len("account.") :]
     return path if "." in path else f"account.{path}"
 
 
