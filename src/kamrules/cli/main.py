@@ -638,6 +638,115 @@ def sensitivity(
     Console(highlight=False, width=None if sys.stdout.isatty() else 120).print(table)
 
 
+# -- kamrules test: the Gherkin test kit (kamrules.testing) ------------------------------------
+
+
+@app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test_command(
+    ctx: typer.Context,
+    rules: RulesArg,
+    features: Annotated[Path, typer.Argument(help="A folder of .feature files, or one .feature file.")],
+    coverage: Annotated[
+        bool, typer.Option("--coverage", help="Report the rule cases (bands, gates, tiers, ...) no scenario exercised.")
+    ] = False,
+    min_coverage: Annotated[
+        str | None,
+        typer.Option("--min-coverage", metavar="PCT", help="Fail when rule coverage is below PCT percent."),
+    ] = None,
+    cucumber_json: Annotated[
+        Path | None, typer.Option("--cucumber-json", help="Also write a Cucumber JSON report to this file.")
+    ] = None,
+) -> None:
+    """Run a rulebook's Gherkin features with kamrules' step library: no step code, no test module.
+
+    'Given the default rulebook' reads RULES. Arguments after `--` go to pytest.
+
+    Examples:
+
+    `kamrules test rules/ features/`
+
+    `kamrules test rules/ features/ --min-coverage 100 --cucumber-json reports/cucumber.json`
+
+    `kamrules test rules/ features/ -- -k capacity -x`
+
+    Exit codes: 0 every scenario passed; 1 a scenario failed, or coverage is below the minimum;
+    2 bad command line (or pytest interrupted); 3 RULES is an invalid rulebook; 4 bad pytest
+    usage; 5 no scenario ran.
+    """
+    from decimal import Decimal, InvalidOperation
+
+    _load(rules)  # an invalid rulebook is reported once, with every problem, before any scenario
+    if not features.exists():
+        _fail(f"no features at '{features}': give a folder of .feature files", exit_codes.USAGE)
+    minimum = None
+    if min_coverage is not None:
+        try:
+            minimum = Decimal(min_coverage.rstrip("%"))
+        except InvalidOperation:
+            minimum = Decimal(-1)
+        if not Decimal(0) <= minimum <= Decimal(100):
+            _fail(f"--min-coverage takes a percentage from 0 to 100, not '{min_coverage}'", exit_codes.USAGE)
+    from kamrules.testing.runner import available, run_features
+
+    if not available():
+        _fail("kamrules test needs the bdd extra: pip install 'kamrules[bdd]'", exit_codes.USAGE)
+    code = run_features(
+        rules, features, coverage=coverage, min_coverage=minimum, cucumber_json=cucumber_json, extra=list(ctx.args)
+    )
+    raise typer.Exit(code)
+
+
+# -- kamrules docs: the rulebook as a printable document (kamrules.explanation.rulebook_docs) ------
+
+
+@app.command("docs")
+def docs_command(
+    rules: RulesArg,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="markdown|html",
+            help="markdown or html (default: html when the -o file ends in .html or .htm, else markdown).",
+        ),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Document a rulebook for the people it decides for: scorecards, gates, tiers, plan checks.
+
+    HTML is one self-contained, printable page. The output depends only on the rulebook (and
+    the kamrules version), so it can be committed and diffed.
+
+    Examples:
+
+    `kamrules docs rules/ -o rulebook.md`
+
+    `kamrules docs rules/ --format html -o rulebook.html`
+    """
+    from kamrules.explanation.rulebook_docs import FORMATS, render
+
+    fmt = output_format
+    if fmt is None:
+        fmt = "html" if output is not None and output.suffix.lower() in (".html", ".htm") else "markdown"
+    if fmt not in FORMATS:
+        hint = did_you_mean(fmt, FORMATS)
+        _fail(f"--format must be markdown or html, not '{fmt}'" + (f"; {hint}" if hint else ""), exit_codes.USAGE)
+    text = render(_load(rules), "html" if fmt == "html" else "markdown")
+    if output is None:
+        sys.stdout.write(text)
+        return
+    handle = _open_output(output)
+    try:
+        handle.write(text)
+    finally:
+        handle.close()
+    err.print(f"written to {output}", markup=False)
+
+
+# -- end of kamrules docs ---------------------------------------------------------------------
+
+
 @app.command()
 def version() -> None:
     """Print the kamrules version."""

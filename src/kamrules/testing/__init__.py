@@ -13,12 +13,12 @@ files that say in plain words what the policy must decide::
       Then account "ACC-7" is not a key account
       And the explanation of account "ACC-7" says "does not want key-account treatment"
 
-``kamrules.testing.steps`` holds every step such a feature can use, and the fixture that
-carries a scenario's state (``policy``). Register it once, in ``features/conftest.py``::
-
-    pytest_plugins = ["kamrules.testing.steps"]
-
-and collect the features with pytest-bdd (``scenarios("features")`` in a test module). The
-vocabulary is listed in the docstring of :mod:`kamrules.testing.steps`. It needs the ``bdd``
-extra (pytest and pytest-bdd); ``import kamrules`` itself never imports this package.
+and runs them with ``kamrules test rules/ features/`` (``--coverage`` lists the bands, gates,
+tiers, segments and plan checks no scenario exercised), or with plain ``pytest`` given a
+``pytest.ini`` that says ``kamrules_features = features``. Installing kamrules with the
+``bdd`` extra registers the pytest plugin (:mod:`kamrules.testing.plugin`, entry point
+``kamrules``), so no ``conftest.py``, step code or test module is needed; see
+``examples/policy-tests`` for a complete example. The vocabulary is listed in the docstring
+of :mod:`kamrules.testing.steps`; the options in :mod:`kamrules.testing.kit`.
+``import kamrules`` itself never imports this package.
 """

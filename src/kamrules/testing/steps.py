@@ -1,26 +1,34 @@
 """The step library: every Gherkin step a rulebook's features can use, in business language.
 
-Register it in ``features/conftest.py`` with ``pytest_plugins = ["kamrules.testing.steps"]``.
-A scenario's state lives in one fixture, ``policy`` (a :class:`PolicyWorld`); nothing else
-is shared between steps, so the library works unchanged in any repository that has a
-``rules/`` folder and ``features/``.
+Nothing to register: installing kamrules with the ``bdd`` extra registers its pytest plugin
+(:mod:`kamrules.testing.plugin`), which brings these steps, the portfolio steps
+(:mod:`~kamrules.testing.steps_portfolio`) and the plan steps
+(:mod:`~kamrules.testing.steps_plans`). A scenario's state lives in one fixture, ``policy``
+(a :class:`PolicyWorld`); nothing else is shared between steps, so the library works
+unchanged in any repository that has a ``rules/`` folder and ``features/``.
 
 Setting the scene (Given)::
 
-    the default rulebook                       the rule files in rules/ (beside pyproject.toml)
-    the rulebook "policies/2027"               a rule file or folder, relative to the same place
+    the default rulebook                       the rule files in rules/ at pytest's rootdir (or
+                                               --kamrules-rules; kamrules test RULES sets it)
+    the rulebook "policies/2027"               a rule file or folder, relative to the rootdir
     the rulebook:                              the rules themselves, as YAML in a \"\"\" docstring
     the decision date is 2026-11-01            the as-of date (also "1 November 2026"; default: today)
     an account "A-1" with:                     a table of  | fact | value |  rows
     these accounts:                            a table with a header row of facts, one account a row
-    account "A-1" has these contacts:          a table with a header row of contact facts
     account "A-1" has:                         changes to an account described before (say, in a
                                                Background): | fact | value |, an empty value removes it
+    account "A-1" has a plan with:             | fact | value | rows of plan facts (status, mentor, ...)
+    account "A-1" has these contacts:          a header row of the items' facts, one item a row; also
+                                               team members, relationships, restrictions, plan reviews,
+                                               sign-offs, objectives, customer objectives, competitors,
+                                               service metrics, growth opportunities, management feedback
+    account "A-1" has no plan                  (or: has no contacts, has no plan reviews, ...)
     the accounts in "examples/accounts.csv"    a CRM export: JSON Lines, JSON or CSV
 
 Acting (When)::
 
-    the accounts are decided
+    the accounts are decided                   all together, as a portfolio: tier capacities apply
     the rulebook is loaded
 
 Checking (Then)::
@@ -40,14 +48,37 @@ Checking (Then)::
     the tiers are:                             a table  | account | tier |
     the decisions are:                         a table  | account | tier | segment | key account | <scorecard> |
 
+  a portfolio (capacity, stability, overrides)::
+
+    the rules alone put account "A-1" in tier "Gold"      before stability, an override and capacity
+    account "A-1" is in the tier the rules alone give
+    the placement of account "A-1" says "ranked 3rd of 40 eligible for Gold, capacity 20"
+    tier "Gold" holds 20 accounts
+
+  account plans and relationships::
+
+    check "plan_agreed" passes for account "A-1"  /  fails for account "A-1"
+    check "plan_agreed" fails for account "A-1" because "evidence missing"
+    check "plan_agreed" does not apply to account "A-1"
+    the plan checks of account "A-1" are:      a table  | check | result |  (passes, fails, does not apply)
+    check "mentor_review_gold" of account "A-1" falls due on 2026-12-01
+    check "mentor_review_gold" of account "A-1" is 12 days overdue
+    the plan of account "A-1" is compliant     (or at risk, non compliant, not applicable)
+    the plan of account "A-1" scores 83.33
+    the plan of account "A-1" falls due next on 2026-12-01
+    the relationship map of account "A-1" has status 3
+    the plan report of account "A-1" says "Book the plan review"
+
 In tables, an empty cell is a missing fact; numbers may be written 5,000,000 or 5_000_000
 (a comma is always a thousands separator), and a trailing % is dropped (23.5% is 23.5);
-yes/no and true/false are both understood. Facts are named as in the rulebook
-(``annual_revenue``, or ``annual revenue``, or the CRM column ``AnnualRevenue``); a fact the
-rulebook does not know fails the scenario with a "did you mean", since a misspelt fact
-would otherwise be silently left out. Scorecards, criteria and gates are named by their id
-or their title. A failing check names the step (file and line), says what was expected, what
-was decided and why, and suggests a name when one is misspelt.
+yes/no and true/false are both understood, and category values may be written in words
+("contract negotiation"). Facts are named as in the rulebook (``annual_revenue``, or
+``annual revenue``, or the CRM column ``AnnualRevenue``); a fact the rulebook does not know
+fails the scenario with a "did you mean", since a misspelt fact would otherwise be silently
+left out. Scorecards, criteria, gates and plan checks are named by their id or their title.
+A failing check names the step (file, line and scenario), says what was expected, what was
+decided and why, and suggests a name when one is misspelt; an undefined step lists the
+closest steps.
 """
 
 from __future__ import annotations
@@ -63,7 +94,7 @@ from typing import Any, NoReturn, Protocol, TypeVar
 
 import pytest
 from pytest_bdd import given, parsers, then, when
-from pytest_bdd.parser import Feature, Step
+from pytest_bdd.parser import Feature, Scenario, Step
 
 from kamrules.errors import Problem, RulebookError
 from kamrules.evaluation.engine import Engine, Outcome
@@ -76,9 +107,14 @@ from kamrules.explanation.decision import (
     ScorecardResult,
 )
 from kamrules.explanation.render import error_text, to_text
-from kamrules.portfolio.sources import SourceError, read_records
+from kamrules.facts.types import CategoryType, FactType, ListType, RecordType
+from kamrules.portfolio.batch import Summary
+from kamrules.portfolio.batch import run as run_batch
+from kamrules.portfolio.sources import RawRecord, SourceError, read_records
 from kamrules.rulebook import load_rulebook, load_rulebook_text
 from kamrules.suggestions import did_you_mean
+from kamrules.testing.coverage import CoverageCollector
+from kamrules.testing.session import SESSION
 
 __all__ = ["PolicyWorld", "phrase", "policy"]
 
@@ -96,35 +132,47 @@ _SLOT_PATTERNS = {
 }
 
 
-def phrase(template: str) -> parsers.re:
+PHRASES: dict[str, str] = {}
+"""Every phrase's regular expression, and the template it was written as (for "did you mean")."""
+
+
+def phrase(template: str, **kinds: str) -> parsers.re:
     """A step text with slots, matched exactly: ``account "{account}" scores {score:number} on {card:text}``.
 
     Slots are ``name`` (the default: no double quote), ``text`` (anything), ``number`` and
-    ``int``. Exact patterns keep every phrase distinct, so no step shadows another.
+    ``int``, or a kind given as a keyword argument with its regular expression. Exact
+    patterns keep every phrase distinct, so no step shadows another.
     """
     pattern = ""
     position = 0
     for slot in _SLOT.finditer(template):
         pattern += re.escape(template[position : slot.start()])
-        pattern += f"(?P<{slot.group(1)}>{_SLOT_PATTERNS[slot.group(2) or 'name']})"
+        kind = slot.group(2) or "name"
+        pattern += f"(?P<{slot.group(1)}>{kinds.get(kind) or _SLOT_PATTERNS[kind]})"
         position = slot.end()
-    return parsers.re(pattern + re.escape(template[position:]))
+    pattern += re.escape(template[position:])
+    PHRASES[pattern] = template
+    return parsers.re(pattern)
 
 
 # -- failures that read as policy ------------------------------------------------------------
 
 
-_step_running: list[str] = [""]
-"""Where the step being run is written ("selection.feature:42: Then ..."), for failure messages."""
+_step_running: list[str] = ["", ""]
+"""The step being run, for failure messages: its place, scenario and text; and its place alone."""
 
 
-def pytest_bdd_before_step(feature: Feature, step: Step) -> None:
+@pytest.hookimpl(optionalhook=True)
+def pytest_bdd_before_step(feature: Feature, scenario: Scenario, step: Step) -> None:
     """Remember the step being run, so that a failure can say where it is written."""
-    _step_running[0] = f"{feature.rel_filename}:{step.line_number}: {step.keyword} {step.name}"
+    where = f"{feature.rel_filename}:{step.line_number}"
+    _step_running[0] = f'{where}, in scenario "{scenario.name}": {step.keyword} {step.name}'
+    _step_running[1] = where
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_bdd_after_scenario() -> None:
-    _step_running[0] = ""
+    _step_running[0] = _step_running[1] = ""
 
 
 def _fail(message: str) -> NoReturn:
@@ -165,19 +213,27 @@ def _flat(text: str) -> str:
 # -- account facts as written in feature tables -------------------------------------------------
 
 _NUMBER_CELL = re.compile(r"[+-]?\d[\d,_]*(?:\.\d+)?%?")
-_NESTED = ("plan", "contacts")
+_NESTED = ("plan", "contacts", "team", "relationships", "restrictions")
 
 
 def _cell(key: str, text: str) -> Any:
-    """A table cell as a raw fact value; None (missing) for an empty cell."""
+    """A table cell as a raw fact value; None (missing) for an empty cell.
+
+    A cell for the plan or a list (contacts, team, ...) may hold JSON; so may any cell that
+    starts with [ or {.
+    """
     value = text.strip()
     if not value:
         return None
-    if key in _NESTED:
+    if key in _NESTED or value[0] in "[{":
         try:
             return json.loads(value)
         except json.JSONDecodeError as exc:
-            _fail(f"the {key} cell is not valid JSON ({exc.msg}): {value}")
+            if key in _NESTED:
+                _fail(
+                    f"the {key} cell is not valid JSON ({exc.msg}): {value}; or describe it in a table of its "
+                    f"own, as in 'Given account \"<account>\" has these {key}:'"
+                )
     if _NUMBER_CELL.fullmatch(value) and any(sep in value for sep in ",_%"):
         return value.replace(",", "").replace("_", "").rstrip("%")
     return value
@@ -208,7 +264,10 @@ def _fact_rows(account: str, table: Sequence[Sequence[object]]) -> list[tuple[st
     pairs = []
     for row in rows:
         if len(row) != 2:
-            _fail(f'the facts of account "{account}" are a table of two columns, fact | value; got {" | ".join(row)}')
+            _fail(
+                f'the facts of account "{account}" are a table of two columns, | fact | value |, one fact a row '
+                f"(say | annual_revenue | 3,000,000 |); this row has {len(row)}: | {' | '.join(row)} |"
+            )
         key = row[0].strip()
         if _words(key) in ("id", "account", "account_id"):
             _fail(f'account "{account}" is named in the step; leave the "{key}" row out of its table')
@@ -240,10 +299,15 @@ class PolicyWorld:
     """Everything one scenario has set up and found: the rulebook, accounts, date, decisions.
 
     Given steps fill it in; the rulebook is loaded and the accounts decided lazily, once,
-    when a When or Then step first needs them.
+    when a When or Then step first needs them. The accounts are decided together, as a
+    portfolio: tier capacities rank them against each other, as in a batch run.
     """
 
     root: Path
+    default_rules: Path | None = None
+    """What 'Given the default rulebook' reads; None: rules/ under ``root``."""
+    coverage: CoverageCollector | None = None
+    """Where decisions are recorded for rule coverage, when the session measures it."""
     rulebook_source: Path | str | None = None
     """A rule file or folder, or the YAML text of a rulebook written in the feature."""
     as_of: dt.date | None = None
@@ -251,6 +315,8 @@ class PolicyWorld:
     """Raw account records, in the order given."""
     written: dict[str, int] = field(default_factory=dict)
     """Accounts written in the feature itself, by id: index into ``records``."""
+    described_at: dict[str, str] = field(default_factory=dict)
+    """Where each account written in the feature is described ("portfolio.feature:12")."""
     unreadable: list[AccountError] = field(default_factory=list)
     engine: Engine | None = None
     load_error: RulebookError | None = None
@@ -273,8 +339,13 @@ class PolicyWorld:
 
     def add_account(self, account_id: str, facts: Mapping[str, Any]) -> None:
         if account_id in self.written:
-            _fail(f'account "{account_id}" is described twice in this scenario; describe each account once')
+            _fail(
+                f'account "{account_id}" is described twice in this scenario (first at '
+                f"{self.described_at.get(account_id, 'an earlier step')}); describe each account once, and change "
+                f"it with 'Given account \"{account_id}\" has:'"
+            )
         self.written[account_id] = len(self.records)
+        self.described_at[account_id] = _step_running[1] or "an earlier step"
         self.records.append({"id": account_id, **facts})
         self.forget_decisions()
 
@@ -288,6 +359,13 @@ class PolicyWorld:
     def path(self, text: str) -> Path:
         path = Path(text)
         return path if path.is_absolute() else self.root / path
+
+    def label(self, path: Path) -> str:
+        """A rule file or folder as a person would name it: relative to the project's root when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.root.resolve())) or "."
+        except ValueError:
+            return str(path)
 
     # -- the rulebook --
 
@@ -305,6 +383,8 @@ class PolicyWorld:
         except RulebookError as exc:
             self.load_error = exc
         self.loaded = True
+        if self.engine is not None and self.coverage is not None and isinstance(self.rulebook_source, Path):
+            self.coverage.loaded(self.engine, self.label(self.rulebook_source))
         return self.engine
 
     def require_engine(self) -> Engine:
@@ -316,54 +396,26 @@ class PolicyWorld:
     # -- deciding --
 
     def decide(self) -> None:
-        """Decide every account once; an account that cannot be decided gets an error record."""
+        """Decide every account once, as a portfolio run does (tier capacities applied across
+        all of them); an account that cannot be decided gets an error record."""
         engine = self.require_engine()
         written = set(self.written.values())
-        records = [self._checked(engine, raw) if i in written else raw for i, raw in enumerate(self.records)]
+        records = [
+            RawRecord(line=i + 1, data=self.conformed(engine, raw) if i in written else raw)
+            for i, raw in enumerate(self.records)
+        ]
         outcomes: dict[str, Outcome] = {}
         self.errors = list(self.unreadable)
-        for result in engine.decide_all(records, self.as_of or dt.date.today()):
+        for result in run_batch(engine, records, self.as_of or dt.date.today(), Summary()):
             if isinstance(result, AccountError):
                 self.errors.append(result)
             else:
                 outcomes.setdefault(result.account_id, result)
         self.outcomes = outcomes
         self._decisions = {}
-
-    def _checked(self, engine: Engine, raw: dict[str, Any]) -> dict[str, Any]:
-        """A record written in the feature, with its facts named as the schema names them.
-
-        (Records read from a CRM export are left alone: exports carry columns no rule reads.)
-        """
-        schema = engine.rulebook.schema
-        known = engine.validator.known_keys
-        record: dict[str, Any] = {}
-        for key, value in raw.items():
-            name = _fact_name(key, known)
-            if name not in known:
-                _fail(
-                    f'account "{raw["id"]}" has a fact "{key}" that the rulebook does not know'
-                    f"{_hint(key, [*schema.account.fields, *_NESTED])}"
-                )
-            if name == "contacts" and isinstance(value, list):
-                value = [self._contact(raw["id"], c, schema.contact.fields) for c in value]
-            record[name] = value
-        return record
-
-    @staticmethod
-    def _contact(account_id: str, contact: Any, fields: Mapping[str, Any]) -> Any:
-        if not isinstance(contact, Mapping):
-            return contact
-        checked = {}
-        for key, value in contact.items():
-            name = _fact_name(key, fields)
-            if name not in fields:
-                _fail(
-                    f'a contact of account "{account_id}" has a fact "{key}" that contacts do not have'
-                    f"{_hint(key, fields)}; contact facts are {', '.join(fields)}"
-                )
-            checked[name] = value
-        return checked
+        if self.coverage is not None:
+            source = self.label(self.rulebook_source) if isinstance(self.rulebook_source, Path) else None
+            self.coverage.record(engine, source, list(outcomes.values()))
 
     def decided(self) -> dict[str, Outcome]:
         if self.outcomes is None:
@@ -389,16 +441,82 @@ class PolicyWorld:
         if outcome is None:
             error = self.error_for(account_id)
             if error is not None:
-                _fail(error_text(error))
+                _fail(self.undecided(account_id, error))
             _fail(self.unknown_account(account_id))
         decision = outcome.decision()
         self._decisions[account_id] = decision
         return decision
 
+    def conformed(self, engine: Engine, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """A record written in the feature, checked against the rulebook's facts (see :func:`_conform`)."""
+        account = str(raw.get("id"))
+        where = self.described_at.get(account)
+        whose = f'account "{account}"' + (f" (described at {where})" if where else "")
+        return _conform(engine.rulebook.schema.account, raw, whose)
+
+    def check_facts(self, account_id: str) -> None:
+        """Check an account's facts as soon as it is described, when the rulebook is known and loads,
+        so that a misspelt fact fails at the table that has it."""
+        if self.rulebook_source is None:
+            return
+        engine = self.load()
+        if engine is not None:
+            self.conformed(engine, self.record(account_id))
+
+    def undecided(self, account_id: str, error: AccountError) -> str:
+        """Why there is no decision to check, and the two ways out."""
+        where = self.described_at.get(account_id)
+        first = error.errors[0] if error.errors else None
+        because = f"{first.field}: {first.message}" if first else error.message
+        fix = f"the facts where it is described ({where})" if where else "its record"
+        return (
+            f'account "{account_id}" could not be decided, so there is nothing of it to check:\n'
+            f"{error_text(error)}\n"
+            f"Correct {fix}; or, if the policy is meant to refuse this account, say so:\n"
+            f'    Then account "{account_id}" could not be decided because "{because}"'
+        )
+
     def unknown_account(self, account_id: str) -> str:
         ids = self.known_ids()
         shown = _listing(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
         return f'there is no account "{account_id}" in this scenario{_hint(account_id, ids)}; the accounts are {shown}'
+
+
+def _conform(record: RecordType, raw: Mapping[str, Any], whose: str) -> dict[str, Any]:
+    """A record written in the feature, with its facts named as the schema names them.
+
+    Facts may be written by name, CRM column or in words ("annual revenue"), and category
+    values in words ("contract negotiation" for contract_negotiation). A fact the schema
+    does not know fails the scenario with a "did you mean": a misspelt fact would otherwise
+    be silently left out. (Records read from a CRM export are left alone: exports carry
+    columns no rule reads.)
+    """
+    fields = record.fields
+    columns = {f.column: f.name for f in fields.values() if f.column}
+    conformed: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = columns.get(key) or _fact_name(key, fields)
+        fact = fields.get(name)
+        if fact is None or fact.derived:
+            known = [n for n, f in fields.items() if not f.derived]
+            what = "account" if record.name == "account" else f"a {record.name.replace('_', ' ')}"
+            _fail(
+                f'{whose} has a fact "{key}" that {what} does not have{_hint(key, known)}; '
+                f"the facts of {what} are {', '.join(known)}"
+            )
+        conformed[name] = _conform_value(fact.type, value, f"{whose}, {name.replace('_', ' ')}")
+    return conformed
+
+
+def _conform_value(kind: FactType, value: Any, whose: str) -> Any:
+    if isinstance(kind, CategoryType) and isinstance(value, str) and value not in kind.values:
+        words = _words(value).replace("-", "_")
+        return words if words in kind.values else value
+    if isinstance(kind, RecordType) and isinstance(value, Mapping):
+        return _conform(kind, value, whose)
+    if isinstance(kind, ListType) and isinstance(value, list):
+        return [_conform(kind.item, item, whose) if isinstance(item, Mapping) else item for item in value]
+    return value
 
 
 def _why(decision: Decision) -> str:
@@ -499,7 +617,12 @@ def _scores(decision: Decision) -> str:
 @pytest.fixture
 def policy(request: pytest.FixtureRequest) -> PolicyWorld:
     """The scenario's state: the rulebook, the accounts, the decision date and what was decided."""
-    return PolicyWorld(root=Path(request.config.rootpath))
+    kit = request.config.stash.get(SESSION, None)
+    return PolicyWorld(
+        root=Path(request.config.rootpath),
+        default_rules=kit.rules if kit else None,
+        coverage=kit.coverage if kit else None,
+    )
 
 
 # -- Given ------------------------------------------------------------------------------------
@@ -507,8 +630,8 @@ def policy(request: pytest.FixtureRequest) -> PolicyWorld:
 
 @given("the default rulebook")
 def default_rulebook(policy: PolicyWorld) -> None:
-    """The rule files in ``rules/`` at the project's root."""
-    policy.use_rulebook(policy.path(DEFAULT_RULES))
+    """The rule files in ``rules/`` at the project's root (or the folder given by ``--kamrules-rules``)."""
+    policy.use_rulebook(policy.default_rules or policy.path(DEFAULT_RULES))
 
 
 @given(phrase('the rulebook "{path}"'))
@@ -526,17 +649,20 @@ def rulebook_text(policy: PolicyWorld, docstring: str) -> None:
 _DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%B %d, %Y", "%d %b %Y")
 
 
+def _date(text: str) -> dt.date:
+    """A date as people write it: 2026-11-01, 1 November 2026, November 1, 2026 or 1 Nov 2026."""
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    _fail(f'"{text}" is not a date; write it as 2026-11-01 or 1 November 2026')
+
+
 @given(phrase("the decision date is {date:text}"))
 def decision_date(policy: PolicyWorld, date: str) -> None:
     """The as-of date of every decision in the scenario."""
-    for fmt in _DATE_FORMATS:
-        try:
-            policy.as_of = dt.datetime.strptime(date.strip(), fmt).date()
-            break
-        except ValueError:
-            continue
-    else:
-        _fail(f'"{date}" is not a date; write it as 2026-11-01 or 1 November 2026')
+    policy.as_of = _date(date)
     policy.forget_decisions()
 
 
@@ -545,6 +671,7 @@ def an_account(policy: PolicyWorld, account: str, datatable: Sequence[Sequence[o
     """One account, its facts in a two-column table (fact | value); a header row is optional."""
     facts = {key: _cell(key, cell) for key, cell in _fact_rows(account, datatable)}
     policy.add_account(account, {key: value for key, value in facts.items() if value is not None})
+    policy.check_facts(account)
 
 
 @given(phrase('account "{account}" has:'))
@@ -558,6 +685,7 @@ def account_has(policy: PolicyWorld, account: str, datatable: Sequence[Sequence[
         if value is not None:
             record[key] = value
     policy.forget_decisions()
+    policy.check_facts(account)
 
 
 @given("these accounts:")
@@ -569,16 +697,7 @@ def these_accounts(policy: PolicyWorld, datatable: Sequence[Sequence[object]]) -
         _fail(f'the first column of a table of accounts names the account: call it "account", not "{header[0]}"')
     for row in rows:
         policy.add_account(row[0].strip(), _facts(header[1:], row[1:]))
-
-
-@given(phrase('account "{account}" has these contacts:'))
-def these_contacts(policy: PolicyWorld, account: str, datatable: Sequence[Sequence[object]]) -> None:
-    """The account's contacts: a header row of contact facts (role, stance, level, ...), one row each."""
-    record = policy.record(account)
-    header, rows = _header_table(datatable, "a table of contacts")
-    contacts = [_facts(header, row) for row in rows]
-    record["contacts"] = [*record.get("contacts", []), *contacts]
-    policy.forget_decisions()
+        policy.check_facts(row[0].strip())
 
 
 @given(phrase('the accounts in "{path}"'))
@@ -805,7 +924,7 @@ def _column_check(policy: PolicyWorld, column: str) -> Check:
     cards.update({c.title: c.id for c in engine.rulebook.scorecards if c.title})
     card_id = cards.get(column.strip()) or cards.get(name)
     if card_id is None:
-        options = ["account", "tier", "segment", "key account", *cards]
+        options = list(dict.fromkeys(["account", "tier", "segment", "key account", *cards]))
         hint = _hint(column, options)
         _fail(f'a decisions table has no column "{column}"{hint}; the columns can be {_listing(options)}')
 
