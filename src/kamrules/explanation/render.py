@@ -9,7 +9,8 @@ from typing import Any
 from kamrules.explanation.decision import AccountError, CriterionResult, Decision
 
 
-def _value(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A fact value as people read it: thousands separators, yes/no, "missing"."""
     if value is None:
         return "missing"
     if isinstance(value, bool):
@@ -21,13 +22,13 @@ def _value(value: Any) -> str:
     if isinstance(value, Decimal):
         return f"{value:,}"
     if isinstance(value, dict):
-        return ", ".join(f"{k} = {_value(v)}" for k, v in value.items())
+        return ", ".join(f"{k} = {show_value(v)}" for k, v in value.items())
     return str(value)
 
 
 def _criterion_value(c: CriterionResult) -> str:
     """The value a criterion scored; an expression's own inputs are listed separately."""
-    return _value(c.value)
+    return show_value(c.value)
 
 
 def to_json(decision: Decision | AccountError, indent: int | None = 2) -> str:
@@ -59,7 +60,7 @@ def to_text(decision: Decision) -> str:
             )
             lines.append(f"      {c.matched}")
             if c.evidence:
-                lines.append(f"      read: {_value(c.evidence)}")
+                lines.append(f"      read: {show_value(c.evidence)}")
     if d.gates:
         lines.append("")
         lines.append("  Gates")
@@ -67,7 +68,7 @@ def to_text(decision: Decision) -> str:
             mark = "APPLIES" if g.applied else "unknown" if g.unknown else "ok"
             lines.append(f"    {g.title or g.id:<34} {mark:<8} {g.note}")
             if g.evidence:
-                lines.append(f"      read: {_value(g.evidence)}")
+                lines.append(f"      read: {show_value(g.evidence)}")
             if g.applied:
                 lines.append(f"      reason: {g.reason}")
     lines.append("")
@@ -77,7 +78,7 @@ def to_text(decision: Decision) -> str:
         lines.append(f"    {t.tier:<12} {'eligible' if t.eligible else 'not eligible'}{default}")
         for check in t.checks:
             mark = "pass" if check.passed else "FAIL"
-            actual = f" (is {_value(check.actual)})" if check.actual not in (None, {}) else ""
+            actual = f" (is {show_value(check.actual)})" if check.actual not in (None, {}) else ""
             note = f" - {check.note}" if check.note else ""
             lines.append(f"      [{mark}] {check.test}{actual}{note}")
     if d.segment_tests:
@@ -134,13 +135,13 @@ def to_markdown(decision: Decision) -> str:
         for g in d.gates:
             result = "**applies**" if g.applied else "unknown" if g.unknown else "does not apply"
             out.append(
-                f"| {_md(g.title or g.id)} | {result} | {_md(_value(g.evidence))} | "
+                f"| {_md(g.title or g.id)} | {result} | {_md(show_value(g.evidence))} | "
                 f"{_md(g.reason if g.applied else g.note)} |"
             )
     out += ["", "### Tier tests", "", "| Tier | Test | Result |", "|---|---|---|"]
     for t in d.tier_tests:
         for check in t.checks or []:
-            actual = f" (is {_value(check.actual)})" if check.actual not in (None, {}) else ""
+            actual = f" (is {show_value(check.actual)})" if check.actual not in (None, {}) else ""
             note = f": {check.note}" if check.note else ""
             out.append(
                 f"| {_md(t.tier)} | `{_md(check.test)}`{_md(actual)} | "

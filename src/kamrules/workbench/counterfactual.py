@@ -20,6 +20,7 @@ from typing import Any
 
 from kamrules.evaluation.engine import CompiledCriterion, Engine, Outcome
 from kamrules.evaluation.exact import centi_decimal, score2
+from kamrules.explanation.render import show_value
 from kamrules.facts.records import FactRecord, InvalidRecord
 from kamrules.facts.types import BOOLEAN, CategoryType, ScalarType
 
@@ -35,7 +36,7 @@ class Change:
     after: Any
 
     def __str__(self) -> str:
-        return f"{self.fact}: {_show(self.before)} -> {_show(self.after)}"
+        return f"{self.fact}: {show_value(self.before)} -> {show_value(self.after)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +77,6 @@ class Counterfactual:
             "never_enough": self.never_enough,
             "notes": self.notes,
         }
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "missing"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 def _json(value: Any) -> Any:
