@@ -94,9 +94,7 @@ def test_blocker_failure_is_non_compliant(engine: Engine) -> None:
     result = compliance(engine, contacts=[{"role": "decision_maker", "stance": "neutral"}])
     assert result.status == "non_compliant"
     check = by_id(result)["decision_maker_supporter"]
-    assert check.evidence == {
-        "count(contacts, role == 'decision_maker' and stance in ['mentor', 'supporter'])": 0
-    }
+    assert check.evidence == {"count(contacts, role == 'decision_maker' and stance in ['mentor', 'supporter'])": 0}
     assert check.owner == "Kim (plan.owner)"
 
 
@@ -173,3 +171,16 @@ def test_fresh_needs_a_date() -> None:
     with pytest.raises(RulebookError) as info:
         load_rulebook_text(SMALL_RULEBOOK + bad)
     assert "plan check 'mentor_review' `fresh.date` must give a date" in str(info.value)
+
+
+def test_a_future_date_no_rule_reads_does_not_block_the_decision(engine: Engine) -> None:
+    # competitors are not read by this rulebook's checks: their dates cannot make a check pass
+    raw = account(
+        plan={
+            "owner": "Kim",
+            "mentor": "Lee",
+            "last_reviewed": "2026-10-01",
+            "competitors": [{"name": "Rival", "assessed": "2027-05-01"}],
+        }
+    )
+    assert engine.decide(raw, AS_OF).tier == "Silver"

@@ -192,8 +192,14 @@ def test_record_without_id(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("numerator", "denominator", "shown", "rounded"),
-    [(599955, 10000, "59.99", "60.00"), (7000, 90, "77.77", "77.78"), (125, 10000, "0.01", "0.01"),
-     (135, 10000, "0.01", "0.01"), (-1, 300, "-0.01", "0.00"), (6000, 100, "60.00", "60.00")],
+    [
+        (599955, 10000, "59.99", "60.00"),
+        (7000, 90, "77.77", "77.78"),
+        (125, 10000, "0.01", "0.01"),
+        (135, 10000, "0.01", "0.01"),
+        (-1, 300, "-0.01", "0.00"),
+        (6000, 100, "60.00", "60.00"),
+    ],
 )
 def test_shown_scores_round_down_and_other_figures_half_to_even(
     numerator: int, denominator: int, shown: str, rounded: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +19,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from kamrules._version import __version__
+from kamrules.evaluation.codegen import compile_scorecard
 from kamrules.evaluation.compliance import (
     CheckRow,
     compile_checks,
@@ -27,7 +29,7 @@ from kamrules.evaluation.compliance import (
     map_status,
 )
 from kamrules.evaluation.exact import centi_decimal, round_ratio, score2, score_ratio
-from kamrules.evaluation.scoring import Scorer, centi, expression_points, scorer_for
+from kamrules.evaluation.scoring import Scorer, centi, scorer_for
 from kamrules.explanation.decision import (
     AccountError,
     CriterionResult,
@@ -111,6 +113,7 @@ class Engine:
         self.validator = RecordValidator(rulebook.schema)
         self.ref = RulebookRef(id=rulebook.id, version=rulebook.version, content_hash=rulebook.content_hash)
         self.cards = tuple(self._compile_card(i, card) for i, card in enumerate(rulebook.scorecards))
+        self.card_functions = tuple(compile_scorecard(card.criteria) for card in self.cards)
         self.primary = rulebook.primary_scorecard
         names = [t.name for t in spec.tiers]
         last = len(spec.tiers) - 1
@@ -151,7 +154,12 @@ class Engine:
         self.key_player = rulebook.expressions[("relationship_map", "key_player")].evaluate
         self.supportive = rulebook.expressions[("relationship_map", "supportive")].evaluate
         self.checks = compile_checks(rulebook, [t.key_account for t in self.tiers])
-        self.past_dates = _past_date_paths(rulebook.schema.account)
+        # Derived contact facts cost a call per contact; compute them only when something
+        # reads them: a rule's expression, or the map status of plan compliance.
+        readers = [e.source for path, e in rulebook.expressions.items() if path[0] != "relationship_map"]
+        self.derives = bool(self.checks) or any("key_player" in s or "supportive" in s for s in readers)
+        sources = " ".join(e.source for e in rulebook.expressions.values())
+        self.past_dates = _read_paths(_past_date_paths(rulebook.schema.account), sources)
         self.has_future_date = _future_date_finder(self.past_dates)
         self.tier_index = {t.name: i for i, t in enumerate(self.tiers)}
         self.margin = Fraction(spec.stability.margin) if spec.stability is not None else None
@@ -197,6 +205,8 @@ class Engine:
                 if value > as_of
             ]
             raise InvalidRecord(record.id, future)  # type: ignore[attr-defined]
+        if not self.derives:
+            return
         key_player, supportive = self.key_player, self.supportive
         for contact in record.contacts:  # type: ignore[attr-defined]
             facts = contact.__dict__
@@ -210,45 +220,19 @@ class Engine:
         cards: list[CardRow] = []
         scores: dict[str, Fraction] = {}
         exact: dict[str, tuple[int, int]] = {}
-        for card in self.cards:
-            weighted = 0
-            total = 0
-            rows: list[CriterionRow] = []
-            for c in card.criteria:
-                evidence = None
-                if c.read is not None:
-                    value = c.read(record)
-                else:
-                    assert c.expression is not None
-                    value, evidence = c.expression.evaluate(record, None, as_of)
-                    if c.scorer is None and value is not None:
-                        points = expression_points(value)
-                        weighted += c.weight * points
-                        total += c.weight
-                        rows.append((value, points, 0, 0, evidence))
-                        continue
-                if value is None:
-                    if c.missing == "drop":
-                        rows.append((None, 0, 0, 2, evidence))
-                        continue
-                    if c.missing == "error":
-                        raise InvalidRecord(
-                            record.id,  # type: ignore[attr-defined]
-                            [
-                                FieldProblem(
-                                    c.fact or c.spec.id,
-                                    f"is missing, and criterion '{c.spec.id}' cannot score without it",
-                                )
-                            ],
+        for card, score_card in zip(self.cards, self.card_functions, strict=True):
+            scored = score_card(record, as_of)
+            if isinstance(scored, int):
+                c = card.criteria[scored]
+                raise InvalidRecord(
+                    record.id,  # type: ignore[attr-defined]
+                    [
+                        FieldProblem(
+                            c.fact or c.spec.id, f"is missing, and criterion '{c.spec.id}' cannot score without it"
                         )
-                    total += c.weight
-                    rows.append((None, 0, 0, 1, evidence))
-                    continue
-                assert c.scorer is not None
-                points, match = c.scorer(value)
-                weighted += c.weight * points
-                total += c.weight
-                rows.append((value, points, match, 0, evidence))
+                    ],
+                )
+            weighted, total, rows = scored
             if total == 0:
                 raise InvalidRecord(
                     record.id,  # type: ignore[attr-defined]
@@ -258,7 +242,7 @@ class Engine:
                         )
                     ],
                 )
-            cards.append((weighted, total, tuple(rows)))
+            cards.append((weighted, total, rows))
             scores[card.id] = Fraction(weighted, total * 100)
             exact[card.id] = (weighted, total)
 
@@ -330,7 +314,7 @@ class Engine:
             segment,
             tuple(segment_rows),
             check_rows,
-            map_status(record),
+            map_status(record) if self.checks else 0,
             natural,
             notes,
         )
@@ -719,6 +703,22 @@ def _past_date_paths(root: RecordType) -> PastPaths:
 
     walk(root, (), False)
     return tuple(found)
+
+
+def _read_paths(paths: PastPaths, sources: str) -> PastPaths:
+    """Only the past-event dates some rule reads: a future date nobody reads cannot make a
+    check pass, and refusing the whole account for it would only lose a decision."""
+    kept = []
+    for path, is_list, names in paths:
+        label = ".".join(path)
+        if is_list:
+            if re.search(rf"\b{re.escape(label)}\b", sources):
+                kept.append((path, is_list, names))
+            continue
+        read = tuple(n for n in names if re.search(rf"\b{re.escape(label + '.' if label else '')}{n}\b", sources))
+        if read:
+            kept.append((path, is_list, read))
+    return tuple(kept)
 
 
 def _future_date_finder(paths: PastPaths) -> Callable[[Any, dt.date], bool]:

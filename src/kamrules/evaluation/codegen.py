@@ -1,0 +1,98 @@
+"""A scorecard compiled into one generated function: every criterion inline, no call per rule.
+
+DESIGN.md section 7: a rules engine pays a fixed cost per call, so the whole scorecard
+becomes straight-line Python generated once per rulebook: each criterion's fact read, its
+missing-value policy, its bands as an if/elif chain, its scale formula, its map lookup.
+The arithmetic is the same as ``scoring.py`` operation for operation (the scale formula in
+float64 in the same order), so the generated code and the scorers agree bit for bit; a
+property test holds them to it.
+
+Nothing from the rule files becomes code: fact names come from the validated schema,
+numbers are written with ``repr`` of validated floats and integers, maps and expressions
+are passed in as named constants.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from kamrules.evaluation.scoring import centi, expression_points
+
+if TYPE_CHECKING:
+    from kamrules.evaluation.engine import CompiledCriterion
+
+ScoreCard = Callable[[Any, Any], "tuple[int, int, tuple[Any, ...]] | int"]
+"""(record, as_of) -> (weighted, total, rows), or the index of a criterion whose missing
+fact is an error (``missing: error``)."""
+
+
+def compile_scorecard(criteria: Sequence[CompiledCriterion]) -> ScoreCard:
+    """One function scoring every criterion of a scorecard; see the module docstring."""
+    names: dict[str, Any] = {"_floor": math.floor, "_float": float, "_points": expression_points}
+    lines = ["def _card(r, as_of):", "    weighted = 0", "    total = 0"]
+    rows = []
+    for k, c in enumerate(criteria):
+        spec = c.spec
+        row = f"row{k}"
+        rows.append(row)
+        w = c.weight
+        if c.read is not None:
+            attribute = c.fact.split(".", 1)[1] if c.fact and c.fact.startswith("account.") else c.fact
+            assert attribute is not None and attribute.isidentifier()
+            lines.append(f"    v = r.{attribute}")
+            lines.append("    e = None")
+        else:
+            assert c.expression is not None
+            names[f"_x{k}"] = c.expression.evaluate
+            lines.append(f"    v, e = _x{k}(r, None, as_of)")
+        lines.append("    if v is None:")
+        if c.missing == "drop":
+            lines.append(f"        {row} = (None, 0, 0, 2, e)")
+        elif c.missing == "error":
+            lines.append(f"        return {k}")
+        else:
+            lines += [f"        total += {w}", f"        {row} = (None, 0, 0, 1, e)"]
+        lines.append("    else:")
+        body: list[str] = []
+        if spec.expression is not None:
+            body += ["p = _points(v)", "m = 0"]
+        elif spec.bands is not None:
+            first = True
+            for index, band in enumerate(spec.bands):
+                body += [
+                    f"{'if' if first else 'elif'} v >= {float(band.at_least)!r}:",
+                    f"    p = {centi(band.points)}",
+                    f"    m = {index}",
+                ]
+                first = False
+            body += ["else:", f"    p = {centi(spec.below_bands)}", "    m = -1"]
+        elif spec.scale is not None:
+            s = spec.scale
+            lo, hi = float(s.from_value), float(s.to_value)
+            pf, pt = centi(s.points_from), centi(s.points_to)
+            body += [
+                f"t = (_float(v) - {lo!r}) / {hi - lo!r}",
+                "if t < 0.0:",
+                "    t = 0.0",
+                "elif t > 1.0:",
+                "    t = 1.0",
+                f"p = {pf} + _floor(t * {pt - pf} + 0.5)",
+                "m = 0",
+            ]
+        elif spec.map is not None:
+            names[f"_m{k}"] = {key: centi(value) for key, value in spec.map.items()}
+            body += [f"p = _m{k}[v]", "m = 0"]
+        else:
+            assert spec.boolean is not None
+            body += [f"p = {centi(spec.boolean['true'])} if v else {centi(spec.boolean['false'])}", "m = 0"]
+        body += [f"weighted += {w} * p", f"total += {w}", f"{row} = (v, p, m, 0, e)"]
+        lines += ["        " + line for line in body]
+    lines.append(f"    return weighted, total, ({', '.join(rows)},)")
+    source = "\n".join(lines) + "\n"
+    namespace: dict[str, Any] = {**names, "__builtins__": {}}
+    exec(compile(source, "<kamrules scorecard>", "exec"), namespace)
+    function: ScoreCard = namespace["_card"]
+    function.__doc__ = source
+    return function
