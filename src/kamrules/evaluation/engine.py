@@ -708,7 +708,7 @@ def _past_date_paths(root: RecordType) -> PastPaths:
 def _read_paths(paths: PastPaths, sources: str) -> PastPaths:
     """Only the past-event dates some rule reads: a future date nobody reads cannot make a
     check pass, and refusing the whole account for it would only lose a decision."""
-    kept = []
+    kept: list[tuple[tuple[str, ...], bool, tuple[str, ...]]] = []
     for path, is_list, names in paths:
         label = ".".join(path)
         if is_list:
