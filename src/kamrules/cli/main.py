@@ -10,10 +10,10 @@ import csv
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn, TextIO
+from typing import Annotated, Literal, NoReturn, TextIO
 
 try:
     import typer
@@ -65,6 +65,17 @@ class OutputFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     markdown = "markdown"
+    parquet = "parquet"
+
+
+class EngineChoice(StrEnum):
+    auto = "auto"
+    columnar = "columnar"
+    per_account = "per-account"
+
+
+COLUMNAR_ROWS = 20_000
+"""With --engine auto, flat output of an input larger than this is decided in columns."""
 
 
 class ExplainFormat(StrEnum):
@@ -184,6 +195,16 @@ def evaluate(
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     input_format: InputFormatOpt = None,
+    engine_choice: Annotated[
+        EngineChoice,
+        typer.Option(
+            "--engine",
+            help=(
+                "auto: the columnar evaluator for flat output (csv, parquet) when the input is Parquet or has "
+                f"more than {COLUMNAR_ROWS:,} rows and the rulebook compiles to columns; columnar; per-account."
+            ),
+        ),
+    ] = EngineChoice.auto,
 ) -> None:
     """Decide every account: tier, segment, scores, and the explanation.
 
@@ -192,13 +213,17 @@ def evaluate(
     `kamrules evaluate rules/ examples/accounts.jsonl --as-of 2026-11-01`
 
     `kamrules evaluate rules/ examples/accounts.csv --format csv -o decisions.csv`
+
+    `kamrules evaluate rules/ accounts.parquet --format parquet -o decisions.parquet`
     """
     rulebook = _load(rules)
     engine = Engine(rulebook)
     date = _as_of(as_of)
+    if _evaluate_columnar(engine, accounts, input_format, output_format, output, date, engine_choice):
+        return
     records = _records(accounts, input_format)
     summary = Summary()
-    results = run_batch(engine, records, date, summary)
+    results = run_batch(engine, _progress(records), date, summary)
     handle = _open_output(output)
     try:
         _write(engine, results, output_format, handle, summary)
@@ -208,6 +233,83 @@ def evaluate(
     _report(summary, output_format, output)
     if summary.errors:
         raise typer.Exit(exit_codes.RECORDS_FAILED)
+
+
+# -- the columnar batch path (kamrules.portfolio.columnar) ------------------------------------
+
+FLAT_FORMATS = (OutputFormat.csv, OutputFormat.parquet, OutputFormat.jsonl)
+
+
+def _evaluate_columnar(
+    engine: Engine,
+    accounts: Path,
+    input_format: str | None,
+    fmt: OutputFormat,
+    output: Path | None,
+    date: dt.date,
+    choice: EngineChoice,
+) -> bool:
+    """Decide and write the batch through the columnar evaluator when it applies; False to
+    leave the run to the per-account path (explanations, or a small input under auto).
+
+    The columnar evaluator writes flat rows (kamrules.portfolio.evaluate_frame's columns);
+    Parquet output is always written that way, by either engine."""
+    if fmt is OutputFormat.parquet and output is None:
+        _fail("--format parquet writes a binary file: give the file with -o/--output", exit_codes.USAGE)
+    if choice is EngineChoice.columnar and fmt not in FLAT_FORMATS:
+        _fail("the columnar engine writes flat rows: use --format csv, jsonl or parquet", exit_codes.USAGE)
+    if choice is EngineChoice.per_account and fmt is not OutputFormat.parquet:
+        return False
+    if choice is EngineChoice.auto and fmt not in (OutputFormat.csv, OutputFormat.parquet):
+        return False
+    try:
+        from kamrules.portfolio.api import columnar_engine
+        from kamrules.portfolio.frames import read_table, write_frame
+        from kamrules.portfolio.sources import detect_format
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        if fmt is OutputFormat.parquet or choice is EngineChoice.columnar:
+            _fail("the columnar evaluator needs polars: pip install 'kamrules[dataframes]'", exit_codes.USAGE)
+        return False
+    compiled = columnar_engine(engine)
+    try:
+        kind = detect_format(accounts, input_format)
+        if choice is EngineChoice.auto and fmt is OutputFormat.csv and not compiled.compiles:
+            return False  # the rulebook has no exact columnar form: the per-account CSV
+        table = read_table(accounts, kind, compiled.nested)
+    except SourceError as exc:
+        _fail(str(exc), exit_codes.INVALID_INPUT)
+    if choice is EngineChoice.auto and fmt is OutputFormat.csv and kind != "parquet" and table.rows <= COLUMNAR_ROWS:
+        return False
+    use: Literal["per-account", "auto"] = "per-account" if choice is EngineChoice.per_account else "auto"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fallback is reported below, once
+        result = compiled.evaluate(table, date, engine=use)
+    if output is not None:
+        try:
+            write_frame(result.frame, output, fmt.value)
+        except OSError as exc:
+            _fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
+    elif fmt is OutputFormat.csv:
+        sys.stdout.write(result.frame.write_csv())
+    else:
+        sys.stdout.write(result.frame.write_ndjson())
+    if result.fallback and choice is not EngineChoice.per_account:
+        err.print(f"note: {result.fallback}", markup=False)
+    _report(result.summary, fmt, output)
+    if result.summary.errors:
+        raise typer.Exit(exit_codes.RECORDS_FAILED)
+    return True
+
+
+def _progress(records: list[RawRecord]) -> Iterable[RawRecord]:
+    """A progress bar on a terminal while a long per-account batch is decided."""
+    if not err.is_terminal or len(records) < 2_000:
+        return records
+    from rich.progress import track
+
+    return track(records, description="Deciding accounts", console=err, transient=True)
 
 
 def _write(

@@ -1,4 +1,4 @@
-"""Reading account records from CRM exports: JSON Lines, JSON and CSV.
+"""Reading account records from CRM exports: JSON Lines, JSON, CSV and Parquet.
 
 Readers stream (a million-row export is not held in memory twice) and never stop at a bad
 row: each yields a :class:`RawRecord` holding either the raw mapping or the reason the row
@@ -18,7 +18,7 @@ from typing import Any
 
 from kamrules.errors import KamrulesError
 
-FORMATS = ("jsonl", "json", "csv")
+FORMATS = ("jsonl", "json", "csv", "parquet")
 
 
 class SourceError(KamrulesError):
@@ -42,10 +42,13 @@ def detect_format(path: Path, declared: str | None = None) -> str:
     suffix = path.suffix.lower().lstrip(".")
     if suffix in ("jsonl", "ndjson"):
         return "jsonl"
+    if suffix == "pq":
+        return "parquet"
     if suffix in FORMATS:
         return suffix
     raise SourceError(
-        f"cannot tell the format of '{path}' from its name; name it .jsonl, .json or .csv, or give --input-format"
+        f"cannot tell the format of '{path}' from its name; name it .jsonl, .json, .csv or .parquet, "
+        "or give --input-format"
     )
 
 
@@ -54,6 +57,9 @@ def read_records(path: Path, fmt: str | None = None) -> Iterator[RawRecord]:
     kind = detect_format(path, fmt)
     if not path.is_file():
         raise SourceError(f"no accounts file at '{path}'")
+    if kind == "parquet":
+        yield from parquet_records(path)
+        return
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -138,3 +144,18 @@ def csv_records(handle: io.TextIOBase) -> Iterator[RawRecord]:
             else:
                 data[key] = cell
         yield RawRecord(line, None if problem else data, problem)
+
+
+def parquet_records(path: Path) -> Iterator[RawRecord]:
+    """The rows of a Parquet file as records; a null cell is a missing fact, as an empty CSV
+    cell is. Needs the ``dataframes`` extra (polars), imported only here."""
+    try:
+        import polars as pl
+    except ImportError:
+        raise SourceError("reading Parquet needs polars: pip install 'kamrules[dataframes]'") from None
+    try:
+        frame = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise SourceError(f"cannot read '{path}' as Parquet: {exc}") from None
+    for number, row in enumerate(frame.iter_rows(named=True), start=1):
+        yield RawRecord(number, {key: value for key, value in row.items() if value is not None})
