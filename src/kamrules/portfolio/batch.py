@@ -113,16 +113,20 @@ def _count(engine: Engine, outcome: Outcome, summary: Summary) -> None:
 
 
 def flat_columns(engine: Engine) -> list[str]:
-    """Column names of the flat (CSV) form: one row per record, decided or not."""
+    """Column names of the flat form: one row per record, decided or not.
+
+    The same columns, in the same order, as the columnar evaluator writes, so a CRM feed
+    does not change shape with the engine that produced it. ``weighted.<card>`` and
+    ``total_weight.<card>`` are the exact integers the score is made of.
+    """
     columns = ["record", "account_id", "account_name", "status", "tier", "key_account", "segment"]
-    for card in engine.cards:
-        columns.append(f"score.{card.id}")
+    columns += [f"score.{card.id}" for card in engine.cards]
+    columns += [f"weighted.{card.id}" for card in engine.cards]
+    columns += [f"total_weight.{card.id}" for card in engine.cards]
     for card in engine.cards:
         columns += [f"points.{c.spec.id}" for c in card.criteria]
     columns += [f"gate.{g.spec.id}" for g in engine.gates]
-    if engine.checks:
-        columns += ["compliance", "map_status"]
-    columns += ["missing_facts", "summary", "error"]
+    columns += ["compliance", "tier_by_rules", "placement", "error"]
     return columns
 
 
@@ -149,17 +153,16 @@ def flat_row(engine: Engine, item: Outcome | AccountError, number: int) -> dict[
         "key_account": "true" if tier.key_account else "false",
         "segment": item.segment or "",
     }
-    for card in engine.cards:
+    for card, (weighted, total, _) in zip(engine.cards, item.cards, strict=True):
         row[f"score.{card.id}"] = _score(item.scores[card.id])
+        row[f"weighted.{card.id}"] = weighted
+        row[f"total_weight.{card.id}"] = total
     for card, (_, _, rows) in zip(engine.cards, item.cards, strict=True):
         for c, crow in zip(card.criteria, rows, strict=True):
             row[f"points.{c.spec.id}"] = "" if crow[3] == 2 else f"{crow[1] / 100:.2f}"
     for gate, (applied, unknown, _) in zip(engine.gates, item.gates, strict=True):
         row[f"gate.{gate.spec.id}"] = "applies" if applied else "unknown" if unknown else "no"
-    if engine.checks:
-        row["compliance"] = item.compliance_status
-        row["map_status"] = item.map_status
-    decision = item.decision()
-    row["missing_facts"] = " ".join(decision.missing_facts)
-    row["summary"] = decision.summary
+    row["compliance"] = item.compliance_status or ""
+    row["tier_by_rules"] = engine.tiers[item.rules_index].name
+    row["placement"] = "; ".join(note for _, note in item.placement)
     return row
