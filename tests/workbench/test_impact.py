@@ -67,3 +67,28 @@ def test_movement_matrix_and_reasons() -> None:
         {"from": "Gold", "to": "Silver", "accounts": 1},
         {"from": "Silver", "to": "Bronze", "accounts": 1},
     ]
+
+
+def test_columnar_and_per_account_impact_agree(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import shutil
+
+    from kamrules import load_rulebook
+    from kamrules.workbench import impact as module
+    from tests.conftest import ROOT
+
+    proposed = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", proposed)
+    tiers = proposed / "tiers.yaml"
+    tiers.write_text(tiers.read_text(encoding="utf-8").replace("min_score: 45", "min_score: 50"), encoding="utf-8")
+    lines = (ROOT / "examples" / "accounts.jsonl").read_text(encoding="utf-8").splitlines()
+    flat = [
+        RawRecord(i, {k: v for k, v in json.loads(line).items() if not isinstance(v, dict | list)})
+        for i, line in enumerate(lines, 1)
+    ]
+    old, new = load_rulebook(ROOT / "rules"), load_rulebook(proposed)
+    per_account = module.impact(old, new, flat, AS_OF).as_dict()
+    monkeypatch.setattr(module, "COLUMNAR_FROM", 1)
+    columnar = module.impact(old, new, flat, AS_OF).as_dict()
+    assert columnar == per_account
+    assert per_account["accounts"] == 300 and per_account["moved"]

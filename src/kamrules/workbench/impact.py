@@ -12,12 +12,12 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from kamrules.evaluation.engine import Engine, Outcome
-from kamrules.evaluation.exact import round_ratio, score2
-from kamrules.explanation.decision import AccountError
-from kamrules.portfolio.batch import Summary, run
+from kamrules.evaluation.engine import Engine
+from kamrules.evaluation.exact import round_ratio
+from kamrules.portfolio.batch import Summary, flat_row, run
 from kamrules.portfolio.sources import RawRecord
 from kamrules.rulebook.semantics import Rulebook
 
@@ -142,42 +142,96 @@ def rule_changes(old: Rulebook, new: Rulebook) -> list[RuleChange]:
 
 
 # -- what changed in the portfolio ------------------------------------------------------------
+#
+# Both sides are compared through the flat form (``portfolio.batch.flat_columns``), which the
+# per-account and the columnar evaluators write alike: a large portfolio is decided in
+# columns, a small one (or one with nested plan data) account by account, and the report is
+# the same either way.
+
+COLUMNAR_FROM = 20_000
+"""Portfolios at least this large are decided by the columnar evaluator when it is installed."""
 
 
-def _contributions(engine: Engine, outcome: Outcome) -> dict[str, tuple[int, int, int]]:
-    """criterion id -> (weighted centi^2 contribution numerator, total weight, points)."""
+def _flat_rows(engine: Engine, records: Sequence[RawRecord], as_of: dt.date) -> list[dict[str, Any]]:
+    return [flat_row(engine, item, n) for n, item in enumerate(run(engine, records, as_of, Summary()), start=1)]
+
+
+def _columnar_pairs(
+    old: Engine, new: Engine, records: Sequence[RawRecord], as_of: dt.date, result: Impact
+) -> Iterable[tuple[dict[str, Any], dict[str, Any]]] | None:
+    """The portfolio decided in columns under both rulebooks, the unchanged accounts counted
+    in columns; yields only the pairs of rows that differ or failed. None when the
+    dataframes extra is not installed or the portfolio is small."""
+    if len(records) < COLUMNAR_FROM or any(r.data is None for r in records):
+        return None
+    try:
+        import polars as pl
+
+        from kamrules.portfolio.api import columnar_engine, evaluate_frame
+        from kamrules.portfolio.frames import from_records
+    except ImportError:  # the dataframes extra is not installed
+        return None
+    table = from_records([r.data for r in records if r.data is not None], columnar_engine(old).nested)
+    keys = ["status", "tier", "segment", "compliance"]
+    a = evaluate_frame(old, table, as_of)
+    b = evaluate_frame(new, table, as_of)
+    both = a.select(["record", *keys]).join(b.select(["record", *keys]), on="record", suffix="_new")
+    decided = both.filter((pl.col("status") == "decided") & (pl.col("status_new") == "decided"))
+    result.accounts += decided.height
+    for key, counter in (("tier", result.tiers), ("segment", result.segments), ("compliance", result.compliance)):
+        counts = decided.group_by([key, f"{key}_new"]).len()
+        for before, after, n in counts.iter_rows():
+            counter[(str(before or ""), str(after or ""))] += n
+    differ = both.filter(
+        (pl.col("status") != "decided")
+        | (pl.col("status_new") != "decided")
+        | pl.any_horizontal(
+            [pl.col(k).cast(pl.String).ne_missing(pl.col(f"{k}_new").cast(pl.String)) for k in keys[1:]]
+        )
+    )["record"]
+    rows_a = a.filter(pl.col("record").is_in(differ.implode())).to_dicts()
+    rows_b = b.filter(pl.col("record").is_in(differ.implode())).to_dicts()
+    return [
+        ({k: ("" if v is None else v) for k, v in x.items()}, {k: ("" if v is None else v) for k, v in y.items()})
+        for x, y in zip(rows_a, rows_b, strict=True)
+    ]
+
+
+def _contributions(engine: Engine, row: Mapping[str, Any]) -> dict[str, Decimal]:
+    """criterion id -> points it adds to its scorecard's score, from a flat row."""
     result = {}
-    for card, (_, total, rows) in zip(engine.cards, outcome.cards, strict=True):
-        for c, row in zip(card.criteria, rows, strict=True):
-            counted = row[3] != 2
-            result[c.spec.id] = (c.weight * row[1] if counted else 0, total, row[1])
+    for card in engine.cards:
+        total = int(row[f"total_weight.{card.id}"])
+        for c in card.criteria:
+            points = row[f"points.{c.spec.id}"]
+            if points in ("", None) or not total:
+                result[c.spec.id] = Decimal(0)
+                continue
+            # points (two decimals) x weight (hundredths) / total weight (hundredths)
+            result[c.spec.id] = round_ratio(int(Decimal(str(points)) * 100) * c.weight, total * 100)
     return result
 
 
-def _reasons(old: Engine, new: Engine, a: Outcome, b: Outcome) -> tuple[str, ...]:
+def _reasons(old: Engine, new: Engine, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, ...]:
     reasons: list[tuple[int, str]] = []
     ca, cb = _contributions(old, a), _contributions(new, b)
     for criterion in [*ca, *(k for k in cb if k not in ca)]:
-        # weighted (centi x centi) / (total centiweight x 100) = points on the 0..100 score
-        before = round_ratio(ca[criterion][0], ca[criterion][1] * 100) if criterion in ca else None
-        after = round_ratio(cb[criterion][0], cb[criterion][1] * 100) if criterion in cb else None
+        before, after = ca.get(criterion), cb.get(criterion)
         if before != after:
             delta = (after or 0) - (before or 0)
-            label = "added" if before is None else "removed" if after is None else ""
+            label = "added " if before is None else "removed " if after is None else ""
             sign = "+" if delta > 0 else ""
-            text = f"criterion '{criterion}' {label + ' ' if label else ''}{sign}{delta} points of score"
-            reasons.append((-abs(int(delta * 100)), text))
-    gates_a = {g.spec.id: row[0] for g, row in zip(old.gates, a.gates, strict=True)}
-    gates_b = {g.spec.id: row[0] for g, row in zip(new.gates, b.gates, strict=True)}
-    for gate in sorted(set(gates_a) | set(gates_b)):
-        if gates_a.get(gate, False) != gates_b.get(gate, False):
-            now = "now applies" if gates_b.get(gate) else "no longer applies"
-            reasons.append((-(10**9), f"gate '{gate}' {now}"))
-    if a.placement != b.placement:
-        reasons += [(-(10**8), note) for kind, note in b.placement if (kind, note) not in a.placement]
+            reasons.append((-abs(int(delta * 100)), f"criterion '{criterion}' {label}{sign}{delta} points of score"))
+    gates = sorted({k for k in (*a, *b) if k.startswith("gate.")})
+    for gate in gates:
+        if (a.get(gate) == "applies") != (b.get(gate) == "applies"):
+            now = "now applies" if b.get(gate) == "applies" else "no longer applies"
+            reasons.append((-(10**9), f"gate '{gate[5:]}' {now}"))
+    if b.get("placement") and a.get("placement") != b.get("placement"):
+        reasons.append((-(10**8), str(b["placement"])))
     thresholds_a = {t.name: dict(t.thresholds) for t in old.tiers}
-    moved_down = new.tier_index.get(a.tier, -1) < b.tier_index
-    relevant = a.tier if moved_down else b.tier  # the tier it left, or the tier it reached
+    moved_down = new.tier_index.get(str(a["tier"]), -1) < new.tier_index.get(str(b["tier"]), -1)
+    relevant = a["tier"] if moved_down else b["tier"]  # the tier it left, or the tier it reached
     for tier in new.tiers:
         if tier.name == relevant and tier.name in thresholds_a:
             for card, minimum in tier.thresholds:
@@ -196,35 +250,41 @@ def impact(old: Rulebook, new: Rulebook, records: Iterable[RawRecord], as_of: dt
     old_engine, new_engine = Engine(old), Engine(new)
     raws = list(records)
     result = Impact(old, new, as_of, rule_changes(old, new))
-    before = run(old_engine, raws, as_of, Summary())
-    after = run(new_engine, raws, as_of, Summary())
-    for a, b in zip(before, after, strict=True):
-        if isinstance(a, AccountError) or isinstance(b, AccountError):
-            error = a if isinstance(a, AccountError) else b
-            assert isinstance(error, AccountError)
-            result.errors.append((error.account_id or f"record {error.record}", error.message))
+    pairs = _columnar_pairs(old_engine, new_engine, raws, as_of, result)
+    counted = pairs is not None  # the columnar path counted the matrices already
+    if pairs is None:
+        pairs = zip(_flat_rows(old_engine, raws, as_of), _flat_rows(new_engine, raws, as_of), strict=True)
+    primary_old, primary_new = f"score.{old_engine.primary}", f"score.{new_engine.primary}"
+    for a, b in pairs:
+        if a["status"] == "error" or b["status"] == "error":
+            error = a if a["status"] == "error" else b
+            result.errors.append((str(error["account_id"] or f"record {error['record']}"), str(error["error"])))
             continue
-        result.accounts += 1
-        result.tiers[(a.tier, b.tier)] += 1
-        result.segments[(a.segment or "", b.segment or "")] += 1
-        status_a, status_b = a.compliance_status or "", b.compliance_status or ""
-        result.compliance[(status_a, status_b)] += 1
-        if a.tier != b.tier:
+        tier_a, tier_b = str(a["tier"]), str(b["tier"])
+        segment_a, segment_b = str(a["segment"] or ""), str(b["segment"] or "")
+        status_a, status_b = str(a["compliance"] or ""), str(b["compliance"] or "")
+        if not counted:
+            result.accounts += 1
+            result.tiers[(tier_a, tier_b)] += 1
+            result.segments[(segment_a, segment_b)] += 1
+            result.compliance[(status_a, status_b)] += 1
+        account = str(a["account_id"])
+        if tier_a != tier_b:
             result.moved.append(
                 Movement(
-                    a.account_id,
-                    getattr(a.record, "name", None),
-                    a.tier,
-                    b.tier,
-                    str(score2(a.scores[old_engine.primary])),
-                    str(score2(b.scores[new_engine.primary])),
+                    account,
+                    str(a["account_name"]) or None,
+                    tier_a,
+                    tier_b,
+                    str(a[primary_old]),
+                    str(b[primary_new]),
                     _reasons(old_engine, new_engine, a, b),
                 )
             )
-        if a.segment != b.segment:
-            result.segment_changes.append((a.account_id, a.segment or "", b.segment or ""))
+        if segment_a != segment_b:
+            result.segment_changes.append((account, segment_a, segment_b))
         if status_a != status_b:
-            result.compliance_changes.append((a.account_id, status_a, status_b))
+            result.compliance_changes.append((account, status_a, status_b))
     return result
 
 
