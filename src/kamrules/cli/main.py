@@ -195,6 +195,10 @@ def evaluate(
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     input_format: InputFormatOpt = None,
+    overrides: Annotated[
+        Path | None,
+        typer.Option("--overrides", help="Pinned tiers: a CSV/JSONL of account, tier, reason, approver, expires."),
+    ] = None,
     engine_choice: Annotated[
         EngineChoice,
         typer.Option(
@@ -219,9 +223,13 @@ def evaluate(
     rulebook = _load(rules)
     engine = Engine(rulebook)
     date = _as_of(as_of)
-    if _evaluate_columnar(engine, accounts, input_format, output_format, output, date, engine_choice):
+    if overrides is not None and engine_choice is EngineChoice.columnar:
+        _fail("--overrides needs the per-account engine; leave out --engine columnar", exit_codes.USAGE)
+    if overrides is None and _evaluate_columnar(
+        engine, accounts, input_format, output_format, output, date, engine_choice
+    ):
         return
-    records = _records(accounts, input_format)
+    records = _with_overrides(engine, _records(accounts, input_format), overrides)
     summary = Summary()
     results = run_batch(engine, _progress(records), date, summary)
     handle = _open_output(output)
@@ -562,6 +570,22 @@ def _only(engine: Engine, records: list[RawRecord], account: str, source: Path) 
         ids.append(record_id)
     hint = did_you_mean(account, ids)
     _fail(f"no account '{account}' in {source}" + (f"; {hint}" if hint else ""), exit_codes.INVALID_INPUT)
+
+
+def _with_overrides(engine: Engine, records: list[RawRecord], path: Path | None) -> list[RawRecord]:
+    """Merge a policy owner's overrides file into the records (the file wins)."""
+    if path is None:
+        return records
+    from kamrules.portfolio.overrides import OverridesError, apply_overrides, read_overrides
+
+    try:
+        pinned = read_overrides(path)
+    except OverridesError as exc:
+        _fail(str(exc), exit_codes.INVALID_INPUT)
+    merged, unknown = apply_overrides(records, pinned, engine.validator.renames)
+    if unknown:
+        err.print(f"overrides for accounts not in the input: {', '.join(unknown)}", markup=False)
+    return merged
 
 
 def _open_output(output: Path | None) -> TextIO:
