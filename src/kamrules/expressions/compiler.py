@@ -44,6 +44,7 @@ from kamrules.expressions.nodes import (
     Node,
     NullType,
     Unary,
+    children,
 )
 from kamrules.expressions.parser import parse
 from kamrules.expressions.typecheck import TypeChecker
@@ -123,27 +124,6 @@ def _attribute(name: str) -> str:
     if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
         raise ExpressionError(f"the fact name '{name}' cannot be used in an expression", 0)
     return name
-
-
-def _children(node: Node) -> tuple[Node, ...]:
-    """Child nodes in source order (so evidence is listed as written)."""
-    if isinstance(node, Unary):
-        return (node.operand,)
-    if isinstance(node, Arith):
-        return (node.left, node.right)
-    if isinstance(node, Logic):
-        return node.operands
-    if isinstance(node, Compare):
-        return node.operands
-    if isinstance(node, Choose):
-        return (node.body, node.test, node.orelse)
-    if isinstance(node, Call):
-        return node.args
-    if isinstance(node, ListOf):
-        return node.items
-    if isinstance(node, Aggregate):
-        return tuple(n for n in (node.items, node.value, node.where) if n is not None)
-    return ()
 
 
 def _is_number_literal(node: Node) -> bool:
@@ -240,7 +220,7 @@ class _Generator:
             if label not in self.terms:
                 self.terms[label] = (f"t{len(self.terms)}", node)
             return
-        for child in _children(node):
+        for child in children(node):
             self.collect(child)
 
     def define(self, node: Field | Aggregate) -> str:
@@ -264,7 +244,7 @@ class _Generator:
             if isinstance(node, Field):
                 levels = frozenset((node.level,)) if node.namespace == "item" and node.level else frozenset()
             else:
-                levels = frozenset().union(*(self.free(c) for c in _children(node)))
+                levels = frozenset().union(*(self.free(c) for c in children(node)))
                 if isinstance(node, Aggregate):
                     levels -= {node.level}
             self.free_levels[key] = levels

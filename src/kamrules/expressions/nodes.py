@@ -255,3 +255,24 @@ def render(node: Node, level: int = 0) -> str:
         args += [render(a, node.level) for a in (node.value, node.where) if a is not None]
         return f"{node.name}({', '.join(args)})"
     raise TypeError(f"cannot render {type(node).__name__}")  # pragma: no cover
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    """Child nodes in source order (so evidence is listed as written)."""
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Arith):
+        return (node.left, node.right)
+    if isinstance(node, Logic):
+        return node.operands
+    if isinstance(node, Compare):
+        return node.operands
+    if isinstance(node, Choose):
+        return (node.body, node.test, node.orelse)
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, ListOf):
+        return node.items
+    if isinstance(node, Aggregate):
+        return tuple(n for n in (node.items, node.value, node.where) if n is not None)
+    return ()

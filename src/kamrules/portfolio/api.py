@@ -170,6 +170,7 @@ def _placed(engine: Engine, outcome: Outcome, placed: PortfolioResult, row: int)
 def _rows_of(engine: Engine, table: Table, wanted: set[str]) -> list[int]:
     """Rows whose account id (under the fact's name or its CRM column) is asked for."""
     import polars as pl
+
     frame = table.frame
     column = engine.rulebook.schema.account.fields["id"].column
     sources = [c for c in frame.columns if c in ("id", column)]

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import polars as pl
 
 
-
 @dataclass
 class Table:
     """Records read, as columns, with the raw record of each row on demand."""
@@ -74,6 +73,7 @@ def from_frame(frame: pl.DataFrame) -> Table:
 def _series(name: str, values: list[Any]) -> pl.Series:
     """One column from Python values: typed when they share a type, else as objects."""
     import polars as pl
+
     try:
         return pl.Series(name, values, strict=True)
     except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
@@ -88,6 +88,7 @@ def from_records(records: Iterable[Mapping[str, Any] | RawRecord | Any], nested:
     it is; only its columns are left empty.
     """
     import polars as pl
+
     raws: list[RawRecord] = []
     unreadable: dict[int, str] = {}
     for number, item in enumerate(records, start=1):
@@ -142,6 +143,7 @@ def from_data(data: Any, nested: Sequence[str] = ()) -> Table:
         return data
     require_polars()
     import polars as pl
+
     if isinstance(data, pl.DataFrame):
         return from_frame(data)
     if isinstance(data, pl.LazyFrame):
@@ -177,6 +179,7 @@ def read_table(path: Path, fmt: str | None = None, nested: Sequence[str] = ()) -
     read by the per-account reader.
     """
     import polars as pl
+
     kind = table_format(path, fmt)
     if not path.is_file():
         raise SourceError(f"no accounts file at '{path}'")
@@ -198,6 +201,7 @@ def _read_csv(path: Path, nested: Sequence[str]) -> Table | None:
     wrong width an error), but transposed into columns instead of one dict per row. None
     when the file needs the per-account reader (duplicate headers, nested facts as JSON)."""
     import polars as pl
+
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:

@@ -56,6 +56,7 @@ from kamrules.expressions.nodes import (
     Node,
     NullType,
     Unary,
+    children,
     render,
 )
 from kamrules.expressions.parser import parse
@@ -192,23 +193,7 @@ def nested_reads(node: Node) -> bool:
         return True
     if isinstance(node, Field):
         return node.namespace == "item" or (node.namespace == "account" and len(node.path) > 1)
-    return any(nested_reads(child) for child in _children(node))
-
-
-def _children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, Unary):
-        return (node.operand,)
-    if isinstance(node, Arith):
-        return (node.left, node.right)
-    if isinstance(node, Logic | Compare):
-        return node.operands
-    if isinstance(node, Choose):
-        return (node.body, node.test, node.orelse)
-    if isinstance(node, Call):
-        return node.args
-    if isinstance(node, ListOf):
-        return node.items
-    return ()
+    return any(nested_reads(child) for child in children(node))
 
 
 def as_column(divisor: pl.Expr) -> pl.Expr:
