@@ -464,6 +464,6 @@ Feature: Account plan compliance
       And the plan of account "ACME" scores 92.73
       And the plan report of account "ACME" says "## Account plan: Acme Industrial (ACME)"
       And the plan report of account "ACME" says "At risk, score 92.73 · tier Gold · stage exploitation · relationship map: a supportive key player (3 of 3)"
-      And the plan report of account "ACME" says "| does not hold | Write the account development plan: where the growth is, in which order we go after it, and what each step needs from our side. | Kim Lund (plan.owner) | now |"
+      And the plan report of account "ACME" says "| does not hold: plan.development_plan = missing | Write the account development plan: where the growth is, in which order we go after it, and what each step needs from our side. | Kim Lund (plan.owner) | now |"
       And the plan report of account "ACME" says "overdue since 2026-10-16 (16 days)"
       And the plan report of account "ACME" says "3 checks do not apply now"

@@ -17,6 +17,7 @@ from typing import Any
 
 from kamrules.evaluation.exact import round_ratio, score2
 from kamrules.explanation.decision import Compliance, PlanCheckResult
+from kamrules.explanation.render import show_value
 from kamrules.expressions import CompiledExpression
 from kamrules.facts.schema import STAGES
 from kamrules.rulebook.model import PlanCheck
@@ -212,7 +213,7 @@ def compliance_model(
             age = (as_of - value).days
             note = f"last done {value.isoformat()}, {age} days ago; must be within {check.within_days} days"
         else:
-            note = "holds" if ok else "does not hold"
+            note = "holds" if ok else _why_not(values)
         overdue = (as_of - due).days if (due is not None and not ok and due < as_of) else None
         results.append(
             PlanCheckResult(
@@ -248,6 +249,15 @@ def compliance_model(
         checks=results,
         missing_facts=sorted(set(missing)),
     )
+
+
+def _why_not(values: Mapping[str, Any]) -> str:
+    """A failed condition with the facts it read, so a report says what to look at."""
+    if not values:
+        return "does not hold"
+    shown = [f"{label} = {show_value(v)}" for label, v in list(values.items())[:3]]
+    more = f" and {len(values) - 3} more" if len(values) > 3 else ""
+    return "does not hold: " + "; ".join(shown) + more
 
 
 def compliance_status(checks: Sequence[CompiledCheck], rows: Sequence[CheckRow]) -> str:
