@@ -238,7 +238,7 @@ def evaluate(
     finally:
         if output:
             handle.close()
-    _report(summary, output_format, output)
+    _report(summary, output_format is not OutputFormat.table, output)
     if summary.errors:
         raise typer.Exit(exit_codes.RECORDS_FAILED)
 
@@ -305,7 +305,7 @@ def _evaluate_columnar(
         sys.stdout.write(result.frame.write_ndjson())
     if result.fallback and choice is not EngineChoice.per_account:
         err.print(f"note: {result.fallback}", markup=False)
-    _report(result.summary, fmt, output)
+    _report(result.summary, True, output)
     if result.summary.errors:
         raise typer.Exit(exit_codes.RECORDS_FAILED)
     return True
@@ -389,7 +389,7 @@ def _table(engine: Engine, items: Iterator[Outcome | AccountError], handle: Text
         console.print(error_text(error), markup=False)
 
 
-def _report(summary: Summary, fmt: OutputFormat, output: Path | None) -> None:
+def _report(summary: Summary, errors_in_output: bool, output: Path | None) -> None:
     tiers = ", ".join(f"{name} {count}" for name, count in summary.tiers.items())
     segments = ", ".join(f"{name} {count}" for name, count in summary.segments.items())
     plans = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in sorted(summary.compliance.items()))
@@ -400,7 +400,7 @@ def _report(summary: Summary, fmt: OutputFormat, output: Path | None) -> None:
     )
     if summary.unknown_columns:
         err.print(f"ignored columns no fact reads: {', '.join(summary.unknown_columns)}", markup=False)
-    if summary.errors and fmt is not OutputFormat.table:
+    if summary.errors and errors_in_output:
         err.print("the error records are in the output, one per record that failed", markup=False)
     if output:
         err.print(f"written to {output}", markup=False)
@@ -553,7 +553,7 @@ def check_plan(
     finally:
         if output:
             handle.close()
-    _report(summary, OutputFormat.jsonl, output)
+    _report(summary, True, output)
     if summary.errors:
         raise typer.Exit(exit_codes.RECORDS_FAILED)
 

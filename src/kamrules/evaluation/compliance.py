@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from kamrules.evaluation.exact import round_ratio, score2
+from kamrules.evaluation.exact import round_ratio, shown
 from kamrules.explanation.decision import Compliance, PlanCheckResult
 from kamrules.explanation.render import show_value
 from kamrules.expressions import CompiledExpression
@@ -151,12 +151,6 @@ def map_status(record: Any) -> int:
     return status
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Fraction):
-        return score2(value)
-    return value
-
-
 def compliance_model(
     checks: Sequence[CompiledCheck],
     rows: Sequence[CheckRow],
@@ -181,21 +175,9 @@ def compliance_model(
             }[kind]
             if kind == STAGE_UNKNOWN:
                 missing.append("account.stage")
-            results.append(
-                PlanCheckResult(
-                    id=spec.id,
-                    title=spec.title,
-                    area=spec.area,
-                    severity=spec.severity,
-                    applies=False,
-                    passed=False,
-                    unknown=False,
-                    evidence={},
-                    note=note,
-                )
-            )
+            results.append(_result(spec, applies=False, passed=False, unknown=False, evidence={}, note=note))
             continue
-        values = {label: _jsonable(v) for label, v in zip(check.condition.evidence, evidence, strict=True)}
+        values = {label: shown(v) for label, v in zip(check.condition.evidence, evidence, strict=True)}
         unknown = passed is None
         ok = passed is True
         applicable_weight += check.weight
@@ -216,11 +198,8 @@ def compliance_model(
             note = "holds" if ok else _why_not(values)
         overdue = (as_of - due).days if (due is not None and not ok and due < as_of) else None
         results.append(
-            PlanCheckResult(
-                id=spec.id,
-                title=spec.title,
-                area=spec.area,
-                severity=spec.severity,
+            _result(
+                spec,
                 applies=True,
                 passed=ok,
                 unknown=unknown,
@@ -249,6 +228,10 @@ def compliance_model(
         checks=results,
         missing_facts=sorted(set(missing)),
     )
+
+
+def _result(spec: PlanCheck, **fields: Any) -> PlanCheckResult:
+    return PlanCheckResult(id=spec.id, title=spec.title, area=spec.area, severity=spec.severity, **fields)
 
 
 def _why_not(values: Mapping[str, Any]) -> str:

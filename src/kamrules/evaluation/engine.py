@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -28,7 +28,7 @@ from kamrules.evaluation.compliance import (
     evaluate_checks,
     map_status,
 )
-from kamrules.evaluation.exact import centi_decimal, round_ratio, score2, score_ratio
+from kamrules.evaluation.exact import centi_decimal, round_ratio, score2, score_ratio, shown
 from kamrules.evaluation.scoring import Scorer, centi, scorer_for
 from kamrules.explanation.decision import (
     AccountError,
@@ -399,15 +399,6 @@ class Engine:
         """Validate and decide one raw record; raises :class:`InvalidRecord` if it does not fit."""
         return self.evaluate(self.validator.validate(raw), as_of).decision()
 
-    def decide_all(self, records: Iterable[Mapping[str, Any]], as_of: dt.date) -> Iterator[Outcome | AccountError]:
-        """Decide a stream of raw records; a bad record yields an :class:`AccountError`
-        and the stream goes on, so outcomes plus errors always equal records read."""
-        for number, raw in enumerate(records, start=1):
-            try:
-                yield self.evaluate(self.validator.validate(raw), as_of)
-            except InvalidRecord as exc:
-                yield account_error(number, exc)
-
 
 def account_error(number: int, exc: InvalidRecord, line: int | None = None) -> AccountError:
     return AccountError(
@@ -441,13 +432,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, str):
         return f"'{value}'"
     return str(value)
-
-
-def _value(value: Any) -> Any:
-    """A fact value as the explanation shows it: JSON-friendly, exact where it matters."""
-    if isinstance(value, Fraction):
-        return score2(value)
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -555,7 +539,7 @@ class Outcome:
         method = spec.method
         evidence_map = None
         if c.expression is not None and c.fact is None and evidence is not None:
-            evidence_map = {label: _value(v) for label, v in zip(c.expression.evidence, evidence, strict=True)}
+            evidence_map = {label: shown(v) for label, v in zip(c.expression.evidence, evidence, strict=True)}
             missing.extend(label for label, v in evidence_map.items() if v is None)
         if status == 2:
             matched = f"missing: left out of the score (policy: drop, weight {centi_decimal(c.weight)} not counted)"
@@ -588,7 +572,7 @@ class Outcome:
             title=spec.title,
             method=method,
             fact=c.fact,
-            value=_value(value),
+            value=shown(value),
             evidence=evidence_map,
             matched=matched,
             points=centi_decimal(points),
@@ -601,7 +585,7 @@ class Outcome:
     def _gate(self, gate: CompiledGate, row: GateRow, missing: list[str]) -> GateResult:
         applied, unknown, evidence = row
         labels = gate.expression.evidence
-        evidence_map = {label: _value(v) for label, v in zip(labels, evidence, strict=True)}
+        evidence_map = {label: shown(v) for label, v in zip(labels, evidence, strict=True)}
         spec = gate.spec
         if unknown:
             missing.extend(label for label, v in evidence_map.items() if v is None)
@@ -638,7 +622,7 @@ class Outcome:
     ) -> TierCheck:
         """A requirement or segment test, with the facts it read and, if unmet, why."""
         result, evidence = row
-        values = {label: _value(v) for label, v in zip(expr.evidence, evidence, strict=True)}
+        values = {label: shown(v) for label, v in zip(expr.evidence, evidence, strict=True)}
         note = None
         if result is None:
             missing.extend(label for label, v in values.items() if v is None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 
 def score_ratio(numerator: int, denominator: int) -> Decimal:
@@ -36,6 +37,14 @@ def score2(value: Fraction) -> Decimal:
 def round2(value: Fraction) -> Decimal:
     """A fraction to two decimals, rounded half to even."""
     return round_ratio(value.numerator, value.denominator)
+
+
+def shown(value: Any) -> Any:
+    """A value as an explanation shows it: a score (a fraction) to two decimals, rounded
+    down; any other value as it is."""
+    if isinstance(value, Fraction):
+        return score2(value)
+    return value
 
 
 def centi_decimal(centi: int) -> Decimal:
