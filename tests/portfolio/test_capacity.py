@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -178,4 +177,3 @@ def test_batch_applies_capacity_and_keeps_order(engine: Engine) -> None:
     assert [getattr(i, "account_id", None) for i in items] == ["A", "B", "bad", "C", "D", "E"]
     assert summary.tiers == {"Gold": 2, "Silver": 2, "Standard": 1}
     assert summary.read == 6 and summary.decided == 5 and summary.errors == 1
-    assert dt.date(2026, 11, 1) == AS_OF

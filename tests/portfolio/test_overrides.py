@@ -69,3 +69,8 @@ def test_the_file_wins_over_crm_columns() -> None:
     records = [RawRecord(1, {"Account ID": "A", "override_tier": "Bronze"})]
     merged, unknown = apply_overrides(records, {"A": {"override_tier": "Gold"}}, {"Account ID": "id"})
     assert merged[0].data == {"Account ID": "A", "override_tier": "Gold"} and unknown == []
+
+
+def test_a_missing_overrides_file_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(OverridesError, match="no overrides file at"):
+        read_overrides(tmp_path / "nope.csv")

@@ -26,6 +26,8 @@ class OverridesError(KamrulesError):
 
 def read_overrides(path: Path) -> dict[str, dict[str, Any]]:
     """account id -> the override facts (``override_tier``, ...) it pins."""
+    if not path.is_file():
+        raise OverridesError(f"no overrides file at '{path}'")
     try:
         rows = list(read_records(path))
     except SourceError as exc:
