@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -679,3 +680,82 @@ def test_item_mode_over_an_item_with_its_own_list() -> None:
     compiled = compile_expression("head.name", NESTED, item=DIVISION)
     assert compiled.evaluate(NESTED_RECORD.divisions[1], None, AS_OF)[0] is None
     assert compiled.evidence == ("division.head.name",)
+
+
+# -- an inner aggregate over a list the outer item does not change is a lookup ------------------
+
+OWNED = "all(contacts, any(team, name == contact.owner))"
+TWICE_REACHED = "all(contacts, count(relationships, contact == contact.id) >= 2)"
+SIGNED_BY_OWNER = "all(contacts, none(plan.sign_offs, member == contact.owner))"
+
+
+@pytest.mark.parametrize(
+    ("source", "built"),
+    [(OWNED, "_value_set("), (TWICE_REACHED, "_value_counts("), (SIGNED_BY_OWNER, "_value_set(")],
+)
+def test_an_inner_aggregate_over_an_unchanging_list_is_built_once(source: str, built: str) -> None:
+    """Written as it reads, each contact would walk the whole inner list: n * n steps for a
+    relationship map of n contacts and n relationships. The inner list is read once, before
+    the loop over the contacts, into a set or a table of counts."""
+    code = compile_(source).evaluate.__doc__ or ""
+    head, _, loop = code.partition("for i1 in r.contacts")
+    assert built in head and built not in loop, code
+
+
+@pytest.mark.parametrize(
+    ("contacts", "team", "expected"),
+    [
+        ([contact(owner="Kim"), contact(owner="Lee")], [member("Kim"), member("Lee")], True),
+        ([contact(owner="Kim"), contact(owner="Max")], [member("Kim"), member("Lee")], False),
+        ([contact(owner="Kim"), contact()], [member("Kim")], False),  # an unowned contact matches nobody
+        ([contact(owner="Kim")], [], False),
+        ([], [], True),
+    ],
+)
+def test_lookup_any_keeps_the_meaning_of_any(contacts: list[Any], team: list[Any], expected: bool) -> None:
+    assert run(OWNED, record(contacts=contacts, team=team)) is expected
+
+
+@pytest.mark.parametrize(
+    ("relationships", "expected"),
+    [
+        ([relationship("Kim", "C1"), relationship("Lee", "C1"), relationship("Kim", "C2")], False),
+        ([relationship("Kim", "C1"), relationship("Lee", "C1"), relationship("Kim", "C2"), relationship("Lee", "C2")],
+         True),
+        ([relationship("Kim", "C1"), relationship("Lee", "C1")], False),
+        ([], False),
+    ],
+)
+def test_lookup_count_counts_each_matching_item(relationships: list[Any], expected: bool) -> None:
+    rec = record(contacts=[contact(id="C1"), contact(id="C2")], relationships=relationships)
+    assert run(TWICE_REACHED, rec) is expected
+
+
+def test_lookup_count_never_matches_a_missing_value() -> None:
+    """Relationships without a contact are not the relationships of a contact without an id."""
+    rec = record(contacts=[contact()], relationships=[relationship("Kim", None), relationship("Lee", None)])
+    assert run(TWICE_REACHED, rec) is False
+    assert run("count(contacts, count(relationships, contact == contact.id) == 0)", rec) == 1
+
+
+def test_lookup_over_a_list_of_a_missing_plan_is_unknown() -> None:
+    """none() over the sign-offs of a missing plan is unknown for each contact, which all()
+    counts as not matching, exactly as without the lookup."""
+    assert run(SIGNED_BY_OWNER, record(contacts=[contact(owner="Kim")])) is False
+    assert run(SIGNED_BY_OWNER, record(contacts=[])) is True
+    signed = record(contacts=[contact(owner="Kim")], plan=plan(sign_offs=[sign_off("Kim")]))
+    assert run(SIGNED_BY_OWNER, signed) is False
+    assert run(SIGNED_BY_OWNER, record(contacts=[contact(owner="Kim")], plan=plan(sign_offs=[sign_off("Lee")])))
+
+
+def test_numbers_that_may_be_fractions_are_not_looked_up() -> None:
+    """A float NaN is equal to nothing but is found in a set that holds it; only values
+    whose equality is exactly a hash lookup are turned into one."""
+    code = compile_("all(contacts, any(relationships, strength == contact.influence))").evaluate.__doc__ or ""
+    assert "_value_set(" in code  # both integers
+    code = compile_("all(contacts, any(plan.service_metrics, target == contact.influence))").evaluate.__doc__ or ""
+    assert "_value_set(" not in code  # a target is a number: it may be a float
+    nan = float("nan")
+    metrics = plan(service_metrics=[SimpleNamespace(name="NPS", target=nan, actual=None, measured=None)])
+    rec = record(contacts=[contact(id="C1", influence=nan)], plan=metrics)
+    assert run("any(contacts, any(plan.service_metrics, target == contact.influence))", rec) is False

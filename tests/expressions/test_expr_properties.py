@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
+from types import SimpleNamespace
 from typing import Any
 
 from expr_support import (
@@ -515,8 +516,18 @@ def _agrees(source: str, rec: Any, card_scores: dict[str, Fraction], as_of: dt.d
 def test_item_mode_agrees_with_the_reference_interpreter(
     source: str, item: Any, card_scores: dict[str, Fraction]
 ) -> None:
-    """Item mode, as the engine uses it for derived contact facts: the record is a contact."""
+    """Item mode, as the engine uses it for derived contact facts: the record is a contact;
+    run over a whole list at once, each value is the one of the item alone."""
     _agrees(source, item, card_scores, AS_OF, item=SCHEMA.contact)
+    try:
+        compiled = compile_expression(source, SCHEMA, item=SCHEMA.contact)
+    except ExpressionError:
+        return  # a size limit, checked above
+    other = SimpleNamespace(**{**vars(item), "influence": None, "stance": "enemy"})
+    assert compiled.evaluate_each is not None
+    each = compiled.evaluate_each([item, other, item], card_scores, AS_OF)
+    alone = [compiled.evaluate(x, card_scores, AS_OF)[0] for x in (item, other, item)]
+    assert len(each) == 3 and all(_same(a, b) for a, b in zip(each, alone, strict=True)), (source, each, alone)
 
 
 # -- nested aggregates that link an item to the items around it ----------------------------------
@@ -572,4 +583,55 @@ def _nested_aggregate(scope: Scope, levels: int) -> Strategy:
 def test_nested_aggregates_agree_with_the_reference_interpreter(
     source: str, rec: Any, card_scores: dict[str, Fraction]
 ) -> None:
+    _agrees(source, rec, card_scores, AS_OF)
+
+
+# -- inner aggregates that the compiler turns into a lookup -----------------------------------
+
+
+def _lookup_condition(outer: str) -> Strategy:
+    """``any/none/count`` over another list, of the items equal to a fact of the outer item:
+    the shape the compiler answers with a set or a table of counts built once."""
+
+    def build(listed: str) -> Strategy:
+        scope = (outer, listed)
+        options: list[Strategy] = []
+        for kind in ("text", "num"):
+            inner = _item_facts(scope[-1:], kind)
+            around = [f for f in _item_facts(scope[:-1], kind) if "." in f]
+            if inner and around:
+                pair = st.tuples(st.sampled_from(inner), st.sampled_from(around), st.booleans())
+                options.append(pair.map(lambda x: f"{x[0]} == {x[1]}" if x[2] else f"{x[1]} == {x[0]}"))
+        if not options:
+            return st.just("true")
+        equal = st.one_of(*options)
+        return st.one_of(
+            equal.map(lambda c: f"any({listed}, {c})"),
+            equal.map(lambda c: f"none({listed}, {c})"),
+            st.tuples(equal, st.sampled_from(["== 0", ">= 1", ">= 2"])).map(
+                lambda x: f"(count({listed}, {x[0]}) {x[1]})"
+            ),
+        )
+
+    return st.sampled_from(list(LISTS)).flatmap(build)
+
+
+def _lookup_aggregate() -> Strategy:
+    def build(outer: str) -> Strategy:
+        condition = _lookup_condition(outer)
+        return st.one_of(
+            condition.map(lambda c: f"all({outer}, {c})"),
+            condition.map(lambda c: f"any({outer}, {c})"),
+            condition.map(lambda c: f"count({outer}, {c}) >= 1"),
+            condition.map(lambda c: f"count({outer}, not {c}) == 0"),
+        )
+
+    return st.sampled_from(list(LISTS)).flatmap(build)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=_lookup_aggregate(), rec=records, card_scores=scores)
+def test_lookups_agree_with_the_reference_interpreter(source: str, rec: Any, card_scores: dict[str, Fraction]) -> None:
+    """An inner aggregate answered by a lookup means what the loop it replaces means: a
+    missing value matches nothing, and a list of a missing plan is unknown."""
     _agrees(source, rec, card_scores, AS_OF)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import keyword
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
@@ -38,6 +38,7 @@ from kamrules.expressions.nodes import (
     Compare,
     Constant,
     ConstantValue,
+    ExprType,
     Field,
     ListOf,
     Logic,
@@ -49,9 +50,10 @@ from kamrules.expressions.nodes import (
 from kamrules.expressions.parser import parse
 from kamrules.expressions.typecheck import TypeChecker
 from kamrules.facts.schema import FactSchema
-from kamrules.facts.types import BOOLEAN, FactType, RecordType
+from kamrules.facts.types import BOOLEAN, CategoryType, FactType, RecordType, ScalarType
 
 Evaluate = Callable[[Any, Mapping[str, Fraction] | None, dt.date], tuple[Any, tuple[Any, ...]]]
+EvaluateEach = Callable[[Iterable[Any], Mapping[str, Fraction] | None, dt.date], list[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,10 @@ class CompiledExpression:
     nullable: bool
     evidence: tuple[str, ...]
     evaluate: Evaluate
+    evaluate_each: EvaluateEach | None = None
+    """In item mode only: the values for every item of a list, in one call (no evidence).
+    A fact derived for each contact of a large relationship map would otherwise cost a
+    Python call per contact, which is most of its cost."""
 
 
 def compile_expression(
@@ -101,7 +107,8 @@ def compile_expression(
         raise ExpressionError(f"this expression gives {noun(kind)}, but it must give a number", checked.offset)
     assert not isinstance(kind, NullType)
     evidence, function = _Generator().build(checked)
-    return CompiledExpression(source, kind, checked.nullable, evidence, function)
+    each = _Generator().build_each(checked) if item is not None else None
+    return CompiledExpression(source, kind, checked.nullable, evidence, function, each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +164,18 @@ class _Generator:
     # -- assembly ---------------------------------------------------------------------------
 
     def build(self, root: Node) -> tuple[tuple[str, ...], Evaluate]:
+        body = self.body(root, lambda value, terms: f"return ({value}, {terms})")
+        return tuple(self.terms), self.function(["def _expr(r, s, as_of):", *[f"    {line}" for line in body]])
+
+    def build_each(self, root: Node) -> EvaluateEach:
+        """The item-mode function run over a whole list: the same body, in a loop."""
+        body = self.body(root, lambda value, _: f"_append({value})")
+        head = ["def _expr(rs, s, as_of):", "    _out = []", "    _append = _out.append", "    for r in rs:"]
+        function: EvaluateEach = self.function([*head, *[f"        {line}" for line in body], "    return _out"])
+        return function
+
+    def body(self, root: Node, final: Callable[[str, str], str]) -> list[str]:
+        """The lines computing ``root`` from ``r``, ending in ``final(value, evidence)``."""
         self.collect(root)
         for _, term in self.terms.values():
             assert isinstance(term, Field | Aggregate)
@@ -183,19 +202,22 @@ class _Generator:
                 f"{indent}    {final(quick)}",
             ]
 
-        lines = ["def _expr(r, s, as_of):"]
-        lines += [f"    {line}" for line in self.safe]
+        lines = list(self.safe)
         if self.uses_arithmetic:
             # Only arithmetic can fail at run time (a result beyond the range of floats or
             # dates); such a result is unknown, like a division by zero.
-            lines += [f"    {t} = None" for t, node in self.terms.values() if isinstance(node, Aggregate)]
-            lines.append("    try:")
-            lines += [f"        {line}" for line in self.risky]
-            lines += result("        ", lambda value: f"v0 = {value}")
-            lines += ["    except _Overflow:", "        v0 = None", f"    return (v0, {evidence})"]
-        else:
+            lines += [f"{t} = None" for t, node in self.terms.values() if isinstance(node, Aggregate)]
+            lines.append("try:")
             lines += [f"    {line}" for line in self.risky]
-            lines += result("    ", lambda value: f"return ({value}, {evidence})")
+            lines += result("    ", lambda value: f"v0 = {value}")
+            lines += ["except _Overflow:", "    v0 = None", final("v0", evidence)]
+        else:
+            lines += self.risky
+            lines += result("", lambda value: final(value, evidence))
+        return lines
+
+    def function(self, lines: list[str]) -> Any:
+        """Compile the generated lines; the function is ``_expr`` in the generated code."""
         source = "\n".join(lines) + "\n"
         namespace: dict[str, Any] = {**self.globals, "__builtins__": {}}
         try:
@@ -208,9 +230,9 @@ class _Generator:
                 raise
             raise ExpressionError("this expression is too complex to compile; split it into several rules", 0) from exc
         exec(code, namespace)
-        function: Evaluate = namespace.pop("_expr")
+        function = namespace.pop("_expr")
         function.__doc__ = source  # shown when debugging a rule; costs nothing at run time
-        return tuple(self.terms), function
+        return function
 
     def collect(self, node: Node) -> None:
         """Evidence terms in order of first appearance: facts read outside aggregates, and
@@ -561,6 +583,9 @@ class _Generator:
         """A comprehension over the list with the condition inlined: one Python call per
         aggregate, none per item. A condition that is unknown for an item counts as not
         matching; values that are missing are skipped by sum/min/max/distinct."""
+        lookup = self.lookup(node)
+        if lookup is not None:
+            return lookup
         k = node.level
         item = f"i{k}"
         items, missing = self.source(node.items)
@@ -594,3 +619,55 @@ class _Generator:
         if missing is not None:
             return _Code(f"(None if {missing} else {body})", True)
         return _Code(body, node.nullable)
+
+    def lookup(self, node: Aggregate) -> _Code | None:
+        """``any``, ``none`` or ``count`` of the items whose field equals a value that comes
+        from an outer item (``any(team, name == contact.owner)`` inside a loop over the
+        contacts), as one lookup in a set or a table of counts built once, before the loops.
+
+        Written as it reads, such a check walks the inner list once per outer item, so a
+        relationship map of n contacts and n relationships costs n * n comparisons; the
+        lookup makes it n + n. Only values whose equality is exactly a hash lookup qualify
+        (not floats: NaN is equal to nothing, yet is found in a set holding the same
+        object). A value that is missing matches nothing, as an unknown condition does.
+        """
+        where = node.where
+        if node.name not in ("any", "none", "count") or not isinstance(where, Compare) or where.ops != ("==",):
+            return None
+        if self.free(node.items) or not self.free(node):
+            return None  # the list changes per outer item, or the whole aggregate is hoisted
+        k = node.level
+        left, right = where.operands
+        if _own_field(left, k) and k not in self.free(right):
+            key, probe = left, right
+        elif _own_field(right, k) and k not in self.free(left):
+            key, probe = right, left
+        else:
+            return None
+        if not (_hashes_exactly(key.type) and _hashes_exactly(probe.type)):
+            return None
+        assert isinstance(key, Field)
+        items, missing = self.source(node.items)
+        table = self.local("h")
+        build = "_value_counts" if node.name == "count" else "_value_set"
+        text = f"{build}({self.read(key, k)} for i{k} in {items})"
+        self.risky.append(f"{table} = None if {missing} else {text}" if missing else f"{table} = {text}")
+        value = self.emit(probe, k)
+        if node.name == "count":
+            body = f"{table}.get({value.text}, 0)"
+        else:
+            body = f"({value.text} {'in' if node.name == 'any' else 'not in'} {table})"
+        if missing is not None:
+            return _Code(f"(None if {table} is None else {body})", True)
+        return _Code(body, node.nullable)
+
+
+def _own_field(node: Node, level: int) -> bool:
+    """A fact of the item of the aggregate at ``level`` itself."""
+    return isinstance(node, Field) and node.namespace == "item" and node.level == level
+
+
+def _hashes_exactly(kind: ExprType | None) -> bool:
+    return isinstance(kind, CategoryType) or (
+        isinstance(kind, ScalarType) and kind.kind in ("integer", "text", "boolean", "date")
+    )

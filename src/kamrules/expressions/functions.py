@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -396,6 +396,20 @@ def _max_share(values: list[Any]) -> float:
     return max(counts.values(), default=0) / len(values)
 
 
+def _value_set(values: Iterable[Any]) -> frozenset[Any]:
+    """The values other than None, for a membership test made once per outer item."""
+    return frozenset(values) - _NONE
+
+
+def _value_counts(values: Iterable[Any]) -> dict[Any, int]:
+    """How often each value other than None occurs, for a count made once per outer item."""
+    counts = Counter(values)
+    counts.pop(None, None)
+    return counts
+
+
+_NONE: frozenset[None] = frozenset((None,))
+
 RUNTIME: dict[str, object] = {
     "_len": len,
     "_any": any,
@@ -405,11 +419,14 @@ RUNTIME: dict[str, object] = {
     "_abs": abs,
     "_max_share": _max_share,
     "_timedelta": dt.timedelta,
-    "_NONE": frozenset((None,)),
+    "_NONE": _NONE,
+    "_value_set": _value_set,
+    "_value_counts": _value_counts,
     "_Overflow": OverflowError,
 }
 """The globals of every compiled expression (plus its constants); ``__builtins__`` is empty.
 
 Aggregates are generated as comprehensions in the expression's own code (one Python call
 per aggregate, not per item); only ``max_share`` counts through a helper, and that helper
-runs once per aggregate over the values the comprehension collected."""
+runs once per aggregate over the values the comprehension collected. The value set and
+counts serve an inner aggregate turned into a lookup (see ``_Generator.lookup``)."""
