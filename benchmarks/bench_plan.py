@@ -39,9 +39,17 @@ def gold_account(engine: kamrules.Engine) -> dict[str, Any]:
     raise SystemExit("no Gold account in examples/accounts.jsonl")
 
 
-def account(base: dict[str, Any], contacts: int, seed: int = 7) -> dict[str, Any]:
-    """A Gold account at the review stage with a full plan and ``contacts`` contacts, each
-    with one relationship to a member of a team of five."""
+def account(base: dict[str, Any], contacts: int, *, compliant: bool = False, seed: int = 7) -> dict[str, Any]:
+    """A Gold account at the review stage with a full plan, ``contacts`` contacts and as
+    many relationships with a team of five.
+
+    The typical account has one relationship per contact and fails a few relationship
+    checks (decision makers known to one of us only, opponents without a mitigation, key
+    players not contacted lately), so those checks stop at the first failing contact. The
+    compliant one passes every check, so no check can stop early: the worst case. Each of
+    its decision makers knows two of us, and as many contacts who are not key players are known to nobody,
+    which keeps the relationships at exactly ``contacts``.
+    """
     rng = random.Random(seed)
 
     def day(back: int) -> str:
@@ -58,8 +66,8 @@ def account(base: dict[str, Any], contacts: int, seed: int = 7) -> dict[str, Any
             "stance": rng.choice(STANCES),
             "influence": rng.randint(1, 5),
             "owner": TEAM[i % 5],
-            "last_contacted": day(120),
-            "mitigation": "Sponsor a joint workshop" if i % 3 == 0 else None,
+            "last_contacted": day(80 if compliant else 120),
+            "mitigation": "Sponsor a joint workshop" if compliant or i % 3 == 0 else None,
         }
         for i in range(contacts)
     ]
@@ -67,6 +75,15 @@ def account(base: dict[str, Any], contacts: int, seed: int = 7) -> dict[str, Any
         {"member": TEAM[i % 5], "contact": p["id"], "strength": rng.randint(1, 5), "last_contact": day(120)}
         for i, p in enumerate(people)
     ]
+    if compliant:
+        deciders = [(i, p) for i, p in enumerate(people) if p["role"] == "decision_maker"]
+        others = [p["id"] for p in people if p["role"] in ("user", "specifier", "gatekeeper") and p["influence"] < 4]
+        unknown = set(others[: len(deciders)])
+        assert len(unknown) == len(deciders), "too few contacts who are not key players"
+        relationships = [r for r in relationships if r["contact"] not in unknown] + [
+            {"member": TEAM[(i + 1) % 5], "contact": p["id"], "strength": 3, "last_contact": day(120)}
+            for i, p in deciders
+        ]
     plan = {
         "owner": TEAM[0], "status": "active", "version": 3, "last_updated": day(30), "last_reviewed": day(50),
         "mentor": "Mia Lang", "horizon_months": 36, "buying_process": "Central procurement, board sign-off",
@@ -116,18 +133,27 @@ def main() -> None:
     args = parser.parse_args()
     engine = kamrules.Engine(kamrules.load_rulebook(ROOT / "rules"))
     print(f"default rulebook: {len(engine.checks)} plan checks; times are medians of {args.repeat} runs, in ms")
-    print(f"{'contacts':>9} {'relationships':>13} {'evaluate':>9} {'explained':>10} {'validate':>9} {'us/contact':>11}")
+    print(
+        f"{'account':>10} {'contacts':>9} {'relationships':>13} {'evaluate':>9} {'explained':>10} "
+        f"{'validate':>9} {'us/contact':>11}  status"
+    )
     results = []
     base = gold_account(engine)
-    for size in (int(s) for s in args.sizes.split(",")):
-        raw = account(base, size)
-        decision = engine.decide(raw, AS_OF)
-        assert decision.compliance is not None and decision.tier == "Gold", (decision.tier, decision.summary)
-        figures = measure(engine, raw, args.repeat)
-        per_contact = figures["explained"] * 1000 / size
-        print(f"{size:>9,} {size:>13,} {figures['evaluate']:>9.3f} {figures['explained']:>10.3f} "
-              f"{figures['validate']:>9.3f} {per_contact:>11.2f}")
-        results.append({"contacts": size, **figures, "status": decision.compliance.status})
+    for compliant in (False, True):
+        for size in (int(s) for s in args.sizes.split(",")):
+            raw = account(base, size, compliant=compliant)
+            decision = engine.decide(raw, AS_OF)
+            assert decision.compliance is not None and decision.tier == "Gold", (decision.tier, decision.summary)
+            status = decision.compliance.status
+            assert (status == "compliant") == compliant, (compliant, status)
+            figures = measure(engine, raw, args.repeat)
+            per_contact = figures["explained"] * 1000 / size
+            kind = "compliant" if compliant else "typical"
+            print(
+                f"{kind:>10} {size:>9,} {len(raw['relationships']):>13,} {figures['evaluate']:>9.3f} "
+                f"{figures['explained']:>10.3f} {figures['validate']:>9.3f} {per_contact:>11.2f}  {status}"
+            )
+            results.append({"account": kind, "contacts": size, **figures, "status": status})
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
 
