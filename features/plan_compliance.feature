@@ -412,8 +412,8 @@ Feature: Account plan compliance
         | Kim Lund  | 4       | 2026-10-20 |
         | Raj Patel | 4       | 2026-10-21 |
       When the accounts are decided
-      # Eva Stone signed version 3 only.
-      Then check "plan_signed_by_team" fails for account "ACME"
+      # Eva Stone signed version 3 only: the report names her.
+      Then check "plan_signed_by_team" fails for account "ACME" because "fails for 1 of 3 team: Eva Stone"
       And the plan of account "ACME" is at risk
 
     Scenario: A retired plan that was never replaced counts as no plan

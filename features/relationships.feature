@@ -118,6 +118,8 @@ Feature: Relationships: mapped, analysed, planned and monitored
         | Eva Stone | C3      |
       When the accounts are decided
       Then check "decision_makers_covered" fails for account "ACME" because "introduce a second member of the team to each one who knows only one of us"
+      # The report names the decision makers to act on, by name and CRM id.
+      And check "decision_makers_covered" fails for account "ACME" because "fails for 1 of 3 contacts: Ana Ruiz (id C1)"
 
     Scenario: A map without any decision maker fails: the decision makers are there, we just do not know them
       Given account "ACME" has no contacts

@@ -184,3 +184,119 @@ def test_a_future_date_no_rule_reads_does_not_block_the_decision(engine: Engine)
         }
     )
     assert engine.decide(raw, AS_OF).tier == "Silver"
+
+
+# -- which items a failed check failed for -----------------------------------------------------
+
+ITEM_CHECKS = """
+plan_checks:
+  - id: team_signed
+    title: Every team member signed the current plan
+    severity: major
+    require: >-
+      all(team, any(plan.sign_offs, sign_off.member == member.name and sign_off.version == plan.version))
+    owner: plan.owner
+    remediation: Collect the missing sign-offs.
+  - id: opponents_mitigated
+    title: Every opponent has a mitigation
+    severity: minor
+    require: count(contacts) >= 1 and all(contacts, stance != 'enemy' or present(mitigation))
+    remediation: Plan a mitigation for each opponent.
+  - id: no_restricted_contact
+    title: No contact in a restricted department
+    severity: minor
+    require: none(contacts, any(restrictions, restriction.department == contact.department))
+    remediation: Stop contacting the restricted department.
+  - id: active_or_mitigated
+    title: An active plan, or every opponent mitigated
+    severity: minor
+    require: plan.status == 'active' or all(contacts, stance != 'enemy' or present(mitigation))
+    remediation: Activate the plan.
+"""
+
+
+@pytest.fixture(scope="module")
+def item_engine() -> Engine:
+    return Engine(load_rulebook_text(SMALL_RULEBOOK + ITEM_CHECKS))
+
+
+def test_a_failed_all_names_the_items_at_fault(item_engine: Engine) -> None:
+    """The evidence of all() is one yes or no; the account manager is told who to chase."""
+    result = compliance(
+        item_engine,
+        team=[{"name": "Kim"}, {"name": "Lee"}, {"name": "Max"}],
+        plan={
+            "owner": "Kim",
+            "version": 3,
+            "sign_offs": [{"member": "Kim", "version": 3}, {"member": "Lee", "version": 2}],
+        },
+    )
+    signed = by_id(result)["team_signed"]
+    assert not signed.passed
+    [group] = signed.at_fault
+    assert (group.items_of, group.total, group.count, group.names) == ("team", 3, 2, ["Lee", "Max"])
+    assert signed.note == "does not hold: fails for 2 of 3 team: Lee, Max"
+
+
+def test_items_are_named_by_their_own_facts_or_their_position(item_engine: Engine) -> None:
+    contacts = [
+        {"name": "Ada", "id": "C1", "stance": "enemy"},
+        {"id": "C2", "stance": "enemy", "mitigation": "Workshop"},
+        {"id": "C3", "stance": "enemy"},
+        {"stance": "enemy"},
+        {"name": "Bo", "stance": "supporter"},
+    ]
+    check = by_id(compliance(item_engine, contacts=contacts))["opponents_mitigated"]
+    [group] = check.at_fault
+    assert group.names == ["Ada (id C1)", "C3", "contact 4"]
+    assert check.note == (
+        "does not hold: count(contacts) = 5; fails for 3 of 5 contacts: Ada (id C1), C3, contact 4"
+    )
+
+
+def test_a_failed_none_names_the_items_that_match(item_engine: Engine) -> None:
+    result = compliance(
+        item_engine,
+        contacts=[{"name": "Ada", "department": "R&D"}, {"name": "Bo", "department": "Sales"}],
+        restrictions=[{"department": "R&D", "contact": "C9"}],
+    )
+    check = by_id(result)["no_restricted_contact"]
+    assert [(g.items_of, g.count, g.names) for g in check.at_fault] == [("contacts", 1, ["Ada"])]
+
+
+def test_at_most_ten_items_are_named_and_the_rest_counted(item_engine: Engine) -> None:
+    contacts = [{"name": f"Enemy {i:02d}", "stance": "enemy"} for i in range(25)]
+    check = by_id(compliance(item_engine, contacts=contacts))["opponents_mitigated"]
+    [group] = check.at_fault
+    assert group.count == 25 and group.names == [f"Enemy {i:02d}" for i in range(10)]
+    assert check.note.endswith("fails for 25 of 25 contacts: " + ", ".join(group.names) + " and 15 more")
+
+
+def test_passed_and_unknown_checks_name_no_items(item_engine: Engine) -> None:
+    result = compliance(item_engine, contacts=[{"name": "Ada", "stance": "supporter"}])
+    checks = by_id(result)
+    assert checks["opponents_mitigated"].passed and checks["opponents_mitigated"].at_fault == []
+    # the plan's status is missing and all() is false: the condition is unknown, and an
+    # unknown check reports its missing evidence, not items
+    enemy = [{"name": "Ada", "stance": "enemy"}]
+    unknown = by_id(compliance(item_engine, contacts=enemy, plan={"owner": "Kim"}))["active_or_mitigated"]
+    assert unknown.unknown and unknown.at_fault == []
+    assert unknown.note == "evidence missing: plan.status"
+
+
+def test_without_a_plan_nobody_has_signed_it(item_engine: Engine) -> None:
+    """any() over the sign-offs of a missing plan is unknown, which all() counts as not
+    holding: every member is named."""
+    check = by_id(compliance(item_engine, team=[{"name": "Kim"}], plan=None))["team_signed"]
+    assert not check.passed and [g.names for g in check.at_fault] == [["Kim"]]
+
+
+def test_a_future_date_of_a_list_read_only_for_other_facts_does_not_block(engine: Engine) -> None:
+    """The rules read the contacts' roles and stances, never when they were last contacted."""
+    late = [{"name": "Ada", "role": "decision_maker", "stance": "supporter", "last_contacted": "2027-01-01"}]
+    assert engine.decide(account(contacts=late), AS_OF).tier == "Silver"
+    reading = Engine(load_rulebook_text(SMALL_RULEBOOK + PLAN_CHECKS.replace(
+        "stance in ['mentor', 'supporter']", "stance in ['mentor', 'supporter'] and present(last_contacted)"
+    )))
+    with pytest.raises(InvalidRecord, match=r"contacts\[0\]\.last_contacted: 2027-01-01 is after the as-of date"):
+        reading.decide(account(contacts=late), AS_OF)

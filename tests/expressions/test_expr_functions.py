@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from expr_support import AS_OF, compile_, contact, full_record, plan, record, run
+from expr_support import AS_OF, checked, compile_, contact, full_record, plan, record, reference, run
 
 from kamrules.facts.types import BOOLEAN, DATE, INTEGER, NUMBER, TEXT
 
@@ -225,3 +225,58 @@ def test_min_max_dispatch_on_the_first_argument() -> None:
     rec = full_record()
     assert run("max(count(contacts), 2)", rec) == 4
     assert run("min(contacts, influence) + min(1, 2)", rec) == 4
+
+
+# -- day counts compared with whole numbers are compiled as date comparisons ---------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "day", "expected"),
+    [
+        ("days_since(plan.last_reviewed) <= 90", dt.date(2026, 8, 3), True),  # 90 days
+        ("days_since(plan.last_reviewed) <= 90", dt.date(2026, 8, 2), False),  # 91 days
+        ("days_since(plan.last_reviewed) < 90", dt.date(2026, 8, 3), False),
+        ("days_since(plan.last_reviewed) > 90", dt.date(2026, 8, 2), True),
+        ("days_since(plan.last_reviewed) >= 90", dt.date(2026, 8, 3), True),
+        ("90 >= days_since(plan.last_reviewed)", dt.date(2026, 8, 3), True),
+        ("90 < days_since(plan.last_reviewed)", dt.date(2026, 8, 3), False),
+        ("days_until(plan.last_reviewed) <= 0", dt.date(2026, 11, 1), True),
+        ("days_until(plan.last_reviewed) > 30", dt.date(2026, 12, 1), False),  # 30 days ahead
+        ("days_until(plan.last_reviewed) >= 30", dt.date(2026, 12, 1), True),
+        ("days_since(plan.last_reviewed) <= 90", None, None),
+    ],
+)
+def test_day_count_comparisons(source: str, day: dt.date | None, expected: bool | None) -> None:
+    compiled = compile_(source)
+    assert "_day_cutoff(" in (compiled.evaluate.__doc__ or "")
+    assert compiled.evaluate(record(plan=plan(last_reviewed=day)), None, AS_OF)[0] is expected
+
+
+@pytest.mark.parametrize(
+    ("source", "as_of", "day", "expected"),
+    [
+        # the cutoff (as-of less 10 days) is before the first date: every date is that recent
+        ("days_since(plan.last_reviewed) <= 10", dt.date(1, 1, 5), dt.date.min, True),
+        ("days_since(plan.last_reviewed) < 10", dt.date(1, 1, 5), dt.date.min, True),
+        ("days_since(plan.last_reviewed) > 10", dt.date(1, 1, 5), dt.date.min, False),
+        ("days_since(plan.last_reviewed) >= 10", dt.date(1, 1, 5), dt.date.min, False),
+        # the cutoff (as-of plus 10 days) is after the last date
+        ("days_until(plan.last_reviewed) <= 10", dt.date(9999, 12, 28), dt.date.max, True),
+        ("days_until(plan.last_reviewed) > 10", dt.date(9999, 12, 28), dt.date.max, False),
+        ("not (days_until(plan.last_reviewed) > 10)", dt.date(9999, 12, 28), dt.date.max, True),
+    ],
+)
+def test_day_count_cutoffs_beyond_the_range_of_dates(
+    source: str, as_of: dt.date, day: dt.date, expected: bool
+) -> None:
+    """Where as-of plus or minus the days is no date, the answer is the one the count gives."""
+    rec = record(plan=plan(last_reviewed=day))
+    assert compile_(source).evaluate(rec, None, as_of)[0] is expected
+    assert reference(checked(source), rec, None, as_of) is expected
+
+
+def test_day_count_in_a_list_condition_is_negated_exactly() -> None:
+    """`not (days_since(x) <= 90)` inside an aggregate: false when recent, unknown when missing."""
+    source = "count(contacts, not (days_since(last_contacted) <= 90))"
+    contacts = [contact(last_contacted=dt.date(2026, 10, 1)), contact(last_contacted=dt.date(2026, 1, 1)), contact()]
+    assert run(source, record(contacts=contacts)) == 1

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kamrules.errors import ExpressionError
-from kamrules.expressions import compile_expression
+from kamrules.expressions import compile_expression, compile_item_facts
 from kamrules.facts.types import BOOLEAN, DATE, TEXT, CategoryType, ScalarType
 
 SAMPLE_RECORDS = [
@@ -516,18 +516,30 @@ def _agrees(source: str, rec: Any, card_scores: dict[str, Fraction], as_of: dt.d
 def test_item_mode_agrees_with_the_reference_interpreter(
     source: str, item: Any, card_scores: dict[str, Fraction]
 ) -> None:
-    """Item mode, as the engine uses it for derived contact facts: the record is a contact;
-    run over a whole list at once, each value is the one of the item alone."""
+    """Item mode, as the engine uses it for derived contact facts: the record is a contact."""
     _agrees(source, item, card_scores, AS_OF, item=SCHEMA.contact)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    first=typed("bool", 3, ("contacts",), account=False),
+    second=typed("num", 2, ("contacts",), account=False),
+    items=st.lists(contact_strategy, max_size=4),
+)
+def test_item_facts_assigned_in_one_loop_are_the_values_of_each_item_alone(
+    first: str, second: str, items: list[Any]
+) -> None:
+    """The engine derives contact facts for a whole relationship map in one generated loop;
+    each item gets exactly what its expression gives for it alone."""
     try:
-        compiled = compile_expression(source, SCHEMA, item=SCHEMA.contact)
+        alone = [compile_expression(s, SCHEMA, item=SCHEMA.contact, allow_scores=False) for s in (first, second)]
     except ExpressionError:
-        return  # a size limit, checked above
-    other = SimpleNamespace(**{**vars(item), "influence": None, "stance": "enemy"})
-    assert compiled.evaluate_each is not None
-    each = compiled.evaluate_each([item, other, item], card_scores, AS_OF)
-    alone = [compiled.evaluate(x, card_scores, AS_OF)[0] for x in (item, other, item)]
-    assert len(each) == 3 and all(_same(a, b) for a, b in zip(each, alone, strict=True)), (source, each, alone)
+        return  # a size limit, or a score, which a derived fact cannot read
+    copies = [SimpleNamespace(**vars(x)) for x in items]
+    compile_item_facts({"derived_a": first, "derived_b": second}, SCHEMA, SCHEMA.contact)(copies, None, AS_OF)
+    for item, copy in zip(items, copies, strict=True):
+        expected = [e.evaluate(item, None, AS_OF)[0] for e in alone]
+        assert _same(copy.derived_a, expected[0]) and _same(copy.derived_b, expected[1]), (first, second)
 
 
 # -- nested aggregates that link an item to the items around it ----------------------------------

@@ -16,10 +16,11 @@ from fractions import Fraction
 from typing import Any
 
 from kamrules.evaluation.exact import round_ratio, shown
-from kamrules.explanation.decision import Compliance, PlanCheckResult
+from kamrules.explanation.decision import Compliance, ItemsAtFault, PlanCheckResult
 from kamrules.explanation.render import show_value
 from kamrules.expressions import CompiledExpression
 from kamrules.facts.schema import STAGES
+from kamrules.facts.types import RecordType
 from kamrules.rulebook.model import PlanCheck
 from kamrules.rulebook.semantics import Rulebook
 
@@ -155,6 +156,7 @@ def compliance_model(
     checks: Sequence[CompiledCheck],
     rows: Sequence[CheckRow],
     record: Any,
+    scores: Mapping[str, Fraction],
     tier_name: str,
     status_of_map: int,
     as_of: dt.date,
@@ -166,13 +168,13 @@ def compliance_model(
     upcoming: list[dt.date] = []
     for check, (kind, passed, value, evidence, due, owner) in zip(checks, rows, strict=True):
         spec = check.spec
-        where = check.applicability()
         if kind != APPLIES:
-            note = {
-                OTHER_TIER: f"does not apply to tier {tier_name}",
-                OTHER_STAGE: f"does not apply at stage {record.stage}; it applies {where}",
-                STAGE_UNKNOWN: f"not checked: the account's stage is missing, and the check applies {where}",
-            }[kind]
+            if kind == OTHER_TIER:
+                note = f"does not apply to tier {tier_name}"
+            elif kind == OTHER_STAGE:
+                note = f"does not apply at stage {record.stage}; it applies {check.applicability()}"
+            else:
+                note = f"not checked: the account's stage is missing, and the check applies {check.applicability()}"
             if kind == STAGE_UNKNOWN:
                 missing.append("account.stage")
             results.append(_result(spec, applies=False, passed=False, unknown=False, evidence={}, note=note))
@@ -187,6 +189,7 @@ def compliance_model(
                 upcoming.append(due)
         else:
             failed[spec.severity] += 1
+        at_fault = [] if ok or unknown else _at_fault(check.condition, values, record, scores, as_of)
         if unknown:
             gaps = [label for label, v in values.items() if v is None]
             missing.extend(gaps)
@@ -195,7 +198,7 @@ def compliance_model(
             age = (as_of - value).days
             note = f"last done {value.isoformat()}, {age} days ago; must be within {check.within_days} days"
         else:
-            note = "holds" if ok else _why_not(values)
+            note = "holds" if ok else _why_not(values, at_fault)
         overdue = (as_of - due).days if (due is not None and not ok and due < as_of) else None
         results.append(
             _result(
@@ -209,6 +212,7 @@ def compliance_model(
                 owner=_owner(spec, owner),
                 due=due,
                 overdue_days=overdue,
+                at_fault=at_fault,
             )
         )
     if applicable_weight == 0:
@@ -234,13 +238,76 @@ def _result(spec: PlanCheck, **fields: Any) -> PlanCheckResult:
     return PlanCheckResult(id=spec.id, title=spec.title, area=spec.area, severity=spec.severity, **fields)
 
 
-def _why_not(values: Mapping[str, Any]) -> str:
-    """A failed condition with the facts it read, so a report says what to look at."""
-    if not values:
-        return "does not hold"
-    shown = [f"{label} = {show_value(v)}" for label, v in list(values.items())[:3]]
-    more = f" and {len(values) - 3} more" if len(values) > 3 else ""
-    return "does not hold: " + "; ".join(shown) + more
+AT_FAULT_NAMED = 10
+"""How many items at fault a result names; the count says how many there are."""
+
+
+def _at_fault(
+    condition: CompiledExpression,
+    values: Mapping[str, Any],
+    record: Any,
+    scores: Mapping[str, Fraction],
+    as_of: dt.date,
+) -> list[ItemsAtFault]:
+    """Which items made each false ``all``/``none`` of a failed condition false."""
+    groups = []
+    for label, finder in condition.finders.items():
+        if values.get(label) is not False:
+            continue
+        found = finder.find(record, scores, as_of)
+        if not found:
+            continue
+        items = _list_at(record, finder.items)
+        names = [item_name(item, finder.item, items) for item in found[:AT_FAULT_NAMED]]
+        groups.append(
+            ItemsAtFault(condition=label, items_of=finder.items, total=len(items), count=len(found), names=names)
+        )
+    return groups
+
+
+def _list_at(record: Any, path: str) -> Sequence[Any]:
+    target = record
+    for part in path.split("."):
+        target = getattr(target, part, None) if target is not None else None
+    return target if target is not None else ()
+
+
+def item_name(item: Any, kind: RecordType, items: Sequence[Any]) -> str:
+    """One item of ``items`` as a report names it: its first naming fact, the others in
+    brackets with their names ("Dana Kim (id C042)"), or its position when none is
+    recorded ("contact 4")."""
+    first = None
+    rest = []
+    for name in kind.named_by:
+        value = getattr(item, name, None)
+        if value is None:
+            continue
+        if first is None:
+            first = show_value(value)
+        else:
+            rest.append(f"{name} {show_value(value)}")
+    if first is None:
+        position = next(n for n, other in enumerate(items, 1) if other is item)
+        return f"{kind.name} {position}"
+    return f"{first} ({', '.join(rest)})" if rest else first
+
+
+def _fails_for(group: ItemsAtFault) -> str:
+    more = group.count - len(group.names)
+    names = ", ".join(group.names) + (f" and {more:,} more" if more else "")
+    return f"fails for {group.count:,} of {group.total:,} {group.items_of}: {names}"
+
+
+def _why_not(values: Mapping[str, Any], at_fault: Sequence[ItemsAtFault]) -> str:
+    """A failed condition with the facts it read, so a report says what to look at; an
+    ``all``/``none`` that has items at fault is shown by them rather than as "= no"."""
+    named = {group.condition for group in at_fault}
+    read = [(label, v) for label, v in values.items() if label not in named]
+    parts = [f"{label} = {show_value(v)}" for label, v in read[:3]]
+    if len(read) > 3:
+        parts[-1] += f" and {len(read) - 3} more"
+    parts += [_fails_for(group) for group in at_fault]
+    return "does not hold: " + "; ".join(parts) if parts else "does not hold"
 
 
 def compliance_status(checks: Sequence[CompiledCheck], rows: Sequence[CheckRow]) -> str:

@@ -42,7 +42,7 @@ from kamrules.explanation.decision import (
     TierCheck,
     TierTest,
 )
-from kamrules.expressions import CompiledExpression
+from kamrules.expressions import CompiledExpression, compile_item_facts
 from kamrules.facts.records import FactRecord, FieldProblem, InvalidRecord, RecordValidator
 from kamrules.facts.types import DATE, FactType, ListType, RecordType
 from kamrules.rulebook.model import Criterion, Gate
@@ -151,10 +151,11 @@ class Engine:
         self.segments = tuple(
             (s.name, rulebook.expressions.get(("segments", i, "when"))) for i, s in enumerate(spec.segments)
         )
-        key_player = rulebook.expressions[("relationship_map", "key_player")].evaluate_each
-        supportive = rulebook.expressions[("relationship_map", "supportive")].evaluate_each
-        assert key_player is not None and supportive is not None  # compiled for the contact item
-        self.key_player, self.supportive = key_player, supportive
+        self.derive_contact_facts = compile_item_facts(
+            {name: rulebook.expressions[("relationship_map", name)].source for name in ("key_player", "supportive")},
+            rulebook.schema,
+            rulebook.schema.contact,
+        )
         self.checks = compile_checks(rulebook, [t.key_account for t in self.tiers])
         # Derived contact facts cost a call per contact; compute them only when something
         # reads them: a rule's expression, or the map status of plan compliance.
@@ -209,15 +210,7 @@ class Engine:
             raise InvalidRecord(record.id, future)  # type: ignore[attr-defined]
         if not self.derives:
             return
-        contacts = record.contacts  # type: ignore[attr-defined]
-        if not contacts:
-            return
-        key_players = self.key_player(contacts, None, as_of)
-        supportive = self.supportive(contacts, None, as_of)
-        for contact, is_key, is_supportive in zip(contacts, key_players, supportive, strict=True):
-            facts = contact.__dict__
-            facts["key_player"] = is_key
-            facts["supportive"] = is_supportive
+        self.derive_contact_facts(record.contacts, None, as_of)  # type: ignore[attr-defined]
 
     def evaluate(self, record: FactRecord, as_of: dt.date) -> Outcome:
         """Decide one validated record; raises :class:`InvalidRecord` when a rule refuses
@@ -521,7 +514,7 @@ class Outcome:
             tier_tests=tier_tests,
             segment_tests=segment_tests,
             compliance=compliance_model(
-                engine.checks, self.check_rows, self.record, tier.name, self.map_status, self.as_of
+                engine.checks, self.check_rows, self.record, self.scores, tier.name, self.map_status, self.as_of
             )
             if engine.checks
             else None,
@@ -702,8 +695,13 @@ def _read_paths(paths: PastPaths, sources: str) -> PastPaths:
     for path, is_list, names in paths:
         label = ".".join(path)
         if is_list:
+            # Inside an aggregate an item's fact is written bare or after the item's name;
+            # a date whose name no rule mentions is not read (a thousand relationships'
+            # last_contact when the rules only count relationships).
             if re.search(rf"\b{re.escape(label)}\b", sources):
-                kept.append((path, is_list, names))
+                read = tuple(n for n in names if re.search(rf"\b{n}\b", sources))
+                if read:
+                    kept.append((path, is_list, read))
             continue
         read = tuple(n for n in names if re.search(rf"\b{re.escape(label + '.' if label else '')}{n}\b", sources))
         if read:

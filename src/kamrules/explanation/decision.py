@@ -84,6 +84,22 @@ class TierTest(_Model):
     checks: list[TierCheck]
 
 
+class ItemsAtFault(_Model):
+    """The items of one list that made a failed check's ``all(...)`` false (or its
+    ``none(...)`` false), so a report says which contacts, sign-offs or metrics to act on."""
+
+    condition: str
+    """The aggregate, as in the check's evidence."""
+    items_of: str
+    """The list (``contacts``, ``plan.sign_offs``)."""
+    total: int
+    """How many items the list has."""
+    count: int
+    """How many of them are at fault."""
+    names: list[str]
+    """The first ten at fault, in list order, named by their own facts (name, id, ...)."""
+
+
 class PlanCheckResult(_Model):
     """One plan check for one account: whether it applies, holds, and what to do."""
 
@@ -100,6 +116,8 @@ class PlanCheckResult(_Model):
     owner: str | None = None
     due: dt.date | None = None
     overdue_days: int | None = None
+    at_fault: list[ItemsAtFault] = []
+    """For a failed check: which items of a list made it fail."""
 
 
 class Compliance(_Model):

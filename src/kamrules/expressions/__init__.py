@@ -9,7 +9,7 @@ Only the functions in :data:`FUNCTIONS` can be called. See :func:`compile_expres
 :class:`~kamrules.expressions.typecheck.TypeChecker` for how names resolve.
 """
 
-from kamrules.expressions.compiler import CompiledExpression, compile_expression
+from kamrules.expressions.compiler import CompiledExpression, ItemFinder, compile_expression, compile_item_facts
 from kamrules.expressions.functions import FUNCTIONS, FunctionInfo
 
-__all__ = ["FUNCTIONS", "CompiledExpression", "FunctionInfo", "compile_expression"]
+__all__ = ["FUNCTIONS", "CompiledExpression", "FunctionInfo", "ItemFinder", "compile_expression", "compile_item_facts"]

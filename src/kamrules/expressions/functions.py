@@ -396,9 +396,14 @@ def _max_share(values: list[Any]) -> float:
     return max(counts.values(), default=0) / len(values)
 
 
-def _value_set(values: Iterable[Any]) -> frozenset[Any]:
-    """The values other than None, for a membership test made once per outer item."""
-    return frozenset(values) - _NONE
+def _day_cutoff(as_of: dt.date, days: int) -> dt.date:
+    """``as_of`` moved by ``days``, clamped to the range of dates: a day-count comparison
+    against a cutoff beyond that range has the same answer for every date as against the
+    first or last date (see ``_Generator.day_count_link``)."""
+    try:
+        return as_of + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.min if days < 0 else dt.date.max
 
 
 def _value_counts(values: Iterable[Any]) -> dict[Any, int]:
@@ -420,13 +425,14 @@ RUNTIME: dict[str, object] = {
     "_max_share": _max_share,
     "_timedelta": dt.timedelta,
     "_NONE": _NONE,
-    "_value_set": _value_set,
     "_value_counts": _value_counts,
+    "_day_cutoff": _day_cutoff,
+    "_UNSET": object(),
     "_Overflow": OverflowError,
 }
 """The globals of every compiled expression (plus its constants); ``__builtins__`` is empty.
 
 Aggregates are generated as comprehensions in the expression's own code (one Python call
 per aggregate, not per item); only ``max_share`` counts through a helper, and that helper
-runs once per aggregate over the values the comprehension collected. The value set and
-counts serve an inner aggregate turned into a lookup (see ``_Generator.lookup``)."""
+runs once per aggregate over the values the comprehension collected. The value counts
+serve an inner count turned into a lookup (see ``_Generator.lookup``)."""

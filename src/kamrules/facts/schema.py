@@ -244,8 +244,11 @@ SIGN_OFF_FIELDS: dict[str, FactField] = _fields(
 )
 
 
-def _list(name: str, item: str, fields: dict[str, FactField], description: str) -> FactField:
-    return FactField(name, ListType(RecordType(item, fields)), description)
+def _list(
+    name: str, item: str, fields: dict[str, FactField], description: str, named_by: tuple[str, ...]
+) -> FactField:
+    assert all(n in fields for n in named_by), named_by
+    return FactField(name, ListType(RecordType(item, fields, named_by)), description)
 
 
 PLAN_FIELDS: dict[str, FactField] = _fields(
@@ -270,46 +273,64 @@ PLAN_FIELDS: dict[str, FactField] = _fields(
     FactField("revenue_actual", NUMBER, "Revenue so far against the target.", minimum=0),
     FactField("margin_actual_pct", NUMBER, "Margin so far, in percent.", minimum=-100, maximum=100),
     FactField("actuals_updated", DATE, "When plan-against-actual figures were last updated.", past=True),
-    _list("objectives", "objective", OBJECTIVE_FIELDS, "Our objectives for the account, each with owner and due date."),
+    _list(
+        "objectives",
+        "objective",
+        OBJECTIVE_FIELDS,
+        "Our objectives for the account, each with owner and due date.",
+        ("title", "owner"),
+    ),
     _list(
         "customer_objectives",
         "customer_objective",
         CUSTOMER_OBJECTIVE_FIELDS,
         "The customer's business objectives and direction, kept up to date.",
+        ("description",),
     ),
-    _list("competitors", "competitor", COMPETITOR_FIELDS, "Competitor activity at the customer."),
-    _list("service_metrics", "metric", METRIC_FIELDS, "Order-processing and service metrics with targets."),
-    _list("growth_opportunities", "opportunity", OPPORTUNITY_FIELDS, "Growth opportunities identified."),
+    _list("competitors", "competitor", COMPETITOR_FIELDS, "Competitor activity at the customer.", ("name",)),
+    _list("service_metrics", "metric", METRIC_FIELDS, "Order-processing and service metrics with targets.", ("name",)),
+    _list("growth_opportunities", "opportunity", OPPORTUNITY_FIELDS, "Growth opportunities identified.", ("title",)),
     _list(
         "management_feedback",
         "feedback",
         FEEDBACK_FIELDS,
         "Feedback to senior management on the account's growth potential.",
+        ("date",),
     ),
     _list(
-        "reviews", "review", REVIEW_FIELDS, "Reviews of the plan: by the mentor, the team, jointly with the customer."
+        "reviews",
+        "review",
+        REVIEW_FIELDS,
+        "Reviews of the plan: by the mentor, the team, jointly with the customer.",
+        ("kind", "date"),
     ),
-    _list("sign_offs", "sign_off", SIGN_OFF_FIELDS, "Team members' sign-offs, per plan version."),
+    _list(
+        "sign_offs", "sign_off", SIGN_OFF_FIELDS, "Team members' sign-offs, per plan version.", ("member", "version")
+    ),
 )
 
 PLAN = RecordType("plan", PLAN_FIELDS)
-CONTACT = RecordType("contact", CONTACT_FIELDS)
+CONTACT = RecordType("contact", CONTACT_FIELDS, ("name", "id"))
 
 NESTED_ACCOUNT_FIELDS: dict[str, FactField] = _fields(
     FactField("plan", PLAN, "The account plan; missing when no plan has been drafted."),
-    _list("contacts", "contact", CONTACT_FIELDS, "The relationship map: the customer's people we know."),
-    _list("team", "member", TEAM_MEMBER_FIELDS, "Our account team."),
+    _list(
+        "contacts", "contact", CONTACT_FIELDS, "The relationship map: the customer's people we know.", ("name", "id")
+    ),
+    _list("team", "member", TEAM_MEMBER_FIELDS, "Our account team.", ("name",)),
     _list(
         "relationships",
         "relationship",
         RELATIONSHIP_FIELDS,
         "Who on our team is in touch with which contact, how strongly, and when last.",
+        ("contact", "member"),
     ),
     _list(
         "restrictions",
         "restriction",
         RESTRICTION_FIELDS,
         "What contacts asked us not to do, such as approaching another division.",
+        ("department", "contact"),
     ),
 )
 

@@ -48,6 +48,10 @@ class RecordType:
 
     name: str
     fields: Mapping[str, FactField]
+    named_by: tuple[str, ...] = ()
+    """For list items: the facts that name one item in an explanation, the first shown and
+    the others in brackets (a contact is "Dana Kim (C042)"), so that a report can say which
+    contacts a check failed for instead of only that it failed."""
 
     def describe(self) -> str:
         return self.name
