@@ -234,7 +234,7 @@ Feature: Account plan compliance
       When the accounts are decided
       Then check "plan_agreed" does not apply to account "ACME"
       And check "plan_in_place" passes for account "ACME"
-      And the plan report of account "ACME" says "not checked: the account's stage is missing, and the check applies from contract_negotiation on"
+      And the plan report of account "ACME" says "not checked: the account's stage is missing, and the check applies from contract negotiation on"
 
   Rule: Freshness is measured from the decision date, and a check says when it falls due again
 

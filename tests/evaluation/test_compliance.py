@@ -102,7 +102,7 @@ def test_checks_appear_and_disappear_with_the_stage(engine: Engine) -> None:
     early = by_id(compliance(engine, stage="pre_sales", contacts=[]))
     assert not early["decision_maker_supporter"].applies
     assert early["decision_maker_supporter"].note == (
-        "does not apply at stage pre_sales; it applies from contract_negotiation on"
+        "does not apply at stage pre sales; it applies from contract negotiation on"
     )
     later = by_id(compliance(engine, stage="review", contacts=[]))
     assert later["decision_maker_supporter"].applies and not later["decision_maker_supporter"].passed

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn, TextIO
+from typing import Annotated, Any, Literal, NoReturn, TextIO
 
 try:
     import typer
@@ -27,7 +27,7 @@ from kamrules._version import __version__
 from kamrules.cli import exit_codes
 from kamrules.errors import KamrulesError, RulebookError
 from kamrules.evaluation.engine import Engine, Outcome
-from kamrules.explanation.decision import AccountError
+from kamrules.explanation.decision import AccountError, Decision
 from kamrules.explanation.render import (
     compliance_markdown,
     compliance_text,
@@ -393,8 +393,9 @@ def _report(summary: Summary, errors_in_output: bool, output: Path | None) -> No
     tiers = ", ".join(f"{name} {count}" for name, count in summary.tiers.items())
     segments = ", ".join(f"{name} {count}" for name, count in summary.segments.items())
     plans = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in sorted(summary.compliance.items()))
+    records = "record" if summary.read == 1 else "records"
     err.print(
-        f"{summary.read} records read: {summary.decided} decided, {summary.errors} could not be decided. "
+        f"{summary.read:,} {records} read: {summary.decided:,} decided, {summary.errors:,} could not be decided. "
         f"Tiers: {tiers}." + (f" Segments: {segments}." if segments else "") + (f" Plans: {plans}." if plans else ""),
         markup=False,
     )
@@ -528,10 +529,21 @@ def check_plan(
         items = run_batch(engine, records, date, summary)
         if output_format is PlanFormat.table:
             _plan_table(items, handle)
+        elif output_format is PlanFormat.json:
+            # One JSON document, like `evaluate --format json`: plans, errors and the summary.
+            plans, errors = [], []
+            for item in items:
+                if isinstance(item, AccountError):
+                    errors.append(item.model_dump(mode="json"))
+                else:
+                    plans.append(_plan_document(item.decision()))
+            document = {"plans": plans, "errors": errors, "summary": summary.as_dict()}
+            handle.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         else:
             for item in items:
                 if isinstance(item, AccountError):
-                    handle.write((item.model_dump_json() if "json" in output_format else error_text(item)) + "\n")
+                    shown = item.model_dump_json() if output_format is PlanFormat.jsonl else error_text(item)
+                    handle.write(shown + "\n")
                     continue
                 decision = item.decision()
                 if output_format is PlanFormat.markdown:
@@ -539,23 +551,26 @@ def check_plan(
                 elif output_format is PlanFormat.text:
                     handle.write(compliance_text(decision) + "\n")
                 else:
-                    plan = {
-                        "kind": "plan",
-                        "account_id": decision.account_id,
-                        "account_name": decision.account_name,
-                        "tier": decision.tier,
-                        "as_of": decision.as_of.isoformat(),
-                        "rulebook": decision.rulebook.model_dump(mode="json"),
-                        "compliance": decision.compliance.model_dump(mode="json") if decision.compliance else None,
-                    }
-                    handle.write(json.dumps(plan, ensure_ascii=False, indent=2 if output_format == "json" else None))
-                    handle.write("\n")
+                    handle.write(json.dumps(_plan_document(decision), ensure_ascii=False) + "\n")
     finally:
         if output:
             handle.close()
     _report(summary, True, output)
     if summary.errors:
         raise typer.Exit(exit_codes.RECORDS_FAILED)
+
+
+def _plan_document(decision: Decision) -> dict[str, Any]:
+    """One account's plan compliance as JSON: the decision's compliance, with what names it."""
+    return {
+        "kind": "plan",
+        "account_id": decision.account_id,
+        "account_name": decision.account_name,
+        "tier": decision.tier,
+        "as_of": decision.as_of.isoformat(),
+        "rulebook": decision.rulebook.model_dump(mode="json"),
+        "compliance": decision.compliance.model_dump(mode="json") if decision.compliance else None,
+    }
 
 
 def _only(engine: Engine, records: list[RawRecord], account: str, source: Path) -> list[RawRecord]:
@@ -626,7 +641,7 @@ def _plan_table(items: Iterator[Outcome | AccountError], handle: TextIO) -> None
             d.account_id,
             d.account_name or "",
             d.tier,
-            c.stage or "",
+            (c.stage or "").replace("_", " "),
             c.status.replace("_", " "),
             str(c.score) if c.score is not None else "",
             str(c.failed["blocker"]),

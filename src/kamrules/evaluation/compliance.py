@@ -57,14 +57,19 @@ class CompiledCheck:
         """Where the check applies, in words, for explanations and reports."""
         spec = self.spec
         if spec.stages:
-            return "at stages " + ", ".join(spec.stages)
+            return "at stages " + ", ".join(_words(s) for s in spec.stages)
         if spec.from_stage and spec.to_stage:
-            return f"from {spec.from_stage} to {spec.to_stage}"
+            return f"from {_words(spec.from_stage)} to {_words(spec.to_stage)}"
         if spec.from_stage:
-            return f"from {spec.from_stage} on"
+            return f"from {_words(spec.from_stage)} on"
         if spec.to_stage:
-            return f"up to {spec.to_stage}"
+            return f"up to {_words(spec.to_stage)}"
         return "at every stage"
+
+
+def _words(stage: str) -> str:
+    """A stage as people write it: implementation delivery, not implementation_delivery."""
+    return stage.replace("_", " ")
 
 
 def _stages(spec: PlanCheck) -> frozenset[str] | None:
@@ -172,7 +177,7 @@ def compliance_model(
             if kind == OTHER_TIER:
                 note = f"does not apply to tier {tier_name}"
             elif kind == OTHER_STAGE:
-                note = f"does not apply at stage {record.stage}; it applies {check.applicability()}"
+                note = f"does not apply at stage {_words(record.stage)}; it applies {check.applicability()}"
             else:
                 note = f"not checked: the account's stage is missing, and the check applies {check.applicability()}"
             if kind == STAGE_UNKNOWN:

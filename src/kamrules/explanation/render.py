@@ -217,12 +217,31 @@ def _compliance_markdown_body(d: Decision, heading: str) -> list[str]:
             out.append(f"| {_md(x.title)} | {x.due.isoformat() if x.due else '—'} |")
     skipped = [x for x in c.checks if not x.applies]
     if skipped:
-        out += [
-            "",
-            f"*{len(skipped)} checks do not apply now:* "
-            + "; ".join(f"{_md(x.title)} ({_md(x.note)})" for x in skipped),
-        ]
+        out += ["", _count(len(skipped), "check does not apply now", "checks do not apply now") + ":", ""]
+        by_reason: dict[str, list[str]] = {}
+        for x in skipped:
+            by_reason.setdefault(x.note, []).append(x.title)
+        for reason, titles in by_reason.items():
+            where = _md(_where_not(reason))
+            if len(titles) == len(c.checks):
+                out[-2:] = [f"None of the {len(titles):,} checks applies {where}."]
+            else:
+                out.append(f"- {where}: " + "; ".join(_md(t.rstrip(".")) for t in titles))
     return out
+
+
+def _where_not(note: str) -> str:
+    """"does not apply to tier Bronze" as "to tier Bronze", the heading of a group of checks
+    that do not apply; "...; it applies from review on" as "(they apply from review on)"."""
+    prefix = "does not apply "
+    if not note.startswith(prefix):
+        return note
+    where, _, applies = note[len(prefix) :].partition("; it applies ")
+    return f"{where} (they apply {applies})" if applies else where
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def compliance_markdown(decision: Decision) -> str:
@@ -243,7 +262,7 @@ def _compliance_lines(d: Decision) -> list[str]:
     assert c is not None
     lines = [
         f"Plan:     {_STATUS_WORDS[c.status]}" + (f" (score {c.score})" if c.score is not None else ""),
-        f"Stage:    {c.stage or 'not recorded'}",
+        f"Stage:    {c.stage.replace('_', ' ') if c.stage else 'not recorded'}",
         f"Map:      {c.map_status_label} ({c.map_status} of 3)",
     ]
     if c.next_due:
