@@ -51,21 +51,21 @@ Feature: Account plan compliance
       | Raj Patel | C2      | 4        | 2026-10-05   |
       | Eva Stone | C3      | 4        | 2026-09-28   |
     And account "ACME" has a plan with:
-      | fact                   | value                                        |
-      | owner                  | Kim Lund                                     |
-      | status                 | active                                       |
-      | version                | 3                                            |
-      | mentor                 | Maria Holt                                   |
-      | buying_process         | Tenders above 500k; the COO signs            |
-      | buying_process_updated | 2026-03-01                                   |
-      | financial_requirements | 60 days net; consolidated monthly invoice    |
-      | legal_requirements     | Acme purchasing terms 2025; ISO 9001         |
-      | business_policies      | Margin floor 28%; discounts above 10% by VP  |
-      | order_processing       | EDI orders, confirmed within 24 hours        |
-      | development_plan       | Second plant in 2027, then the Polish sites  |
-      | revenue_target         | 14,000,000                                   |
-      | margin_target_pct      | 33                                           |
-      | actuals_updated        | 2026-10-15                                   |
+      | fact                   | value                                       |
+      | owner                  | Kim Lund                                    |
+      | status                 | active                                      |
+      | version                | 3                                           |
+      | mentor                 | Maria Holt                                  |
+      | buying_process         | Tenders above 500k; the COO signs           |
+      | buying_process_updated | 2026-03-01                                  |
+      | financial_requirements | 60 days net; consolidated monthly invoice   |
+      | legal_requirements     | Acme purchasing terms 2025; ISO 9001        |
+      | business_policies      | Margin floor 28%; discounts above 10% by VP |
+      | order_processing       | EDI orders, confirmed within 24 hours       |
+      | development_plan       | Second plant in 2027, then the Polish sites |
+      | revenue_target         | 14,000,000                                  |
+      | margin_target_pct      | 33                                          |
+      | actuals_updated        | 2026-10-15                                  |
     And account "ACME" has these objectives:
       | title                   | owner     | due        | status   |
       | Win the second plant    | Kim Lund  | 2027-06-30 | on_track |
@@ -88,9 +88,9 @@ Feature: Account plan compliance
       | date       | summary                              |
       | 2026-09-15 | The sector grows 8% a year in Poland |
     And account "ACME" has these plan reviews:
-      | date       | kind   | reviewer     | version |
-      | 2026-10-01 | mentor | Maria Holt   | 3       |
-      | 2026-09-10 | joint  | Acme's COO   | 3       |
+      | date       | kind   | reviewer   | version |
+      | 2026-10-01 | mentor | Maria Holt | 3       |
+      | 2026-09-10 | joint  | Acme's COO | 3       |
     And account "ACME" has these sign-offs:
       | member    | version | date       |
       | Kim Lund  | 3       | 2026-08-01 |
@@ -179,21 +179,21 @@ Feature: Account plan compliance
         | stage | <stage> |
       When the accounts are decided
       Then the plan checks of account "ACME" are:
-        | check                         | result        |
-        | plan_in_place                 | passes        |
-        | mentor_review_gold            | passes        |
-        | plan_agreed                   | <negotiation> |
-        | plan_signed_by_team           | <negotiation> |
-        | financial_legal_requirements  | <negotiation> |
-        | revenue_margin_targets        | <negotiation> |
-        | development_plan              | <negotiation> |
-        | supportive_key_player         | <negotiation> |
-        | levels_and_departments        | <negotiation> |
-        | no_single_threading           | <negotiation> |
-        | order_processing_and_service  | <delivery>    |
-        | plan_against_actual           | <review>      |
-        | growth_opportunities          | <review>      |
-        | joint_review_gold             | <review>      |
+        | check                        | result        |
+        | plan_in_place                | passes        |
+        | mentor_review_gold           | passes        |
+        | plan_agreed                  | <negotiation> |
+        | plan_signed_by_team          | <negotiation> |
+        | financial_legal_requirements | <negotiation> |
+        | revenue_margin_targets       | <negotiation> |
+        | development_plan             | <negotiation> |
+        | supportive_key_player        | <negotiation> |
+        | levels_and_departments       | <negotiation> |
+        | no_single_threading          | <negotiation> |
+        | order_processing_and_service | <delivery>    |
+        | plan_against_actual          | <review>      |
+        | growth_opportunities         | <review>      |
+        | joint_review_gold            | <review>      |
       And the plan of account "ACME" is compliant
 
       # 15 checks apply to Gold at every stage, 8 more from contract negotiation,
@@ -214,12 +214,13 @@ Feature: Account plan compliance
       When the accounts are decided
       Then check "plan_in_place" passes for account "ACME"
       And check "plan_agreed" <agreed>
+      And check "plan_agreed" of account "ACME" says "<why>"
       And the plan of account "ACME" is <status>
 
       Examples:
-        | stage                | agreed                                    | status        |
-        | pre_sales            | does not apply to account "ACME"          | compliant     |
-        | contract_negotiation | fails for account "ACME"                  | non compliant |
+        | stage                | agreed                           | status        | why                                                                        |
+        | pre_sales            | does not apply to account "ACME" | compliant     | does not apply at stage pre sales; it applies from contract negotiation on |
+        | contract_negotiation | fails for account "ACME"         | non compliant | does not hold: plan.status = draft                                         |
 
     Scenario: Stages are written in words too
       Given account "ACME" has:
@@ -230,7 +231,7 @@ Feature: Account plan compliance
 
     Scenario: When the stage is not recorded, the checks tied to a stage are not checked, and the report says so
       Given account "ACME" has:
-        | stage | |
+        | stage |  |
       When the accounts are decided
       Then check "plan_agreed" does not apply to account "ACME"
       And check "plan_in_place" passes for account "ACME"
@@ -275,7 +276,7 @@ Feature: Account plan compliance
 
     Scenario: An open objective past its due date fails the objectives check; a done one does not
       Given account "ACME" has these objectives:
-        | title              | owner    | due        | status  |
+        | title               | owner    | due        | status  |
         | Price list for 2026 | Kim Lund | 2026-10-15 | at_risk |
       When the accounts are decided
       Then check "objectives_owned_and_on_schedule" fails for account "ACME" because "Give every objective an owner from the current team and a due date"
@@ -285,10 +286,10 @@ Feature: Account plan compliance
 
     Scenario: An objective owned by someone who is not on the team is nobody's job
       Given account "ACME" has these objectives:
-        | title            | owner      | due        | status |
-        | Joint innovation | Jo Former  | 2027-03-31 | open   |
+        | title            | owner     | due        | status |
+        | Joint innovation | Jo Former | 2027-03-31 | open   |
       When the accounts are decided
-      Then check "objectives_owned_and_on_schedule" fails for account "ACME"
+      Then check "objectives_owned_and_on_schedule" fails for account "ACME" because "fails for 1 of 3 plan.objectives: Joint innovation (owner Jo Former)"
 
     Scenario Outline: The buying process confirmed <days> days ago <result>
       Given account "ACME" has a plan with:
@@ -324,13 +325,15 @@ Feature: Account plan compliance
       When the accounts are decided
       Then account "ACME" is in tier "<tier>"
       And the plan checks of account "ACME" are:
-        | check                       | result          |
-        | mentor_review_gold          | <mentor gold>   |
-        | mentor_review_silver_bronze | <mentor other>  |
-        | joint_review_gold           | <joint gold>    |
-        | joint_review_silver         | <joint silver>  |
-        | joint_review_bronze         | <joint bronze>  |
-        | executive_sponsor           | <sponsor>       |
+        | check                       | result         |
+        | mentor_review_gold          | <mentor gold>  |
+        | mentor_review_silver_bronze | <mentor other> |
+        | joint_review_gold           | <joint gold>   |
+        | joint_review_silver         | <joint silver> |
+        | joint_review_bronze         | <joint bronze> |
+        | executive_sponsor           | <sponsor>      |
+      And check "<mentor check>" of account "ACME" says "<mentor why>"
+      And check "<joint check>" of account "ACME" says "<joint why>"
       And the plan of account "ACME" is <status>
 
       # mentor 75 days ago (2026-08-18): too old for Gold (60), fine for Silver and Bronze (90).
@@ -339,12 +342,12 @@ Feature: Account plan compliance
       # joint 200 days ago (2026-04-15): too old for Silver, fine for Bronze (370).
       # joint 400 days ago (2025-09-27): too old for Bronze too, but that check is minor.
       Examples:
-        | tier   | fit | growth | risk | mentor days | mentor     | joint days | joint      | mentor gold    | mentor other   | joint gold     | joint silver   | joint bronze   | sponsor        | status    |
-        | Gold   | 5   | 4      | low  | 75          | 2026-08-18 | 150        | 2026-06-04 | fails          | does not apply | fails          | does not apply | does not apply | passes         | at risk   |
-        | Silver | 3   | 5      | low  | 75          | 2026-08-18 | 150        | 2026-06-04 | does not apply | passes         | does not apply | passes         | does not apply | does not apply | compliant |
-        | Silver | 3   | 5      | low  | 95          | 2026-07-29 | 200        | 2026-04-15 | does not apply | fails          | does not apply | fails          | does not apply | does not apply | at risk   |
-        | Bronze | 3   | 2      | high | 75          | 2026-08-18 | 200        | 2026-04-15 | does not apply | passes         | does not apply | does not apply | passes         | does not apply | compliant |
-        | Bronze | 3   | 2      | high | 75          | 2026-08-18 | 400        | 2025-09-27 | does not apply | passes         | does not apply | does not apply | fails          | does not apply | compliant |
+        | tier   | fit | growth | risk | mentor days | mentor     | joint days | joint      | mentor gold    | mentor other   | joint gold     | joint silver   | joint bronze   | sponsor        | status    | mentor check                | mentor why                                                | joint check         | joint why                                                   |
+        | Gold   | 5   | 4      | low  | 75          | 2026-08-18 | 150        | 2026-06-04 | fails          | does not apply | fails          | does not apply | does not apply | passes         | at risk   | mentor_review_gold          | last done 2026-08-18, 75 days ago; must be within 60 days | joint_review_gold   | last done 2026-06-04, 150 days ago; must be within 100 days |
+        | Silver | 3   | 5      | low  | 75          | 2026-08-18 | 150        | 2026-06-04 | does not apply | passes         | does not apply | passes         | does not apply | does not apply | compliant | mentor_review_silver_bronze | last done 2026-08-18, 75 days ago; must be within 90 days | joint_review_silver | last done 2026-06-04, 150 days ago; must be within 190 days |
+        | Silver | 3   | 5      | low  | 95          | 2026-07-29 | 200        | 2026-04-15 | does not apply | fails          | does not apply | fails          | does not apply | does not apply | at risk   | mentor_review_silver_bronze | last done 2026-07-29, 95 days ago; must be within 90 days | joint_review_silver | last done 2026-04-15, 200 days ago; must be within 190 days |
+        | Bronze | 3   | 2      | high | 75          | 2026-08-18 | 200        | 2026-04-15 | does not apply | passes         | does not apply | does not apply | passes         | does not apply | compliant | mentor_review_silver_bronze | last done 2026-08-18, 75 days ago; must be within 90 days | joint_review_bronze | last done 2026-04-15, 200 days ago; must be within 370 days |
+        | Bronze | 3   | 2      | high | 75          | 2026-08-18 | 400        | 2025-09-27 | does not apply | passes         | does not apply | does not apply | fails          | does not apply | compliant | mentor_review_silver_bronze | last done 2026-08-18, 75 days ago; must be within 90 days | joint_review_bronze | last done 2025-09-27, 400 days ago; must be within 370 days |
 
     Scenario: An account that is not a key account has no plan to check
       Given account "ACME" has:
@@ -363,38 +366,38 @@ Feature: Account plan compliance
 
     Scenario Outline: A plan without its <fact> fails "<check>" (a <severity>)
       Given account "ACME" has a plan with:
-        | <fact> | |
+        | <fact> |  |
       When the accounts are decided
-      Then check "<check>" fails for account "ACME"
+      Then check "<check>" fails for account "ACME" because "<why>"
       And the plan of account "ACME" is <status>
       And the plan of account "ACME" scores <score>
 
       # a major: (55 - 2) / 55 = 96.36%; a minor: 54 / 55 = 98.18%; a blocker: 52 / 55 = 94.55%
       Examples:
-        | fact                   | check                            | severity | status        | score |
-        | buying_process         | buying_process_documented        | major    | at risk       | 96.36 |
-        | business_policies      | business_objectives_and_policies | minor    | compliant     | 98.18 |
-        | financial_requirements | financial_legal_requirements     | blocker  | non compliant | 94.55 |
-        | legal_requirements     | financial_legal_requirements     | blocker  | non compliant | 94.55 |
-        | margin_target_pct      | revenue_margin_targets           | major    | at risk       | 96.36 |
-        | development_plan       | development_plan                 | major    | at risk       | 96.36 |
-        | actuals_updated        | plan_against_actual              | major    | at risk       | 96.36 |
-        | order_processing       | order_processing_and_service     | major    | at risk       | 96.36 |
+        | fact                   | check                            | severity | status        | score | why                                                                                    |
+        | buying_process         | buying_process_documented        | major    | at risk       | 96.36 | does not hold: plan.buying_process = missing; plan.buying_process_updated = 2026-03-01 |
+        | business_policies      | business_objectives_and_policies | minor    | compliant     | 98.18 | does not hold: plan.business_policies = missing                                        |
+        | financial_requirements | financial_legal_requirements     | blocker  | non compliant | 94.55 | does not hold: plan.financial_requirements = missing                                   |
+        | legal_requirements     | financial_legal_requirements     | blocker  | non compliant | 94.55 | plan.legal_requirements = missing                                                      |
+        | margin_target_pct      | revenue_margin_targets           | major    | at risk       | 96.36 | does not hold: plan.revenue_target = 14,000,000; plan.margin_target_pct = missing      |
+        | development_plan       | development_plan                 | major    | at risk       | 96.36 | does not hold: plan.development_plan = missing                                         |
+        | actuals_updated        | plan_against_actual              | major    | at risk       | 96.36 | evidence missing: plan.actuals_updated                                                 |
+        | order_processing       | order_processing_and_service     | major    | at risk       | 96.36 | does not hold: plan.order_processing = missing                                         |
 
     Scenario Outline: A plan with no <list> fails "<check>"
       Given account "ACME" has no <list>
       When the accounts are decided
-      Then check "<check>" fails for account "ACME"
+      Then check "<check>" fails for account "ACME" because "<why>"
       And the plan of account "ACME" is <status>
 
       Examples:
-        | list                 | check                            | status    |
-        | objectives           | objectives_owned_and_on_schedule | at risk   |
-        | customer objectives  | customer_objectives_confirmed    | at risk   |
-        | competitors          | competitor_activity_assessed     | at risk   |
-        | service metrics      | order_processing_and_service     | at risk   |
-        | growth opportunities | growth_opportunities             | compliant |
-        | management feedback  | management_feedback              | compliant |
+        | list                 | check                            | status    | why                                                                                |
+        | objectives           | objectives_owned_and_on_schedule | at risk   | does not hold: count(plan.objectives) = 0                                          |
+        | customer objectives  | customer_objectives_confirmed    | at risk   | evidence missing: min(plan.customer_objectives, updated)                           |
+        | competitors          | competitor_activity_assessed     | at risk   | evidence missing: min(plan.competitors, assessed, position != 'exited')            |
+        | service metrics      | order_processing_and_service     | at risk   | count(plan.service_metrics) = 0                                                    |
+        | growth opportunities | growth_opportunities             | compliant | does not hold: count(plan.growth_opportunities, days_since(identified) <= 365) = 0 |
+        | management feedback  | management_feedback              | compliant | evidence missing: max(plan.management_feedback, date)                              |
 
     Scenario: A competitor not assessed in 180 days fails, even when the others were
       Given account "ACME" has these competitors:
@@ -452,7 +455,7 @@ Feature: Account plan compliance
 
     Scenario: A plan with a stale review and no development plan
       Given account "ACME" has a plan with:
-        | development_plan | |
+        | development_plan |  |
       And account "ACME" has no plan reviews
       And account "ACME" has these plan reviews:
         | date       | kind   | reviewer   |

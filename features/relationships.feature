@@ -87,25 +87,26 @@ Feature: Relationships: mapped, analysed, planned and monitored
     Scenario Outline: Ana Ruiz as a <stance> <role> of influence <influence>: map status <status>
       Given account "ACME" has no contacts
       And account "ACME" has these contacts:
-        | id | name     | role   | level       | department  | stance    | influence   | owner     | last_contacted |
-        | C1 | Ana Ruiz | <role> | executive   | Operations  | <stance>  | <influence> | Kim Lund  | 2026-10-20     |
-        | C2 | Tom Berg | user   | operational | Maintenance | neutral   | 2           | Raj Patel | 2026-10-05     |
+        | id | name     | role   | level       | department  | stance   | influence   | owner     | last_contacted |
+        | C1 | Ana Ruiz | <role> | executive   | Operations  | <stance> | <influence> | Kim Lund  | 2026-10-20     |
+        | C2 | Tom Berg | user   | operational | Maintenance | neutral  | 2           | Raj Patel | 2026-10-05     |
       When the accounts are decided
       Then the relationship map of account "ACME" has status <status>
       And check "supportive_key_player" <supportive key player> for account "ACME"
+      And check "supportive_key_player" of account "ACME" says "<why>"
 
       # A key player by role (decision maker, executive sponsor, champion) or by influence
       # of 4 or more; Tom Berg (a user of influence 2) is neither.
       Examples:
-        | role              | stance    | influence | status | supportive key player |
-        | decision_maker    | supporter | 5         | 3      | passes                |
-        | decision_maker    | mentor    | 2         | 3      | passes                |
-        | champion          | supporter | 1         | 3      | passes                |
-        | specifier         | supporter | 4         | 3      | passes                |
-        | decision_maker    | neutral   | 5         | 2      | fails                 |
-        | executive_sponsor | enemy     | 5         | 2      | fails                 |
-        | specifier         | supporter | 3         | 1      | fails                 |
-        | user              | supporter |           | 1      | fails                 |
+        | role              | stance    | influence | status | supportive key player | why                                                          |
+        | decision_maker    | supporter | 5         | 3      | passes                | holds                                                        |
+        | decision_maker    | mentor    | 2         | 3      | passes                | holds                                                        |
+        | champion          | supporter | 1         | 3      | passes                | holds                                                        |
+        | specifier         | supporter | 4         | 3      | passes                | holds                                                        |
+        | decision_maker    | neutral   | 5         | 2      | fails                 | does not hold: any(contacts, key_player and supportive) = no |
+        | executive_sponsor | enemy     | 5         | 2      | fails                 | does not hold: any(contacts, key_player and supportive) = no |
+        | specifier         | supporter | 3         | 1      | fails                 | does not hold: any(contacts, key_player and supportive) = no |
+        | user              | supporter |           | 1      | fails                 | does not hold: any(contacts, key_player and supportive) = no |
 
   Rule: Every decision maker is known, and knows at least two of us
 
@@ -127,7 +128,7 @@ Feature: Relationships: mapped, analysed, planned and monitored
         | id | name     | role       | level     | department | stance    | influence | owner    | last_contacted |
         | C1 | Ana Ruiz | influencer | executive | Operations | supporter | 5         | Kim Lund | 2026-10-20     |
       When the accounts are decided
-      Then check "decision_makers_covered" fails for account "ACME"
+      Then check "decision_makers_covered" fails for account "ACME" because "does not hold: count(contacts, role == 'decision_maker') = 0"
       And the relationship map of account "ACME" has status 3
 
   Rule: Gold accounts have a supportive executive sponsor at the customer
@@ -139,13 +140,14 @@ Feature: Relationships: mapped, analysed, planned and monitored
         | C1 | Ana Ruiz | <role> | <level> | Operations | <stance> | 5         | Kim Lund | 2026-10-20     |
       When the accounts are decided
       Then check "executive_sponsor" <result> for account "ACME"
+      And check "executive_sponsor" of account "ACME" says "<why>"
 
       Examples:
-        | role              | level             | stance    | result |
-        | decision_maker    | board             | supporter | passes |
-        | executive_sponsor | senior_management | mentor    | passes |
-        | decision_maker    | executive         | neutral   | fails  |
-        | decision_maker    | senior_management | supporter | fails  |
+        | role              | level             | stance    | result | why                                                                                                                |
+        | decision_maker    | board             | supporter | passes | holds                                                                                                              |
+        | executive_sponsor | senior_management | mentor    | passes | holds                                                                                                              |
+        | decision_maker    | executive         | neutral   | fails  | does not hold: any(contacts, (role == 'executive_sponsor' or level in ['board', 'executive']) and supportive) = no |
+        | decision_maker    | senior_management | supporter | fails  | does not hold: any(contacts, (role == 'executive_sponsor' or level in ['board', 'executive']) and supportive) = no |
 
     Scenario: A Silver account needs no executive sponsor
       Given account "ACME" has:
@@ -167,13 +169,14 @@ Feature: Relationships: mapped, analysed, planned and monitored
         | C3 | Lia Chen | specifier      | <level 3> | <dept 3>   | supporter | 3         | Eva Stone | 2026-09-28     |
       When the accounts are decided
       Then check "levels_and_departments" <result> for account "ACME"
+      And check "levels_and_departments" of account "ACME" says "<why>"
 
       Examples:
-        | levels | departments | level 2     | level 3   | dept 2      | dept 3      | result |
-        | 3      | 3           | operational | executive | Maintenance | Engineering | passes |
-        | 2      | 3           | operational | executive | Maintenance | Engineering | passes |
-        | 1      | 3           | executive   | executive | Maintenance | Engineering | fails  |
-        | 2      | 2           | operational | executive | Maintenance | Operations  | fails  |
+        | levels | departments | level 2     | level 3   | dept 2      | dept 3      | result | why                                                                              |
+        | 3      | 3           | operational | executive | Maintenance | Engineering | passes | holds                                                                            |
+        | 2      | 3           | operational | executive | Maintenance | Engineering | passes | holds                                                                            |
+        | 1      | 3           | executive   | executive | Maintenance | Engineering | fails  | does not hold: distinct(contacts, level) = 1; distinct(contacts, department) = 3 |
+        | 2      | 2           | operational | executive | Maintenance | Operations  | fails  | does not hold: distinct(contacts, level) = 2; distinct(contacts, department) = 2 |
 
     Scenario: In pre-sales the spread of the map is not yet checked
       Given account "ACME" has:
@@ -194,13 +197,14 @@ Feature: Relationships: mapped, analysed, planned and monitored
         | C2 | Tom Berg | user           | executive | Operations | neutral   |         | 2026-10-20     |
       When the accounts are decided
       Then check "key_players_owned" <result> for account "ACME"
+      And check "key_players_owned" of account "ACME" says "<why>"
 
       # Tom Berg, a user, is no key player: nobody has to own him.
       Examples:
-        | owner     | result |
-        | Eva Stone | passes |
-        | Jo Former | fails  |
-        |           | fails  |
+        | owner     | result | why                                                        |
+        | Eva Stone | passes | holds                                                      |
+        | Jo Former | fails  | does not hold: fails for 1 of 2 contacts: Ana Ruiz (id C1) |
+        |           | fails  | does not hold: fails for 1 of 2 contacts: Ana Ruiz (id C1) |
 
   Rule: A key player who opposes us has a planned mitigation
 
@@ -210,13 +214,14 @@ Feature: Relationships: mapped, analysed, planned and monitored
         | C4 | Max Vogt | influencer | senior_management | Production | <stance> | 4         | Kim Lund | 2026-10-12     | <mitigation> |
       When the accounts are decided
       Then check "opponents_mitigated" <result> for account "ACME"
+      And check "opponents_mitigated" of account "ACME" says "<why>"
 
       Examples:
-        | stance        | mitigation                                     | result |
-        | enemy         |                                                | fails  |
-        | non_supporter |                                                | fails  |
-        | enemy         | Plant visit with our service lead in November | passes |
-        | neutral       |                                                | passes |
+        | stance        | mitigation                                    | result | why                                                        |
+        | enemy         |                                               | fails  | does not hold: fails for 1 of 4 contacts: Max Vogt (id C4) |
+        | non_supporter |                                               | fails  | does not hold: fails for 1 of 4 contacts: Max Vogt (id C4) |
+        | enemy         | Plant visit with our service lead in November | passes | holds                                                      |
+        | neutral       |                                               | passes | holds                                                      |
 
     Scenario: An opponent without influence is recorded, but is no key player to plan for
       Given account "ACME" has these contacts:
@@ -234,13 +239,14 @@ Feature: Relationships: mapped, analysed, planned and monitored
         | C1 | Ana Ruiz | decision_maker | executive | Operations | supporter | Kim Lund | <date>         |
       When the accounts are decided
       Then check "key_players_in_touch" <result> for account "ACME"
+      And check "key_players_in_touch" of account "ACME" says "<why>"
       And check "key_players_in_touch" of account "ACME" falls due on <due>
 
       # due: the last contact + 90 days
       Examples:
-        | date       | result | due        |
-        | 2026-08-03 | passes | 2026-11-01 |
-        | 2026-08-02 | fails  | 2026-10-31 |
+        | date       | result | due        | why                                                        |
+        | 2026-08-03 | passes | 2026-11-01 | holds                                                      |
+        | 2026-08-02 | fails  | 2026-10-31 | does not hold: fails for 1 of 1 contacts: Ana Ruiz (id C1) |
 
     Scenario: A key player in a department we were asked not to approach is not counted
       Given account "ACME" has these contacts:
@@ -267,32 +273,34 @@ Feature: Relationships: mapped, analysed, planned and monitored
         | C2      | Engineering | <since> | Tom asked us to leave Engineering alone |
       When the accounts are decided
       Then check "restrictions_respected" <result> for account "ACME"
+      And check "restrictions_respected" of account "ACME" says "<why>"
 
       # A contact on or after the day the restriction was asked for breaks it.
       Examples:
-        | since      | result |
-        | 2026-09-28 | fails  |
-        | 2026-09-29 | passes |
+        | since      | result | why                                                                    |
+        | 2026-09-28 | fails  | does not hold: fails for 1 of 1 restrictions: Engineering (contact C2) |
+        | 2026-09-29 | passes | holds                                                                  |
 
   Rule: No single team member holds the relationship alone
 
     Scenario Outline: <kim> of <total> relationships are Kim's
       Given account "ACME" has no relationships
       And account "ACME" has these relationships:
-        | member    | contact |
-        | Kim Lund  | C1      |
-        | <second>  | C1      |
-        | <third>   | C2      |
-        | <fourth>  | C3      |
-        | <fifth>   | C2      |
+        | member   | contact |
+        | Kim Lund | C1      |
+        | <second> | C1      |
+        | <third>  | C2      |
+        | <fourth> | C3      |
+        | <fifth>  | C2      |
       When the accounts are decided
       Then check "no_single_threading" <result> for account "ACME"
+      And check "no_single_threading" of account "ACME" says "<why>"
 
       # at least 3 relationships, and the busiest member holds at most 60% of them
       Examples:
-        | kim | total | second    | third     | fourth    | fifth     | result |
-        | 3   | 5     | Eva Stone | Kim Lund  | Raj Patel | Kim Lund  | passes |
-        | 4   | 5     | Kim Lund  | Kim Lund  | Raj Patel | Kim Lund  | fails  |
+        | kim | total | second    | third    | fourth    | fifth    | result | why                                                                             |
+        | 3   | 5     | Eva Stone | Kim Lund | Raj Patel | Kim Lund | passes | holds                                                                           |
+        | 4   | 5     | Kim Lund  | Kim Lund | Raj Patel | Kim Lund | fails  | does not hold: count(relationships) = 5; max_share(relationships, member) = 0.8 |
 
     Scenario: Fewer than three relationships are too few
       Given account "ACME" has no relationships
@@ -301,7 +309,7 @@ Feature: Relationships: mapped, analysed, planned and monitored
         | Kim Lund  | C1      |
         | Eva Stone | C1      |
       When the accounts are decided
-      Then check "no_single_threading" fails for account "ACME"
+      Then check "no_single_threading" fails for account "ACME" because "does not hold: count(relationships) = 2"
 
   Rule: The mentor who reviews the plan is not on the account team
 
@@ -310,9 +318,10 @@ Feature: Relationships: mapped, analysed, planned and monitored
         | mentor | <mentor> |
       When the accounts are decided
       Then check "mentor_independent" <result> for account "ACME"
+      And check "mentor_independent" of account "ACME" says "<why>"
 
       Examples:
-        | mentor     | result |
-        | Maria Holt | passes |
-        | Eva Stone  | fails  |
-        |            | fails  |
+        | mentor     | result | why                                                                         |
+        | Maria Holt | passes | holds                                                                       |
+        | Eva Stone  | fails  | does not hold: plan.mentor = Eva Stone; fails for 1 of 3 team: Eva Stone    |
+        |            | fails  | does not hold: plan.mentor = missing; none(team, name == plan.mentor) = yes |

@@ -60,6 +60,7 @@ Checking (Then)::
     check "plan_agreed" passes for account "A-1"  /  fails for account "A-1"
     check "plan_agreed" fails for account "A-1" because "evidence missing"
     check "plan_agreed" does not apply to account "A-1"
+    check "plan_agreed" of account "A-1" says "does not hold"   (its note, whatever the result)
     the plan checks of account "A-1" are:      a table  | check | result |  (passes, fails, does not apply)
     check "mentor_review_gold" of account "A-1" falls due on 2026-12-01
     check "mentor_review_gold" of account "A-1" is 12 days overdue

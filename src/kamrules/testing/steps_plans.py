@@ -17,6 +17,7 @@ Checking::
     check "plan_agreed" fails for account "A-1"
     check "plan_agreed" fails for account "A-1" because "evidence missing"
     check "plan_agreed" does not apply to account "A-1"
+    check "plan_agreed" of account "A-1" says "does not hold"   its note, whatever the result
     the plan checks of account "A-1" are:      | check | result | with passes, fails or does not apply
     check "mentor_review_gold" of account "A-1" falls due on 2026-12-01
     check "mentor_review_gold" of account "A-1" is 12 days overdue
@@ -214,6 +215,16 @@ def check_fails_because(policy: PolicyWorld, check: str, account: str, text: str
     said = f"{result.note} {result.remediation or ''}"
     if _flat(text) not in _flat(said):
         _fail(f'check "{result.id}" fails for account "{account}", but not because "{text}": {_state(result)}')
+
+
+@then(phrase('check "{check}" of account "{account}" says "{text:text}"'))
+def check_says(policy: PolicyWorld, check: str, account: str, text: str) -> None:
+    """What the check says about the account, whatever its result: its note (why it holds,
+    fails or does not apply) or its remediation contains the text."""
+    result = _check(policy, account, check)
+    said = f"{result.note} {result.remediation or ''}"
+    if _flat(text) not in _flat(said):
+        _fail(f'check "{result.id}" of account "{account}" does not say "{text}": it {_state(result)}')
 
 
 @then(phrase('check "{check}" does not apply to account "{account}"'))
