@@ -80,3 +80,9 @@ Feature: Mistakes a policy owner makes
     And account "A" has these contact persons:
       | name |
       | Ann  |
+
+  Scenario: A check that does not say what the scenario expects
+    Given an account "A" with:
+      | strategic_fit | 4 |
+    When the accounts are decided
+    Then check "plan_in_place" of account "A" says "the plan is fine"

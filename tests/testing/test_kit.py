@@ -267,3 +267,9 @@ def test_an_account_that_fails_validation_says_how_to_fix_it_or_expect_it(mistak
 )
 def test_a_name_that_does_not_exist_gets_a_did_you_mean(mistakes: str, scenario: str, message: str) -> None:
     assert message in failure(mistakes, scenario)
+
+
+def test_a_check_that_says_something_else_shows_what_it_says(mistakes: str) -> None:
+    """The step compares with what the check says, whatever its result, and shows all of it."""
+    text = failure(mistakes, "A check that does not say what the scenario expects")
+    assert 'check "plan_in_place" of account "A" does not say "the plan is fine": it does not apply: ' in text
