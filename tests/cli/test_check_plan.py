@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -110,3 +112,55 @@ def test_records_that_cannot_be_decided_are_reported_and_fail_the_run(tmp_path: 
     assert "## Account plan: Halvorsen Helse Oy (ACC-00034)" in out
     assert "record 2 (account BAD) could not be decided:" in out
     assert "2 records read: 1 decided, 1 could not be decided." in err
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_actions_are_one_csv_row_per_failed_check_most_severe_first() -> None:
+    code, out, _ = invoke("check-plan", RULES, ACCOUNTS, *AS_OF, "--account", "ACC-00034", "-f", "actions")
+    assert code == exit_codes.OK
+    rows = _csv(out)
+    assert [(r["severity"], r["check"]) for r in rows] == [
+        ("major", "key_players_in_touch"),  # overdue since 2026-10-09
+        ("major", "decision_makers_covered"),  # due now
+    ]
+    first = rows[0]
+    assert first["who"] == "Anna Kowalska (plan.owner)"
+    assert (first["due"], first["overdue_days"]) == ("2026-10-09", "23")
+    assert first["items_at_fault"] == "1 of 9 contacts: Kenji Papadopoulos (id ACC-00034-C05)"
+    assert first["what_to_do"].startswith("Have each relationship owner contact the key players")
+    assert rows[1]["due"] == "2026-11-01" and rows[1]["overdue_days"] == ""
+
+
+def test_status_filters_the_accounts_shown_but_the_summary_counts_all() -> None:
+    code, out, err = invoke("check-plan", RULES, ACCOUNTS, *AS_OF, "-f", "csv", "--status", "non_compliant")
+    assert code == exit_codes.OK
+    rows = _csv(out)
+    assert rows and {r["plan"] for r in rows} == {"non_compliant"}
+    assert f"non compliant {len(rows)}" in err
+    assert "300 records read: 300 decided" in err
+    _, both, _ = invoke("check-plan", RULES, ACCOUNTS, *AS_OF, "-f", "csv", "-s", "non_compliant", "-s", "at_risk")
+    assert {r["plan"] for r in _csv(both)} == {"non_compliant", "at_risk"}
+
+
+def test_csv_has_a_row_per_account() -> None:
+    code, out, _ = invoke("check-plan", RULES, ACCOUNTS, *AS_OF, "-f", "csv")
+    assert code == exit_codes.OK
+    rows = _csv(out)
+    assert len(rows) == 300
+    row = next(r for r in rows if r["account_id"] == "ACC-00034")
+    assert (row["tier"], row["plan"], row["score"], row["majors"], row["next_due"]) == (
+        "Bronze",
+        "at_risk",
+        "91.67",
+        "2",
+        "2027-01-26",
+    )
+
+
+def test_an_unknown_status_is_a_usage_error() -> None:
+    code, out, err = invoke("check-plan", RULES, ACCOUNTS, *AS_OF, "--status", "bogus")
+    assert code == exit_codes.USAGE
+    assert "'bogus' is not one of" in out + err

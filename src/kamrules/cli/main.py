@@ -495,6 +495,15 @@ class PlanFormat(StrEnum):
     markdown = "markdown"
     json = "json"
     jsonl = "jsonl"
+    csv = "csv"
+    actions = "actions"
+
+
+class PlanStatus(StrEnum):
+    compliant = "compliant"
+    at_risk = "at_risk"
+    non_compliant = "non_compliant"
+    not_applicable = "not_applicable"
 
 
 @app.command("check-plan")
@@ -502,8 +511,20 @@ def check_plan(
     rules: RulesArg,
     accounts: AccountsArg,
     account: Annotated[str | None, typer.Option("--account", "-a", help="Only this account.")] = None,
+    status: Annotated[
+        list[PlanStatus] | None,
+        typer.Option("--status", "-s", help="Only accounts whose plan has this status (repeat for several)."),
+    ] = None,
     as_of: AsOfOpt = None,
-    output_format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")] = PlanFormat.table,
+    output_format: Annotated[
+        PlanFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, text, markdown (the account manager's report), json, jsonl, csv (a row per "
+            "account) or actions (a CSV row per failed check: who acts, by when, for a CRM task).",
+        ),
+    ] = PlanFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     input_format: InputFormatOpt = None,
 ) -> None:
@@ -514,6 +535,8 @@ def check_plan(
     `kamrules check-plan rules/ examples/accounts.jsonl --as-of 2026-11-01`
 
     `kamrules check-plan rules/ examples/accounts.jsonl --account ACC-00042 --format markdown`
+
+    `kamrules check-plan rules/ examples/accounts.jsonl --status non_compliant --status at_risk -f actions -o tasks.csv`
     """
     rulebook = _load(rules)
     engine = Engine(rulebook)
@@ -523,41 +546,145 @@ def check_plan(
     records = _records(accounts, input_format)
     if account is not None:
         records = _only(engine, records, account, accounts)
+    wanted = {s.value for s in status} if status else None
     summary = Summary()
     handle = _open_output(output)
     try:
-        items = run_batch(engine, records, date, summary)
-        if output_format is PlanFormat.table:
-            _plan_table(items, handle)
-        elif output_format is PlanFormat.json:
-            # One JSON document, like `evaluate --format json`: plans, errors and the summary.
-            plans, errors = [], []
-            for item in items:
-                if isinstance(item, AccountError):
-                    errors.append(item.model_dump(mode="json"))
-                else:
-                    plans.append(_plan_document(item.decision()))
-            document = {"plans": plans, "errors": errors, "summary": summary.as_dict()}
-            handle.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
-        else:
-            for item in items:
-                if isinstance(item, AccountError):
-                    shown = item.model_dump_json() if output_format is PlanFormat.jsonl else error_text(item)
-                    handle.write(shown + "\n")
-                    continue
-                decision = item.decision()
-                if output_format is PlanFormat.markdown:
-                    handle.write(compliance_markdown(decision) + "\n")
-                elif output_format is PlanFormat.text:
-                    handle.write(compliance_text(decision) + "\n")
-                else:
-                    handle.write(json.dumps(_plan_document(decision), ensure_ascii=False) + "\n")
+        items = _plans(run_batch(engine, records, date, summary), wanted)
+        _write_plans(items, output_format, handle, summary)
     finally:
         if output:
             handle.close()
     _report(summary, True, output)
     if summary.errors:
         raise typer.Exit(exit_codes.RECORDS_FAILED)
+
+
+def _plans(items: Iterator[Outcome | AccountError], wanted: set[str] | None) -> Iterator[Decision | AccountError]:
+    """The explained decisions (and the records that could not be decided), those whose plan
+    has a wanted status only; a record that could not be decided is always shown."""
+    for item in items:
+        if isinstance(item, AccountError):
+            yield item
+        elif wanted is None or item.compliance_status in wanted:
+            yield item.decision()
+
+
+PLAN_COLUMNS = (
+    "account_id",
+    "account_name",
+    "tier",
+    "stage",
+    "plan",
+    "score",
+    "blockers",
+    "majors",
+    "minors",
+    "next_due",
+    "map_status",
+    "missing_facts",
+)
+ACTION_COLUMNS = (
+    "account_id",
+    "account_name",
+    "tier",
+    "stage",
+    "plan",
+    "severity",
+    "check",
+    "title",
+    "why",
+    "what_to_do",
+    "who",
+    "due",
+    "overdue_days",
+    "items_at_fault",
+)
+
+
+def _write_plans(items: Iterator[Decision | AccountError], fmt: PlanFormat, handle: TextIO, summary: Summary) -> None:
+    if fmt is PlanFormat.table:
+        _plan_table(items, handle)
+    elif fmt is PlanFormat.json:
+        # One JSON document, like `evaluate --format json`: plans, errors and the summary.
+        plans, errors = [], []
+        for item in items:
+            if isinstance(item, AccountError):
+                errors.append(item.model_dump(mode="json"))
+            else:
+                plans.append(_plan_document(item))
+        document = {"plans": plans, "errors": errors, "summary": summary.as_dict()}
+        handle.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    elif fmt in (PlanFormat.csv, PlanFormat.actions):
+        columns = PLAN_COLUMNS if fmt is PlanFormat.csv else ACTION_COLUMNS
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for item in items:
+            if isinstance(item, AccountError):
+                err.print(error_text(item), markup=False)  # the summary counts it; the CSV stays rows of plans
+            elif fmt is PlanFormat.csv:
+                writer.writerow(_plan_row(item))
+            else:
+                writer.writerows(_action_rows(item))
+    else:
+        for item in items:
+            if isinstance(item, AccountError):
+                handle.write((item.model_dump_json() if fmt is PlanFormat.jsonl else error_text(item)) + "\n")
+            elif fmt is PlanFormat.markdown:
+                handle.write(compliance_markdown(item) + "\n")
+            elif fmt is PlanFormat.text:
+                handle.write(compliance_text(item) + "\n")
+            else:
+                handle.write(json.dumps(_plan_document(item), ensure_ascii=False) + "\n")
+
+
+def _plan_row(d: Decision) -> dict[str, Any]:
+    c = d.compliance
+    assert c is not None
+    return {
+        "account_id": d.account_id,
+        "account_name": d.account_name or "",
+        "tier": d.tier,
+        "stage": c.stage or "",
+        "plan": c.status,
+        "score": "" if c.score is None else str(c.score),
+        "blockers": c.failed["blocker"],
+        "majors": c.failed["major"],
+        "minors": c.failed["minor"],
+        "next_due": c.next_due.isoformat() if c.next_due else "",
+        "map_status": c.map_status,
+        "missing_facts": "; ".join(c.missing_facts),
+    }
+
+
+_SEVERITY_RANK = {"blocker": 0, "major": 1, "minor": 2}
+
+
+def _action_rows(d: Decision) -> list[dict[str, Any]]:
+    """One row per failed check of one account, the most severe and most overdue first."""
+    c = d.compliance
+    assert c is not None
+    failed = [x for x in c.checks if x.applies and not x.passed]
+    failed.sort(key=lambda x: (_SEVERITY_RANK[x.severity], x.due or d.as_of, x.id))
+    return [
+        {
+            "account_id": d.account_id,
+            "account_name": d.account_name or "",
+            "tier": d.tier,
+            "stage": c.stage or "",
+            "plan": c.status,
+            "severity": x.severity,
+            "check": x.id,
+            "title": x.title,
+            "why": x.note,
+            "what_to_do": x.remediation or "",
+            "who": x.owner or "",
+            "due": (x.due or d.as_of).isoformat(),
+            "overdue_days": x.overdue_days or "",
+            "items_at_fault": "; ".join(g.described() for g in x.at_fault),
+        }
+        for x in failed
+    ]
 
 
 def _plan_document(decision: Decision) -> dict[str, Any]:
@@ -612,7 +739,7 @@ def _open_output(output: Path | None) -> TextIO:
         _fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
 
 
-def _plan_table(items: Iterator[Outcome | AccountError], handle: TextIO) -> None:
+def _plan_table(items: Iterator[Decision | AccountError], handle: TextIO) -> None:
     console = Console(file=handle, highlight=False, width=160 if not handle.isatty() else None)
     table = Table(title="Account plans")
     for column in (
@@ -634,7 +761,7 @@ def _plan_table(items: Iterator[Outcome | AccountError], handle: TextIO) -> None
         if isinstance(item, AccountError):
             errors.append(item)
             continue
-        d = item.decision()
+        d = item
         c = d.compliance
         assert c is not None
         table.add_row(

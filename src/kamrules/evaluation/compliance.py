@@ -298,9 +298,7 @@ def item_name(item: Any, kind: RecordType, items: Sequence[Any]) -> str:
 
 
 def _fails_for(group: ItemsAtFault) -> str:
-    more = group.count - len(group.names)
-    names = ", ".join(group.names) + (f" and {more:,} more" if more else "")
-    return f"fails for {group.count:,} of {group.total:,} {group.items_of}: {names}"
+    return f"fails for {group.described()}"
 
 
 def _why_not(values: Mapping[str, Any], at_fault: Sequence[ItemsAtFault]) -> str:

@@ -99,6 +99,12 @@ class ItemsAtFault(_Model):
     names: list[str]
     """The first ten at fault, in list order, named by their own facts (name, id, ...)."""
 
+    def described(self) -> str:
+        """"2 of 40 contacts: Ana Ruiz (id C1), Bo Lind (id C7)", with "and N more" past ten."""
+        more = self.count - len(self.names)
+        names = ", ".join(self.names) + (f" and {more:,} more" if more > 0 else "")
+        return f"{self.count:,} of {self.total:,} {self.items_of}: {names}"
+
 
 class PlanCheckResult(_Model):
     """One plan check for one account: whether it applies, holds, and what to do."""
