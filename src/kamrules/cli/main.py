@@ -740,43 +740,20 @@ def _open_output(output: Path | None) -> TextIO:
 
 
 def _plan_table(items: Iterator[Decision | AccountError], handle: TextIO) -> None:
+    """The CSV's columns (but the missing facts), headed and written for people."""
     console = Console(file=handle, highlight=False, width=160 if not handle.isatty() else None)
     table = Table(title="Account plans")
-    for column in (
-        "account",
-        "name",
-        "tier",
-        "stage",
-        "plan",
-        "score",
-        "blockers",
-        "majors",
-        "minors",
-        "next due",
-        "map",
-    ):
-        table.add_column(column, no_wrap=column in ("account", "next due"))
+    columns = [c for c in PLAN_COLUMNS if c != "missing_facts"]
+    headings = {"account_id": "account", "account_name": "name", "next_due": "next due", "map_status": "map"}
+    for column in columns:
+        table.add_column(headings.get(column, column), no_wrap=column in ("account_id", "next_due"))
     errors: list[AccountError] = []
     for item in items:
         if isinstance(item, AccountError):
             errors.append(item)
             continue
-        d = item
-        c = d.compliance
-        assert c is not None
-        table.add_row(
-            d.account_id,
-            d.account_name or "",
-            d.tier,
-            (c.stage or "").replace("_", " "),
-            c.status.replace("_", " "),
-            str(c.score) if c.score is not None else "",
-            str(c.failed["blocker"]),
-            str(c.failed["major"]),
-            str(c.failed["minor"]),
-            c.next_due.isoformat() if c.next_due else "",
-            str(c.map_status),
-        )
+        row = _plan_row(item)
+        table.add_row(*(str(row[c]).replace("_", " ") if c in ("stage", "plan") else str(row[c]) for c in columns))
     console.print(table)
     for error in errors:
         console.print(error_text(error), markup=False)
