@@ -32,15 +32,9 @@ from kamrules.evaluation.exact import centi_decimal, round_ratio, score2, score_
 from kamrules.evaluation.scoring import Scorer, centi, scorer_for
 from kamrules.explanation.decision import (
     AccountError,
-    CriterionResult,
     Decision,
     FieldError,
-    GateResult,
-    PlacementStep,
     RulebookRef,
-    ScorecardResult,
-    TierCheck,
-    TierTest,
 )
 from kamrules.expressions import CompiledExpression, compile_item_facts
 from kamrules.facts.records import FactRecord, FieldProblem, InvalidRecord, RecordValidator
@@ -424,7 +418,7 @@ def _fmt(value: Any) -> str:
         value = int(value)
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, Fraction):
+    if type(value) is Fraction:
         return str(score2(value))
     if value is None:
         return "missing"
@@ -474,53 +468,57 @@ class Outcome:
     def decision(self) -> Decision:
         engine = self.engine
         missing: list[str] = []
-        scores: dict[str, ScorecardResult] = {}
+        scores: dict[str, dict[str, Any]] = {}
         for card, (weighted, total, rows) in zip(engine.cards, self.cards, strict=True):
             results = []
             for c, (value, points, match, status, evidence) in zip(card.criteria, rows, strict=True):
                 results.append(self._criterion(c, value, points, match, status, evidence, total, missing))
-            scores[card.id] = ScorecardResult(
-                id=card.id,
-                title=card.title,
-                score=score_ratio(weighted, total * 100),
-                weighted_points=Decimal(weighted) / 10_000,
-                total_weight=centi_decimal(total),
-                criteria=results,
-            )
+            scores[card.id] = {
+                "id": card.id,
+                "title": card.title,
+                "score": score_ratio(weighted, total * 100),
+                "weighted_points": Decimal(weighted) / 10_000,
+                "total_weight": centi_decimal(total),
+                "criteria": results,
+            }
         gates = [self._gate(g, row, missing) for g, row in zip(engine.gates, self.gates, strict=True)]
         tier_tests = [
             self._tier_test(i, t, row, missing)
             for i, (t, row) in enumerate(zip(engine.tiers, self.tier_rows, strict=True))
         ]
         segment_tests = [
-            self._condition("segment", expr, row, None, missing).model_copy(update={"segment": name})
+            {**self._condition("segment", expr, row, None, missing), "segment": name}
             for (name, expr), row in zip(engine.segments, self.segment_rows, strict=False)
             if expr is not None
         ]
         tier = engine.tiers[self.tier_index]
-        return Decision(
-            account_id=self.account_id,
-            account_name=getattr(self.record, "name", None),
-            as_of=self.as_of,
-            tier=tier.name,
-            tier_rank=self.tier_index + 1,
-            key_account=tier.key_account,
-            segment=self.segment,
-            summary=self._summary(scores, tier_tests),
-            tier_by_rules=engine.tiers[self.rules_index].name,
-            placement=[PlacementStep(kind=kind, note=note) for kind, note in self.placement],
-            scores=scores,
-            gates=gates,
-            tier_tests=tier_tests,
-            segment_tests=segment_tests,
-            compliance=compliance_model(
-                engine.checks, self.check_rows, self.record, self.scores, tier.name, self.map_status, self.as_of
-            )
-            if engine.checks
-            else None,
-            missing_facts=sorted(set(missing)),
-            rulebook=engine.ref,
-            kamrules_version=__version__,
+        # The parts are plain dicts, validated once here: building each part as a model of
+        # its own costs about twice as much.
+        return Decision.model_validate(
+            {
+                "account_id": self.account_id,
+                "account_name": getattr(self.record, "name", None),
+                "as_of": self.as_of,
+                "tier": tier.name,
+                "tier_rank": self.tier_index + 1,
+                "key_account": tier.key_account,
+                "segment": self.segment,
+                "summary": self._summary(scores, tier_tests),
+                "tier_by_rules": engine.tiers[self.rules_index].name,
+                "placement": [{"kind": kind, "note": note} for kind, note in self.placement],
+                "scores": scores,
+                "gates": gates,
+                "tier_tests": tier_tests,
+                "segment_tests": segment_tests,
+                "compliance": compliance_model(
+                    engine.checks, self.check_rows, self.record, self.scores, tier.name, self.map_status, self.as_of
+                )
+                if engine.checks
+                else None,
+                "missing_facts": sorted(set(missing)),
+                "rulebook": engine.ref,
+                "kamrules_version": __version__,
+            }
         )
 
     def _criterion(
@@ -533,7 +531,7 @@ class Outcome:
         evidence: tuple[Any, ...] | None,
         total: int,
         missing: list[str],
-    ) -> CriterionResult:
+    ) -> dict[str, Any]:
         spec = c.spec
         method = spec.method
         evidence_map = None
@@ -566,22 +564,22 @@ class Outcome:
             matched = f"computed by {spec.expression}"
         if status and c.fact is not None:
             missing.append(c.fact)
-        return CriterionResult(
-            id=spec.id,
-            title=spec.title,
-            method=method,
-            fact=c.fact,
-            value=shown(value),
-            evidence=evidence_map,
-            matched=matched,
-            points=centi_decimal(points),
-            weight=centi_decimal(c.weight),
-            contribution=Decimal("0.00") if status == 2 else round_ratio(c.weight * points, total * 100),
-            missing=status != 0 or (value is None),
-            dropped=status == 2,
-        )
+        return {
+            "id": spec.id,
+            "title": spec.title,
+            "method": method,
+            "fact": c.fact,
+            "value": shown(value),
+            "evidence": evidence_map,
+            "matched": matched,
+            "points": centi_decimal(points),
+            "weight": centi_decimal(c.weight),
+            "contribution": Decimal("0.00") if status == 2 else round_ratio(c.weight * points, total * 100),
+            "missing": status != 0 or (value is None),
+            "dropped": status == 2,
+        }
 
-    def _gate(self, gate: CompiledGate, row: GateRow, missing: list[str]) -> GateResult:
+    def _gate(self, gate: CompiledGate, row: GateRow, missing: list[str]) -> dict[str, Any]:
         applied, unknown, evidence = row
         labels = gate.expression.evidence
         evidence_map = {label: shown(v) for label, v in zip(labels, evidence, strict=True)}
@@ -599,17 +597,17 @@ class Outcome:
             )
         else:
             note = "does not apply"
-        return GateResult(
-            id=spec.id,
-            title=spec.title,
-            effect=spec.effect,
-            at_most=spec.at_most,
-            applied=applied,
-            unknown=unknown,
-            evidence=evidence_map,
-            reason=spec.reason,
-            note=note,
-        )
+        return {
+            "id": spec.id,
+            "title": spec.title,
+            "effect": spec.effect,
+            "at_most": spec.at_most,
+            "applied": applied,
+            "unknown": unknown,
+            "evidence": evidence_map,
+            "reason": spec.reason,
+            "note": note,
+        }
 
     def _condition(
         self,
@@ -618,7 +616,7 @@ class Outcome:
         row: RequirementRow,
         reason: str | None,
         missing: list[str],
-    ) -> TierCheck:
+    ) -> dict[str, Any]:
         """A requirement or segment test, with the facts it read and, if unmet, why."""
         result, evidence = row
         values = {label: shown(v) for label, v in zip(expr.evidence, evidence, strict=True)}
@@ -628,30 +626,29 @@ class Outcome:
             note = ((reason + "; ") if reason else "") + "unknown: a fact it reads is missing"
         elif result is not True:
             note = reason or f"{expr.source} is not met"
-        return TierCheck(kind=kind, test=expr.source, passed=result is True, actual=values, note=note)
+        return {"kind": kind, "test": expr.source, "passed": result is True, "actual": values, "note": note}
 
-    def _tier_test(self, index: int, tier: CompiledTier, row: TierRow, missing: list[str]) -> TierTest:
+    def _tier_test(self, index: int, tier: CompiledTier, row: TierRow, missing: list[str]) -> dict[str, Any]:
         eligible, score_tests, requirement_rows = row
-        checks = []
+        checks: list[dict[str, Any]] = []
         for (card, _, minimum), passed in zip(tier.min_scores, score_tests, strict=True):
             actual = score2(self.scores[card])
             note = None if passed else f"the {card} score {actual} is below {minimum}"
-            checks.append(
-                TierCheck(kind="min_score", test=f"score.{card} >= {minimum}", passed=passed, actual=actual, note=note)
-            )
+            test = f"score.{card} >= {minimum}"
+            checks.append({"kind": "min_score", "test": test, "passed": passed, "actual": actual, "note": note})
         for (expr, reason), requirement in zip(tier.requirements, requirement_rows, strict=True):
             checks.append(self._condition("requirement", expr, requirement, reason, missing))
         for gate, (applied, _, _) in zip(self.engine.gates, self.gates, strict=True):
             if applied and gate.ceiling > index:
                 note = f"gate '{gate.spec.id}' applies: {gate.spec.reason}"
-                checks.append(TierCheck(kind="gate", test=gate.spec.id, passed=False, note=note))
-        return TierTest(tier=tier.name, eligible=eligible and index >= self.ceiling, checks=checks)
+                checks.append({"kind": "gate", "test": gate.spec.id, "passed": False, "note": note})
+        return {"tier": tier.name, "eligible": eligible and index >= self.ceiling, "checks": checks}
 
-    def _summary(self, scores: dict[str, ScorecardResult], tier_tests: list[TierTest]) -> str:
+    def _summary(self, scores: dict[str, dict[str, Any]], tier_tests: list[dict[str, Any]]) -> str:
         """One sentence: the tier, the score, and what kept the account from the tier above."""
         engine = self.engine
         tier = engine.tiers[self.tier_index]
-        text = f"{tier.name}: {engine.primary} score {scores[engine.primary].score}"
+        text = f"{tier.name}: {engine.primary} score {scores[engine.primary]['score']}"
         if self.placement:
             return f"{text}; " + "; ".join(note for _, note in self.placement)
         for gate, (applied, _, _) in zip(engine.gates, self.gates, strict=True):
@@ -659,9 +656,9 @@ class Outcome:
                 return f"{text}; excluded from key-account tiers by gate '{gate.spec.id}': {gate.spec.reason}"
         if self.tier_index > 0:
             above = tier_tests[self.tier_index - 1]
-            reasons = "; ".join(c.note or c.test for c in above.checks if not c.passed)
+            reasons = "; ".join(c["note"] or c["test"] for c in above["checks"] if not c["passed"])
             if reasons:
-                text += f"; not {above.tier} because {reasons}"
+                text += f"; not {above['tier']} because {reasons}"
         return text
 
 

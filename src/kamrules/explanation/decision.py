@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 Number = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 """Exact decimals inside Python; plain JSON numbers outside, because CRM systems and
@@ -122,7 +122,7 @@ class PlanCheckResult(_Model):
     owner: str | None = None
     due: dt.date | None = None
     overdue_days: int | None = None
-    at_fault: list[ItemsAtFault] = []
+    at_fault: list[ItemsAtFault] = Field(default_factory=list)
     """For a failed check: which items of a list made it fail."""
 
 
@@ -137,7 +137,7 @@ class Compliance(_Model):
     failed: dict[str, int]
     next_due: dt.date | None
     checks: list[PlanCheckResult]
-    missing_facts: list[str] = []
+    missing_facts: list[str] = Field(default_factory=list)
     """Facts the plan checks needed and did not find (the selection's own are on the decision)."""
 
 
@@ -161,7 +161,7 @@ class Decision(_Model):
     segment: str | None
     summary: str
     tier_by_rules: str
-    placement: list[PlacementStep] = []
+    placement: list[PlacementStep] = Field(default_factory=list)
     scores: dict[str, ScorecardResult]
     gates: list[GateResult]
     tier_tests: list[TierTest]
