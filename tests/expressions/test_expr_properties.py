@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from kamrules.errors import ExpressionError
 from kamrules.expressions import compile_expression, compile_item_facts
+from kamrules.expressions.nodes import Aggregate
 from kamrules.facts.types import BOOLEAN, DATE, TEXT, CategoryType, ScalarType
 
 SAMPLE_RECORDS = [
@@ -647,3 +648,33 @@ def test_lookups_agree_with_the_reference_interpreter(source: str, rec: Any, car
     """An inner aggregate answered by a lookup means what the loop it replaces means: a
     missing value matches nothing, and a list of a missing plan is unknown."""
     _agrees(source, rec, card_scores, AS_OF)
+
+
+# -- the items a failed all() or none() names ----------------------------------------------------
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=st.one_of(_nested_aggregate((), 2), _lookup_aggregate()), rec=records, card_scores=scores)
+def test_item_finders_name_exactly_the_items_the_reference_faults(
+    source: str, rec: Any, card_scores: dict[str, Fraction]
+) -> None:
+    """For each all() of an expression, the items whose condition is not true (false or
+    unknown); for each none(), the items whose condition is true; nothing when the list
+    itself is unknown. Compared item for item, in order, with the naive interpreter."""
+    try:
+        compiled = compile_expression(source, SCHEMA)
+    except ExpressionError:
+        return  # a size limit, checked elsewhere
+    terms = reference_terms(checked(source))
+    for label, finder in compiled.finders.items():
+        node = terms[label]
+        assert isinstance(node, Aggregate) and node.where is not None
+        every = reference(node.items, rec, card_scores, AS_OF)
+        faulted = [
+            item
+            for item in every or []
+            if (reference(node.where, rec, card_scores, AS_OF, {0: rec, node.level: item}) is True)
+            != (node.name == "all")
+        ]
+        found = finder.find(rec, card_scores, AS_OF)
+        assert [id(x) for x in found] == [id(x) for x in faulted], (source, label, found, faulted)
