@@ -133,6 +133,25 @@ def test_arrow_tables_and_polars_frames_are_accepted(engine: Engine) -> None:
     assert evaluate_frame(engine, pl.from_arrow(table), AS_OF).equals(frame)
 
 
+def test_pandas_frames_are_decided_as_their_records(default_engine: Engine) -> None:
+    """A pandas frame as a CRM engineer has it, missing numbers as NaN and missing text as
+    None: each row is decided as the record it stands for."""
+    import pandas as pd
+
+    rows = [
+        {"id": "P1", "annual_revenue": 12_000_000.0, "strategic_fit": 5, "growth_potential": 4.0,
+         "credit_risk": "low", "wants_key_account": True, "stage": "review"},
+        {"id": "P2", "annual_revenue": float("nan"), "strategic_fit": 2, "growth_potential": 1.0,
+         "credit_risk": None, "wants_key_account": False, "stage": None},
+    ]
+    frame = pd.DataFrame(rows)
+    assert frame["annual_revenue"].isna().tolist() == [False, True]
+    decided = evaluate_frame(default_engine, frame, AS_OF)
+    as_records = [{k: v for k, v in r.items() if v is not None and v == v} for r in rows]  # NaN is missing
+    assert decided.equals(evaluate_frame(default_engine, as_records, AS_OF))
+    assert decided["account_id"].to_list() == ["P1", "P2"] and decided["status"].to_list() == ["decided"] * 2
+
+
 def test_csv_and_jsonl_read_as_the_per_account_batch_reads_them(default_engine: Engine, tmp_path: Path) -> None:
     for name in ("accounts.csv", "accounts.jsonl"):
         path = ROOT / "examples" / name
