@@ -37,9 +37,10 @@ MAP_STATUS = (
 # Why a check does not apply (row kind); APPLIES means it was evaluated.
 APPLIES, OTHER_TIER, OTHER_STAGE, STAGE_UNKNOWN = 0, 1, 2, 3
 
-# (kind, passed (True/False/None unknown), condition value, evidence, due date, owner value)
-CheckRow = tuple[int, bool | None, Any, tuple[Any, ...], dt.date | None, Any]
-NOT_EVALUATED: dict[int, CheckRow] = {kind: (kind, None, None, (), None, None) for kind in (1, 2, 3)}
+# (kind, passed (True/False/None unknown), condition value, evidence). The due date and the
+# owner are only shown, so they are computed when the explained model is built.
+CheckRow = tuple[int, bool | None, Any, tuple[Any, ...]]
+NOT_EVALUATED: dict[int, CheckRow] = {kind: (kind, None, None, ()) for kind in (1, 2, 3)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,19 +127,11 @@ def evaluate_checks(
                 rows.append(NOT_EVALUATED[OTHER_STAGE])
                 continue
         value, evidence = check.condition.evaluate(record, scores, as_of)
-        due = None
-        if check.within_days is not None:
-            if value is None:
-                passed = None
-            else:
-                passed = (as_of - value).days <= check.within_days
-                due = value + dt.timedelta(days=check.within_days)
-        else:
+        if check.within_days is None:
             passed = value
-            if check.due is not None:
-                due = check.due.evaluate(record, scores, as_of)[0]
-        owner = check.owner.evaluate(record, scores, as_of)[0] if check.owner is not None else None
-        rows.append((APPLIES, passed, value, evidence, due, owner))
+        else:
+            passed = None if value is None else (as_of - value).days <= check.within_days
+        rows.append((APPLIES, passed, value, evidence))
     return tuple(rows)
 
 
@@ -171,7 +164,7 @@ def compliance_model(
     applicable_weight = passed_weight = 0
     failed = {"blocker": 0, "major": 0, "minor": 0}
     upcoming: list[dt.date] = []
-    for check, (kind, passed, value, evidence, due, owner) in zip(checks, rows, strict=True):
+    for check, (kind, passed, value, evidence) in zip(checks, rows, strict=True):
         spec = check.spec
         if kind != APPLIES:
             if kind == OTHER_TIER:
@@ -185,6 +178,8 @@ def compliance_model(
             results.append(_result(spec, applies=False, passed=False, unknown=False, evidence={}, note=note))
             continue
         values = {label: shown(v) for label, v in zip(check.condition.evidence, evidence, strict=True)}
+        due = _due(check, value, record, scores, as_of)
+        owner = check.owner.evaluate(record, scores, as_of)[0] if check.owner is not None else None
         unknown = passed is None
         ok = passed is True
         applicable_weight += check.weight
@@ -239,6 +234,13 @@ def compliance_model(
             "missing_facts": sorted(set(missing)),
         }
     )
+
+
+def _due(check: CompiledCheck, value: Any, record: Any, scores: Mapping[str, Fraction], as_of: dt.date) -> Any:
+    """When the check falls due: the date checked plus its freshness, or its ``due`` rule."""
+    if check.within_days is not None:
+        return None if value is None else value + dt.timedelta(days=check.within_days)
+    return check.due.evaluate(record, scores, as_of)[0] if check.due is not None else None
 
 
 def _result(spec: PlanCheck, **fields: Any) -> dict[str, Any]:
