@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from kamrules import load_rulebook, load_rulebook_text
@@ -91,3 +94,48 @@ def test_unused_custom_fact() -> None:
     assert any("KAM007: the custom fact 'nps' (number) is declared but no rule reads it" in f for f in codes(text))
     used = text.replace("fact: account.relationship_strength", "fact: account.nps")
     assert not any("KAM007" in f for f in codes(used))
+
+
+def _default_rules_with(tmp_path: Path, *changes: tuple[str, str]) -> list[str]:
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    checks = rules / "plan_checks.yaml"
+    text = checks.read_text(encoding="utf-8")
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    checks.write_text(text, encoding="utf-8")
+    return [str(f) for f in lint(load_rulebook(rules))]
+
+
+MENTOR = "\n    fresh:\n      date: max(plan.reviews, date, kind == 'mentor')"
+
+
+def test_a_higher_tier_held_to_a_looser_freshness_window(tmp_path: Path) -> None:
+    """Gold's mentor review every 120 days while Silver and Bronze need one every 90."""
+    findings = _default_rules_with(tmp_path, ("within_days: 60", "within_days: 120"))
+    (finding,) = [f for f in findings if "KAM008" in f]
+    assert finding.endswith(
+        "warning KAM008: plan check 'mentor_review_gold' lets tier Gold go 120 days without "
+        "max(plan.reviews, date, kind == 'mentor'), but 'mentor_review_silver_bronze' gives tier Silver only 90: "
+        "a higher tier is held to a looser standard (give higher tiers the shorter window, or check which tiers "
+        "each check lists)"
+    )
+    assert "plan_checks.yaml:" in finding
+
+
+def test_tiers_listed_the_wrong_way_round(tmp_path: Path) -> None:
+    """The 60-day check written for Bronze and the 90-day one for Gold and Silver."""
+    findings = _default_rules_with(
+        tmp_path,
+        ("tiers: [Gold]" + MENTOR, "tiers: [Bronze]" + MENTOR),
+        ("tiers: [Silver, Bronze]" + MENTOR, "tiers: [Gold, Silver]" + MENTOR),
+    )
+    (finding,) = [f for f in findings if "KAM008" in f]
+    assert "plan check 'mentor_review_silver_bronze' lets tier Gold go 90 days" in finding
+    assert "but 'mentor_review_gold' gives tier Bronze only 60" in finding
+
+
+def test_windows_for_one_tier_each_way_are_fine(tmp_path: Path) -> None:
+    """Joint reviews: Gold 100 days, Silver 190, Bronze 370; the default rulebook is clean."""
+    assert not [f for f in _default_rules_with(tmp_path) if "KAM008" in f]

@@ -211,7 +211,46 @@ def lint(rulebook: Rulebook, portfolio_size: int | None = None) -> list[Finding]
                     "list where it applies, or remove the key to apply it everywhere",
                 )
             )
+    findings += _looser_for_higher_tiers(rulebook)
     findings += _unused_custom_facts(rulebook)
+    return findings
+
+
+def _looser_for_higher_tiers(rulebook: Rulebook) -> list[Finding]:
+    """Freshness checks of the same date where a higher tier may wait longer than a lower one.
+
+    Plans of higher tiers are held to stricter checks (a mentor review every 60 days for the
+    top tier, 90 for the next); a tier list written the wrong way round, or a window edited
+    for one tier only, inverts that without any test failing.
+    """
+    spec = rulebook.spec
+    rank = {name: i for i, name in enumerate(rulebook.tier_names)}
+    key_tiers = [t.name for t in spec.tiers if t.key_account]
+    fresh = [
+        (index, check, " ".join(check.fresh.date.split()), check.tiers or key_tiers)
+        for index, check in enumerate(spec.plan_checks)
+        if check.fresh is not None
+    ]
+    findings = []
+    for (index, check, date, tiers), (_, other, other_date, other_tiers) in itertools.permutations(fresh, 2):
+        if date != other_date or check.fresh is None or other.fresh is None:
+            continue
+        if check.fresh.within_days <= other.fresh.within_days:
+            continue
+        higher = [t for t in tiers if any(rank[t] < rank[o] for o in other_tiers)]
+        if not higher:
+            continue
+        lower = next(o for o in other_tiers if rank[o] > rank[higher[0]])
+        findings.append(
+            Finding(
+                "KAM008",
+                f"plan check '{check.id}' lets tier {higher[0]} go {check.fresh.within_days} days without "
+                f"{date}, but '{other.id}' gives tier {lower} only {other.fresh.within_days}: a higher tier "
+                "is held to a looser standard",
+                rulebook.source_map.location(("plan_checks", index, "fresh", "within_days")),
+                "give higher tiers the shorter window, or check which tiers each check lists",
+            )
+        )
     return findings
 
 
