@@ -86,6 +86,8 @@ def test_text_names_the_stage_in_words() -> None:
     assert code == exit_codes.OK
     assert "  Stage:    implementation delivery\n" in out
     assert "[FAIL] major   Our team was in touch with every key player in the last 90 days." in out
+    marks = [line.split("]")[0].strip() + "]" for line in out.splitlines() if line.strip().startswith("[")]
+    assert marks[:2] == ["[FAIL]", "[FAIL]"] and "[FAIL]" not in marks[2:]  # what is missing comes first
 
 
 def test_an_unknown_account_is_named_with_a_suggestion() -> None:

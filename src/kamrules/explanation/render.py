@@ -64,9 +64,10 @@ def to_text(decision: Decision) -> str:
     if d.gates:
         lines.append("")
         lines.append("  Gates")
+        width = max(34, *(len(g.title or g.id) for g in d.gates))
         for g in d.gates:
             mark = "APPLIES" if g.applied else "unknown" if g.unknown else "ok"
-            lines.append(f"    {g.title or g.id:<34} {mark:<8} {g.note}")
+            lines.append(f"    {g.title or g.id:<{width}} {mark:<8} {g.note}")
             if g.evidence:
                 lines.append(f"      read: {show_value(g.evidence)}")
             if g.applied:
@@ -89,7 +90,7 @@ def to_text(decision: Decision) -> str:
     if d.compliance is not None:
         lines.append("")
         lines.append("  Account plan")
-        lines += ["  " + line for line in _compliance_lines(d)]
+        lines += ["    " + line for line in _compliance_lines(d)]
     if d.missing_facts:
         lines.append("")
         lines.append(f"  Missing evidence: {', '.join(d.missing_facts)}")
@@ -269,7 +270,10 @@ def _compliance_lines(d: Decision) -> list[str]:
         lines.append(f"Next due: {c.next_due.isoformat()}")
     if c.missing_facts:
         lines.append(f"Missing:  {', '.join(c.missing_facts)}")
-    for x in c.checks:
+    # What is missing first, most severe first, as in the Markdown report; then the rest in
+    # the rulebook's order.
+    failing = sorted((x for x in c.checks if x.applies and not x.passed), key=lambda x: _SEVERITY_ORDER[x.severity])
+    for x in failing + [x for x in c.checks if not x.applies or x.passed]:
         mark = "n/a " if not x.applies else "pass" if x.passed else "FAIL"
         lines.append(f"  [{mark}] {x.severity:<7} {x.title}")
         lines.append(f"           {x.note}")
