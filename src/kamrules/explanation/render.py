@@ -3,10 +3,11 @@ machines. Each reads only the :class:`Decision` model, so the three always agree
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from kamrules.explanation.decision import AccountError, CriterionResult, Decision
+from kamrules.explanation.decision import AccountError, CriterionResult, Decision, PlanCheckResult
 
 
 def show_value(value: Any) -> str:
@@ -201,10 +202,7 @@ def _compliance_markdown_body(d: Decision, heading: str) -> list[str]:
             "|---|---|---|---|---|---|",
         ]
         for x in failed:
-            if x.overdue_days:
-                when = f"overdue since {x.due.isoformat() if x.due else ''} ({x.overdue_days} days)"
-            else:
-                when = x.due.isoformat() if x.due else "now"
+            when = _when(x, d.as_of)
             out.append(
                 f"| {x.severity} | {_md(x.title)} | {_md(x.note)} | {_md(x.remediation or '')} | "
                 f"{_md(x.owner or 'account manager')} | {when} |"
@@ -239,6 +237,15 @@ def _where_not(note: str) -> str:
         return note
     where, _, applies = note[len(prefix) :].partition("; it applies ")
     return f"{where} (they apply {applies})" if applies else where
+
+
+def _when(check: PlanCheckResult, as_of: dt.date) -> str:
+    """By when a failed check is to be fixed: overdue since its due date, by it, or now."""
+    if check.overdue_days and check.due is not None:
+        return f"overdue since {check.due.isoformat()} ({check.overdue_days} days)"
+    if check.due is not None and check.due > as_of:
+        return f"by {check.due.isoformat()}"
+    return "now"
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -279,8 +286,7 @@ def _compliance_lines(d: Decision) -> list[str]:
         lines.append(f"           {x.note}")
         if x.applies and not x.passed:
             who = f" ({x.owner})" if x.owner else ""
-            due = f"; due {x.due.isoformat()}" if x.due else ""
-            lines.append(f"           to do{who}: {x.remediation}{due}")
+            lines.append(f"           to do{who}, {_when(x, d.as_of)}: {x.remediation}")
     return lines
 
 
