@@ -433,7 +433,7 @@ Feature: Account plan compliance
       Given account "ACME" has no plan
       When the accounts are decided
       Then account "ACME" is in tier "Gold"
-      And check "plan_in_place" fails for account "ACME" because "evidence missing: plan.status"
+      And check "plan_in_place" fails for account "ACME" because "evidence missing: there is no plan"
       And the plan of account "ACME" is non compliant
       And the plan report of account "ACME" says "Not compliant"
       And the plan report of account "ACME" says "Draft the account plan (or a new version of a retired one) from the plan template and share it with the account team."

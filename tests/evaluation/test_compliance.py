@@ -113,8 +113,38 @@ def test_missing_plan_is_missing_evidence(engine: Engine) -> None:
     assert decision.compliance is not None
     review = by_id(decision.compliance)["mentor_review"]
     assert review.unknown and not review.passed
-    assert review.note == "evidence missing: plan.last_reviewed"
+    # the account manager is told why; the facts stay listed for the policy owner
+    assert review.note == "evidence missing: there is no plan"
+    assert review.evidence == {"plan.last_reviewed": None}
     assert decision.compliance.missing_facts == ["plan.last_reviewed"]
+    # with a plan, the fact it lacks is named
+    dated = by_id(compliance(engine, plan={"owner": "Kim"}))["mentor_review"]
+    assert dated.note == "evidence missing: plan.last_reviewed"
+
+
+def test_an_aggregate_without_a_value_says_why() -> None:
+    """The oldest review of a plan with no reviews: the list is empty, or no item has it."""
+    engine = Engine(load_rulebook_text(SMALL_RULEBOOK + FRESH_FROM_A_LIST))
+    empty = by_id(compliance(engine, plan={"owner": "Kim", "reviews": []}))["joint_review"]
+    assert empty.note == (
+        "evidence missing: max(plan.reviews, date, kind == 'joint'), as no plan.reviews are recorded"
+    )
+    reviews = [{"kind": "mentor", "date": "2026-10-01"}]
+    mentor_only = by_id(compliance(engine, plan={"owner": "Kim", "reviews": reviews}))
+    assert mentor_only["joint_review"].note == (
+        "evidence missing: max(plan.reviews, date, kind == 'joint'), as no item of plan.reviews has a value for it"
+    )
+    assert by_id(compliance(engine, plan=None))["joint_review"].note == "evidence missing: there is no plan"
+
+
+FRESH_FROM_A_LIST = """
+plan_checks:
+  - id: joint_review
+    title: A joint review in the last 100 days
+    severity: major
+    fresh: {date: "max(plan.reviews, date, kind == 'joint')", within_days: 100}
+    remediation: Hold the joint review.
+"""
 
 
 def test_unknown_stage_skips_stage_checks_and_flags_it(engine: Engine) -> None:

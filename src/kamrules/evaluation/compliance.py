@@ -193,7 +193,7 @@ def compliance_model(
         if unknown:
             gaps = [label for label, v in values.items() if v is None]
             missing.extend(gaps)
-            note = "evidence missing: " + (", ".join(gaps) if gaps else "a fact it reads is missing")
+            note = "evidence missing: " + (_why_unknown(gaps, check.condition, record) or "a fact it reads is missing")
         elif check.within_days is not None:
             age = (as_of - value).days
             note = f"last done {value.isoformat()}, {age} days ago; must be within {check.within_days} days"
@@ -236,6 +236,27 @@ def compliance_model(
     )
 
 
+def _why_unknown(gaps: Sequence[str], condition: CompiledExpression, record: Any) -> str:
+    """The facts a check could not read, and why where the record says: the record they
+    belong to is missing ("there is no plan", said once), or an aggregate's list is empty
+    (the oldest review date of a plan with no reviews) or has no item with the fact."""
+    absent: list[str] = []
+    said: list[str] = []
+    for label in gaps:
+        path = condition.lists.get(label)
+        parent = (path or label).rpartition(".")[0]
+        if parent and parent != "account" and _at(record, parent) is None:
+            if parent not in absent:
+                absent.append(parent)
+        elif path is None:
+            said.append(label)
+        elif not _list_at(record, path):
+            said.append(f"{label}, as no {path} are recorded")
+        else:
+            said.append(f"{label}, as no item of {path} has a value for it")
+    return "; ".join([*(f"there is no {parent}" for parent in absent), *said])
+
+
 def _due(check: CompiledCheck, value: Any, record: Any, scores: Mapping[str, Fraction], as_of: dt.date) -> Any:
     """When the check falls due: the date checked plus its freshness, or its ``due`` rule."""
     if check.within_days is not None:
@@ -276,11 +297,17 @@ def _at_fault(
     return groups
 
 
-def _list_at(record: Any, path: str) -> Sequence[Any]:
+def _at(record: Any, path: str) -> Any:
+    """The record or list at a dotted path, or None when it or a record on the way is missing."""
     target = record
     for part in path.split("."):
         target = getattr(target, part, None) if target is not None else None
-    return target if target is not None else ()
+    return target
+
+
+def _list_at(record: Any, path: str) -> Sequence[Any]:
+    found = _at(record, path)
+    return found if found is not None else ()
 
 
 def item_name(item: Any, kind: RecordType, items: Sequence[Any]) -> str:

@@ -89,6 +89,9 @@ class CompiledExpression:
     evaluate: Evaluate
     finders: Mapping[str, ItemFinder] = field(default_factory=dict)
     """For each evidence term that is an ``all`` or ``none`` aggregate: its item finder."""
+    lists: Mapping[str, str] = field(default_factory=dict)
+    """For each evidence term that is an aggregate over an account's list: that list's path,
+    so that an unknown ``min(plan.reviews, date)`` can be explained by an empty list."""
 
 
 def compile_expression(
@@ -131,7 +134,12 @@ def compile_expression(
         and node.where is not None
         and isinstance(node.items.type, ListType)
     }
-    return CompiledExpression(source, kind, checked.nullable, evidence, function, finders)
+    lists = {
+        label: node.items.label
+        for label, (_, node) in generator.terms.items()
+        if isinstance(node, Aggregate) and node.items.namespace == "account"
+    }
+    return CompiledExpression(source, kind, checked.nullable, evidence, function, finders, lists)
 
 
 def compile_item_facts(definitions: Mapping[str, str], schema: FactSchema, item: RecordType) -> AssignFacts:
