@@ -330,3 +330,23 @@ def test_a_future_date_of_a_list_read_only_for_other_facts_does_not_block(engine
     )))
     with pytest.raises(InvalidRecord, match=r"contacts\[0\]\.last_contacted: 2027-01-01 is after the as-of date"):
         reading.decide(account(contacts=late), AS_OF)
+
+
+def test_a_failed_not_any_names_the_items_that_match() -> None:
+    """`not any(...)` fails because of the items that match it: those are named."""
+    rules = SMALL_RULEBOOK + """
+plan_checks:
+  - id: no_enemy_unowned
+    title: No opponent without an owner
+    severity: major
+    require: not any(contacts, stance == 'enemy' and missing(owner))
+    remediation: Give every opponent an owner.
+"""
+    engine = Engine(load_rulebook_text(rules))
+    contacts = [
+        {"name": "Max", "id": "C1", "stance": "enemy"},
+        {"name": "Ada", "id": "C2", "stance": "enemy", "owner": "Kim"},
+        {"name": "Bo", "id": "C3", "stance": "supporter"},
+    ]
+    check = by_id(compliance(engine, contacts=contacts))["no_enemy_unowned"]
+    assert check.note == "does not hold: fails for 1 of 3 contacts: Max (id C1)"

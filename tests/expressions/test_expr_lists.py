@@ -789,3 +789,35 @@ def test_numbers_that_may_be_fractions_are_not_looked_up() -> None:
     metrics = plan(service_metrics=[SimpleNamespace(name="NPS", target=nan, actual=None, measured=None)])
     rec = record(contacts=[contact(id="C1", influence=nan)], plan=metrics)
     assert run("any(contacts, any(plan.service_metrics, target == contact.influence))", rec) is False
+
+
+# -- which aggregates a failed condition can blame its items on --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "blamed"),
+    [
+        ("all(contacts, present(owner))", {"all(contacts, present(owner))": False}),
+        ("none(contacts, stance == 'enemy')", {"none(contacts, stance == 'enemy')": False}),
+        ("not any(contacts, stance == 'enemy')", {"any(contacts, stance == 'enemy')": True}),
+        (
+            "count(contacts) >= 1 and (all(team, present(role)) or not any(team, present(role)))",
+            {"all(team, present(role))": False, "any(team, present(role))": True},
+        ),
+        ("not all(contacts, present(owner))", {}),  # no single contact makes it false
+        ("any(contacts, stance == 'enemy')", {}),  # false: no contact to name
+        ("all(contacts, present(owner)) == false", {}),  # inside a comparison
+        ("all(team, present(role)) and not all(team, present(role))", {}),  # both ways
+    ],
+)
+def test_an_aggregate_is_blamed_only_where_its_value_makes_the_condition_false(
+    source: str, blamed: dict[str, bool]
+) -> None:
+    compiled = compile_(source)
+    assert {label: finder.blames for label, finder in compiled.finders.items()} == blamed
+
+
+def test_the_items_of_a_negated_any_are_the_ones_that_match() -> None:
+    finder = compile_("not any(contacts, stance == 'enemy')").finders["any(contacts, stance == 'enemy')"]
+    enemy, friend = contact(name="Max", stance="enemy"), contact(name="Ada", stance="supporter")
+    assert finder.find(record(contacts=[friend, enemy, contact()]), None, AS_OF) == [enemy]

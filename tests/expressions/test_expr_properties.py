@@ -654,13 +654,25 @@ def test_lookups_agree_with_the_reference_interpreter(source: str, rec: Any, car
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(source=st.one_of(_nested_aggregate((), 2), _lookup_aggregate()), rec=records, card_scores=scores)
+def _blamable() -> Strategy:
+    """Aggregates at the top, alone, under ``not`` or joined by ``and``/``or``."""
+    aggregate = st.one_of(_nested_aggregate((), 1), _lookup_aggregate())
+    return st.one_of(
+        aggregate,
+        aggregate.map(lambda a: f"not {a}"),
+        st.tuples(aggregate, st.sampled_from(["and", "or"]), aggregate, st.booleans()).map(
+            lambda x: f"{x[0]} {x[1]} {'not ' if x[3] else ''}{x[2]}"
+        ),
+    )
+
+
+@given(source=_blamable(), rec=records, card_scores=scores)
 def test_item_finders_name_exactly_the_items_the_reference_faults(
     source: str, rec: Any, card_scores: dict[str, Fraction]
 ) -> None:
-    """For each all() of an expression, the items whose condition is not true (false or
-    unknown); for each none(), the items whose condition is true; nothing when the list
-    itself is unknown. Compared item for item, in order, with the naive interpreter."""
+    """For each all() it blames, the items whose condition is not true (false or unknown);
+    for each none() or negated any(), the items whose condition is true; nothing when the
+    list itself is unknown. Compared item for item, in order, with the naive interpreter."""
     try:
         compiled = compile_expression(source, SCHEMA)
     except ExpressionError:

@@ -281,10 +281,10 @@ def _at_fault(
     scores: Mapping[str, Fraction],
     as_of: dt.date,
 ) -> list[ItemsAtFault]:
-    """Which items made each false ``all``/``none`` of a failed condition false."""
+    """Which items made a failed condition false, through each aggregate that can be blamed."""
     groups = []
     for label, finder in condition.finders.items():
-        if values.get(label) is not False:
+        if values.get(label) is not finder.blames:
             continue
         found = finder.find(record, scores, as_of)
         if not found:

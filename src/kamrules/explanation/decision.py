@@ -85,8 +85,9 @@ class TierTest(_Model):
 
 
 class ItemsAtFault(_Model):
-    """The items of one list that made a failed check's ``all(...)`` false (or its
-    ``none(...)`` false), so a report says which contacts, sign-offs or metrics to act on."""
+    """The items of one list that made a failed check false: those failing its ``all(...)``,
+    or matching its ``none(...)`` or its ``not any(...)``, so a report says which contacts,
+    sign-offs or metrics to act on."""
 
     condition: str
     """The aggregate, as in the check's evidence."""

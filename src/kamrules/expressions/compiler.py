@@ -60,17 +60,25 @@ FindItems = Callable[[Any, Mapping[str, Fraction] | None, dt.date], list[Any]]
 
 @dataclass(frozen=True, slots=True)
 class ItemFinder:
-    """Which items break an ``all(...)`` (or match a ``none(...)``) of an expression.
+    """Which items of a list made an expression false through one of its aggregates.
 
-    The evidence of such an aggregate is one true or false; an account manager needs to
-    know which contacts, sign-offs or metrics made it false. ``find(record, scores, as_of)``
-    gives them in list order; it runs only when an explanation asks, never on the hot path.
+    The evidence of ``all(...)``, ``none(...)`` or ``any(...)`` is one true or false; an
+    account manager needs to know which contacts, sign-offs or metrics to act on.
+    ``find(record, scores, as_of)`` gives them in list order, and the explanation asks only
+    when the aggregate's value is ``blames``; it never runs on the hot path.
+
+    An aggregate is blamed only where its value can make the whole expression false: an
+    ``all`` or ``none`` under ``and``/``or`` that is false (the items failing the ``all``,
+    matching the ``none``), an ``any`` under ``not`` that is true (the items matching it).
+    Anywhere else (inside a comparison, or an ``all`` under ``not``) no item is to blame.
     """
 
     items: str
     """The list, as its canonical path (``contacts``, ``plan.sign_offs``)."""
     item: RecordType
     find: FindItems
+    blames: bool
+    """The aggregate's value at which its items are to blame."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,14 +134,15 @@ def compile_expression(
     assert not isinstance(kind, NullType)
     generator = _Generator()
     evidence, function = generator.build(checked)
-    finders = {
-        label: ItemFinder(node.items.label, node.items.type.item, _Generator().build_finder(node))
-        for label, (_, node) in generator.terms.items()
-        if isinstance(node, Aggregate)
-        and node.name in ("all", "none")
-        and node.where is not None
-        and isinstance(node.items.type, ListType)
-    }
+    finders = {}
+    for label, negated in _polarities(checked).items():
+        node = generator.terms[label][1]
+        if not isinstance(node, Aggregate) or node.where is None or not isinstance(node.items.type, ListType):
+            continue
+        if node.name in ("all", "none") and not negated:
+            finders[label] = ItemFinder(node.items.label, node.items.type.item, _Generator().build_finder(node), False)
+        elif node.name == "any" and negated:
+            finders[label] = ItemFinder(node.items.label, node.items.type.item, _Generator().build_finder(node), True)
     lists = {
         label: node.items.label
         for label, (_, node) in generator.terms.items()
@@ -232,8 +241,8 @@ class _Generator:
 
     def build_finder(self, node: Aggregate) -> FindItems:
         """The items for which an ``all`` aggregate's condition is not true (false or
-        unknown, as ``all`` counts them) or a ``none`` aggregate's is. A list of a missing
-        record, or arithmetic beyond range, finds nothing."""
+        unknown, as ``all`` counts them), or an ``any`` or ``none`` aggregate's is. A list of
+        a missing record, or arithmetic beyond range, finds nothing."""
         assert node.where is not None
         k = node.level
         items, missing = self.source(node.items)
@@ -833,6 +842,29 @@ def _is_day_count(node: Node) -> bool:
 
 def _is_whole_literal(node: Node) -> bool:
     return isinstance(node, Constant) and isinstance(node.value, int) and not isinstance(node.value, bool)
+
+
+def _polarities(root: Node) -> dict[str, bool]:
+    """The evidence aggregates reached from the top through ``and``, ``or`` and ``not``
+    alone, each with whether an odd number of ``not`` stands above it (an aggregate reached
+    both ways is left out: neither of its values can be blamed)."""
+    found: dict[str, bool] = {}
+    ambiguous: set[str] = set()
+
+    def walk(node: Node, negated: bool) -> None:
+        if isinstance(node, Logic):
+            for operand in node.operands:
+                walk(operand, negated)
+        elif isinstance(node, Unary) and node.op == "not":
+            walk(node.operand, not negated)
+        elif isinstance(node, Aggregate):
+            label = node.label
+            if found.get(label, negated) != negated:
+                ambiguous.add(label)
+            found[label] = negated
+
+    walk(root, False)
+    return {label: negated for label, negated in found.items() if label not in ambiguous}
 
 
 def _own_field(node: Node, level: int) -> bool:
