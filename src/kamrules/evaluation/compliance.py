@@ -245,7 +245,8 @@ def _why_unknown(gaps: Sequence[str], condition: CompiledExpression, record: Any
     for label in gaps:
         path = condition.lists.get(label)
         parent = (path or label).rpartition(".")[0]
-        if parent and parent != "account" and _at(record, parent) is None:
+        # "account." and "score." name no record of their own; "plan" may be missing
+        if parent not in ("", "account", "score") and _at(record, parent) is None:
             if parent not in absent:
                 absent.append(parent)
         elif path is None:
