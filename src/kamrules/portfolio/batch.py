@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from fractions import Fraction
+from decimal import Decimal
 from typing import Any
 
 from kamrules.evaluation.engine import Engine, Outcome, account_error
@@ -130,16 +130,16 @@ def flat_columns(engine: Engine) -> list[str]:
     return columns
 
 
-def _score(value: Fraction) -> str:
-    return str(score2(value))
-
-
-def flat_row(engine: Engine, item: Outcome | AccountError, number: int) -> dict[str, Any]:
-    """A decision or error as one flat row; built from the outcome without a full explanation."""
+def flat_values(engine: Engine, item: Outcome | AccountError, number: int) -> dict[str, Any]:
+    """A decision or error as one row of the flat form, with typed values: ``Decimal`` scores
+    and points (two places, rounded down as explanations show them), the exact integers they
+    are made of, ``bool`` key account, None for what is not there. Built from the outcome
+    without a full explanation; the columnar evaluator's frames and the CSV output both
+    start here, so the engines cannot drift apart."""
     if isinstance(item, AccountError):
         return {
             "record": number,
-            "account_id": item.account_id or "",
+            "account_id": item.account_id,
             "status": "error",
             "error": "; ".join(f"{e.field}: {e.message}" for e in item.errors),
         }
@@ -147,22 +147,39 @@ def flat_row(engine: Engine, item: Outcome | AccountError, number: int) -> dict[
     row: dict[str, Any] = {
         "record": number,
         "account_id": item.account_id,
-        "account_name": getattr(item.record, "name", None) or "",
+        "account_name": getattr(item.record, "name", None),
         "status": "decided",
         "tier": tier.name,
-        "key_account": "true" if tier.key_account else "false",
-        "segment": item.segment or "",
+        "key_account": tier.key_account,
+        "segment": item.segment,
     }
     for card, (weighted, total, _) in zip(engine.cards, item.cards, strict=True):
-        row[f"score.{card.id}"] = _score(item.scores[card.id])
+        row[f"score.{card.id}"] = score2(item.scores[card.id])
         row[f"weighted.{card.id}"] = weighted
         row[f"total_weight.{card.id}"] = total
     for card, (_, _, rows) in zip(engine.cards, item.cards, strict=True):
         for c, crow in zip(card.criteria, rows, strict=True):
-            row[f"points.{c.spec.id}"] = "" if crow[3] == 2 else f"{crow[1] / 100:.2f}"
+            row[f"points.{c.spec.id}"] = None if crow[3] == 2 else (Decimal(crow[1]) / 100).quantize(_CENTS)
     for gate, (applied, unknown, _) in zip(engine.gates, item.gates, strict=True):
         row[f"gate.{gate.spec.id}"] = "applies" if applied else "unknown" if unknown else "no"
-    row["compliance"] = item.compliance_status or ""
+    row["compliance"] = item.compliance_status
     row["tier_by_rules"] = engine.tiers[item.rules_index].name
-    row["placement"] = "; ".join(note for _, note in item.placement)
+    row["placement"] = "; ".join(note for _, note in item.placement) or None
     return row
+
+
+_CENTS = Decimal("0.01")
+
+
+def flat_row(engine: Engine, item: Outcome | AccountError, number: int) -> dict[str, Any]:
+    """The flat form as CSV writes it: :func:`flat_values` with nothing as an empty cell and
+    yes/no as ``true``/``false`` (what polars writes for the columnar evaluator's frame)."""
+    return {k: _cell(v) for k, v in flat_values(engine, item, number).items()}
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value

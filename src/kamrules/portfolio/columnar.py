@@ -36,19 +36,17 @@ import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
 from kamrules.evaluation.compliance import compliance_status, evaluate_checks
 from kamrules.evaluation.engine import Engine, Outcome, account_error
-from kamrules.evaluation.exact import score2
 from kamrules.evaluation.scoring import centi
 from kamrules.explanation.decision import AccountError, FieldError
 from kamrules.facts.records import InvalidRecord
 from kamrules.facts.schema import STAGES
 from kamrules.facts.types import CategoryType, FactField, ListType, RecordType, ScalarType
-from kamrules.portfolio.batch import Summary
+from kamrules.portfolio.batch import Summary, flat_values
 from kamrules.portfolio.capacity import apply_capacity, has_capacity, tier_capacity
 from kamrules.portfolio.frames import Table, require_polars
 from kamrules.portfolio.polars_expressions import (
@@ -320,49 +318,12 @@ def unknown_columns(engine: Engine, table: Table) -> list[str]:
     return [c for c in table.frame.columns if c not in known]
 
 
-def _centi_decimal(value: int | None) -> Decimal | None:
-    return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
-
-
-def outcome_row(engine: Engine, item: Outcome | AccountError, number: int) -> dict[str, Any]:
-    """One decided (after capacity) or failed record as a row of the result frame."""
-    if isinstance(item, AccountError):
-        return {
-            "record": number,
-            "account_id": item.account_id,
-            "status": "error",
-            "error": "; ".join(f"{e.field}: {e.message}" for e in item.errors),
-        }
-    tier = engine.tiers[item.tier_index]
-    row: dict[str, Any] = {
-        "record": number,
-        "account_id": item.account_id,
-        "account_name": getattr(item.record, "name", None),
-        "status": "decided",
-        "tier": tier.name,
-        "key_account": tier.key_account,
-        "segment": item.segment,
-    }
-    for card, (weighted, total, rows) in zip(engine.cards, item.cards, strict=True):
-        row[f"score.{card.id}"] = score2(Fraction(weighted, total * 100))
-        row[f"weighted.{card.id}"] = weighted
-        row[f"total_weight.{card.id}"] = total
-        for c, crow in zip(card.criteria, rows, strict=True):
-            row[f"points.{c.spec.id}"] = None if crow[3] == 2 else _centi_decimal(crow[1])
-    for gate, (applied, unknown, _) in zip(engine.gates, item.gates, strict=True):
-        row[f"gate.{gate.spec.id}"] = "applies" if applied else "unknown" if unknown else "no"
-    row["compliance"] = item.compliance_status
-    row["tier_by_rules"] = engine.tiers[item.rules_index].name
-    row["placement"] = "; ".join(note for _, note in item.placement) or None
-    return row
-
-
 def outcomes_frame(engine: Engine, items: Sequence[Outcome | AccountError]) -> pl.DataFrame:
     """The result frame of per-account decisions (already placed by capacity)."""
     import polars as pl
 
     schema = output_schema(engine)
-    rows = [outcome_row(engine, item, number) for number, item in enumerate(items, start=1)]
+    rows = [flat_values(engine, item, number) for number, item in enumerate(items, start=1)]
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
@@ -1091,7 +1052,7 @@ class _Run:
         if outcomes:
             decided = self.fix_compliance(decided, placed, outcomes)
         if errors:
-            error_rows = [outcome_row(engine, item, row + 1) for row, item in errors.items()]
+            error_rows = [flat_values(engine, item, row + 1) for row, item in errors.items()]
             error_frame = pl.DataFrame(error_rows, schema=schema, orient="row")
             decided = pl.concat([decided, error_frame], how="vertical").sort("record")
         return decided
