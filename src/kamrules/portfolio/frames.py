@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kamrules.portfolio.sources import RawRecord, SourceError, detect_format, read_records
+from kamrules.portfolio.sources import RawRecord, SourceError, detect_format, open_text, read_records
 
 if TYPE_CHECKING:
     import polars as pl
@@ -202,11 +202,7 @@ def _read_csv(path: Path, nested: Sequence[str]) -> Table | None:
     when the file needs the per-account reader (duplicate headers, nested facts as JSON)."""
     import polars as pl
 
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise SourceError(f"cannot read '{path}': {exc.strerror}") from None
-    with handle:
+    with open_text(path) as handle:
         try:
             reader = csv.reader(handle)
             header = next(reader, None)

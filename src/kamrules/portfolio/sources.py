@@ -9,12 +9,11 @@ go on. Records read always equal decisions plus errors.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from kamrules.errors import KamrulesError
 
@@ -52,6 +51,15 @@ def detect_format(path: Path, declared: str | None = None) -> str:
     )
 
 
+def open_text(path: Path) -> TextIO:
+    """An accounts file opened as CRM exports need it: a byte-order mark dropped, line ends
+    left to the csv module; a file that cannot be read is a :class:`SourceError`."""
+    try:
+        return path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise SourceError(f"cannot read '{path}': {exc.strerror}") from None
+
+
 def read_records(path: Path, fmt: str | None = None) -> Iterator[RawRecord]:
     """Stream the records of a file in the given (or detected) format."""
     kind = detect_format(path, fmt)
@@ -60,11 +68,7 @@ def read_records(path: Path, fmt: str | None = None) -> Iterator[RawRecord]:
     if kind == "parquet":
         yield from parquet_records(path)
         return
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise SourceError(f"cannot read '{path}': {exc.strerror}") from None
-    with handle:
+    with open_text(path) as handle:
         try:
             if kind == "jsonl":
                 yield from _jsonl(handle)
@@ -76,7 +80,7 @@ def read_records(path: Path, fmt: str | None = None) -> Iterator[RawRecord]:
             raise SourceError(f"'{path}' is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def _jsonl(handle: io.TextIOBase) -> Iterator[RawRecord]:
+def _jsonl(handle: TextIO) -> Iterator[RawRecord]:
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
@@ -109,7 +113,7 @@ def _json(text: str) -> Iterator[RawRecord]:
             yield RawRecord(number, None, f"item {number} is not a JSON object of facts")
 
 
-def csv_records(handle: io.TextIOBase) -> Iterator[RawRecord]:
+def csv_records(handle: TextIO) -> Iterator[RawRecord]:
     """CSV rows as records: empty cells are missing facts; the header names facts or CRM columns.
 
     Nested facts can be given as JSON text in ``plan`` and ``contacts`` columns, since a
