@@ -34,11 +34,6 @@ def score2(value: Fraction) -> Decimal:
     return score_ratio(value.numerator, value.denominator)
 
 
-def round2(value: Fraction) -> Decimal:
-    """A fraction to two decimals, rounded half to even."""
-    return round_ratio(value.numerator, value.denominator)
-
-
 def shown(value: Any) -> Any:
     """A value as an explanation shows it: a score (a fraction) to two decimals, rounded
     down; any other value as it is."""
