@@ -212,8 +212,7 @@ def check_fails_because(policy: PolicyWorld, check: str, account: str, text: str
     result = _check(policy, account, check)
     if not result.applies or result.passed:
         _fail(f'check "{result.id}" {_state(result)} (for account "{account}", not fails)')
-    said = f"{result.note} {result.remediation or ''}"
-    if _flat(text) not in _flat(said):
+    if not _says(result, text):
         _fail(f'check "{result.id}" fails for account "{account}", but not because "{text}": {_state(result)}')
 
 
@@ -222,9 +221,13 @@ def check_says(policy: PolicyWorld, check: str, account: str, text: str) -> None
     """What the check says about the account, whatever its result: its note (why it holds,
     fails or does not apply) or its remediation contains the text."""
     result = _check(policy, account, check)
-    said = f"{result.note} {result.remediation or ''}"
-    if _flat(text) not in _flat(said):
+    if not _says(result, text):
         _fail(f'check "{result.id}" of account "{account}" does not say "{text}": it {_state(result)}')
+
+
+def _says(result: PlanCheckResult, text: str) -> bool:
+    """Whether the check's note or remediation contains the text, spacing aside."""
+    return _flat(text) in _flat(f"{result.note} {result.remediation or ''}")
 
 
 @then(phrase('check "{check}" does not apply to account "{account}"'))
