@@ -40,7 +40,7 @@ from kamrules.facts.records import InvalidRecord
 from kamrules.facts.schema import DEFAULT_SCHEMA
 from kamrules.portfolio.batch import Summary, flat_columns, flat_row
 from kamrules.portfolio.batch import run as run_batch
-from kamrules.portfolio.sources import FORMATS, RawRecord, SourceError, read_records
+from kamrules.portfolio.sources import FORMATS, RawRecord, SourceError, account_id_of, read_records
 from kamrules.rulebook import Rulebook, RulebookSpec, load_rulebook
 from kamrules.suggestions import did_you_mean
 
@@ -706,7 +706,7 @@ def _only(engine: Engine, records: list[RawRecord], account: str, source: Path) 
     for raw in records:
         if raw.data is None:
             continue
-        record_id = str({engine.validator.renames.get(k, k): v for k, v in raw.data.items()}.get("id", ""))
+        record_id = account_id_of(raw.data, engine.validator.renames) or ""
         if record_id == account:
             return [raw]
         ids.append(record_id)

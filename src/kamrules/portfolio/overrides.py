@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kamrules.errors import KamrulesError
-from kamrules.portfolio.sources import RawRecord, SourceError, read_records
+from kamrules.portfolio.sources import RawRecord, SourceError, account_id_of, read_records
 
 COLUMNS = ("account", "tier", "reason", "approver", "expires")
 
@@ -58,13 +58,12 @@ def apply_overrides(
     records: Sequence[RawRecord], overrides: Mapping[str, Mapping[str, Any]], renames: Mapping[str, str]
 ) -> tuple[list[RawRecord], list[str]]:
     """The records with their overrides merged in, and the overridden ids no record has."""
-    id_keys = [column for column, fact in renames.items() if fact == "id"] + ["id"]
     seen: set[str] = set()
     merged = []
     for record in records:
         data = record.data
         if data is not None:
-            account = next((str(data[k]) for k in id_keys if data.get(k) not in (None, "")), None)
+            account = account_id_of(data, renames)
             if account is not None and account in overrides:
                 seen.add(account)
                 data = {k: v for k, v in data.items() if renames.get(k, k) not in overrides[account]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -49,6 +49,16 @@ def detect_format(path: Path, declared: str | None = None) -> str:
         f"cannot tell the format of '{path}' from its name; name it .jsonl, .json, .csv or .parquet, "
         "or give --input-format"
     )
+
+
+def account_id_of(data: Mapping[str, Any], renames: Mapping[str, str]) -> str | None:
+    """The account id of a raw record, under the CRM column mapped onto ``id`` or the fact's
+    own name, before the record is validated (to pick one account, or merge its overrides)."""
+    for key in [*(column for column, fact in renames.items() if fact == "id"), "id"]:
+        value = data.get(key)
+        if value not in (None, ""):
+            return str(value)
+    return None
 
 
 def open_text(path: Path) -> TextIO:
