@@ -9,10 +9,11 @@ reads it. A batch that only needs tiers never pays for explanation objects it dr
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -464,6 +465,19 @@ class Outcome:
     @property
     def segment(self) -> str | None:
         return self.engine.segments[self.segment_index][0] if self.segment_index >= 0 else None
+
+    def placed(self, tier_index: int, capacity_notes: Iterable[str]) -> Outcome:
+        """This outcome moved by tier capacity to ``tier_index``, with the notes that say
+        why. Plan checks apply by tier, so at another tier they are checked again."""
+        check_rows = self.check_rows
+        if tier_index != self.tier_index and self.engine.checks:
+            check_rows = evaluate_checks(self.engine.checks, self.record, self.scores, tier_index, self.as_of)
+        return dataclasses.replace(
+            self,
+            tier_index=tier_index,
+            placement=(*self.placement, *(("capacity", note) for note in capacity_notes)),
+            check_rows=check_rows,
+        )
 
     def decision(self) -> Decision:
         engine = self.engine

@@ -19,14 +19,12 @@ of the accounts asked for, per account, with capacity resolved over the whole po
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kamrules.evaluation.compliance import evaluate_checks
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError, Decision
 from kamrules.portfolio.capacity import has_capacity
@@ -156,15 +154,7 @@ def _placed(engine: Engine, outcome: Outcome, placed: PortfolioResult, row: int)
     final, notes = placed.placement_of(row)
     if not notes or final is None:
         return outcome
-    check_rows = outcome.check_rows
-    if final != outcome.tier_index and engine.checks:
-        check_rows = evaluate_checks(engine.checks, outcome.record, outcome.scores, final, outcome.as_of)
-    return dataclasses.replace(
-        outcome,
-        tier_index=final,
-        placement=(*outcome.placement, *(("capacity", note) for note in notes)),
-        check_rows=check_rows,
-    )
+    return outcome.placed(final, notes)
 
 
 def _rows_of(engine: Engine, table: Table, wanted: set[str]) -> list[int]:

@@ -11,7 +11,6 @@ Gold, capacity 20").
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -19,7 +18,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from kamrules.evaluation.compliance import evaluate_checks
 from kamrules.evaluation.engine import Engine, Outcome
 
 
@@ -91,7 +89,7 @@ def apply_capacity(engine: Engine, outcomes: Sequence[Outcome]) -> list[Outcome]
         return list(outcomes)
     specs = engine.rulebook.spec.tiers
     tier_of = [o.tier_index for o in outcomes]
-    notes: list[list[tuple[str, str]]] = [[] for _ in outcomes]
+    notes: list[list[str]] = [[] for _ in outcomes]
     pinned = [any(kind == "override" and "pinned" in note for kind, note in o.placement) for o in outcomes]
     keys: dict[int, tuple[Any, ...]] = {}
     portfolio = len(outcomes)
@@ -118,7 +116,7 @@ def apply_capacity(engine: Engine, outcomes: Sequence[Outcome]) -> list[Outcome]
             if slots > 0 and not over_manager:
                 slots -= 1
                 managers[manager] += 1
-                notes[i].append(("capacity", where))
+                notes[i].append(where)
                 continue
             target = _next_eligible(engine, outcomes[i], index, last)
             reason = (
@@ -126,22 +124,9 @@ def apply_capacity(engine: Engine, outcomes: Sequence[Outcome]) -> list[Outcome]
                 if over_manager and slots > 0
                 else "the tier is full"
             )
-            notes[i].append(("capacity", f"{where}: {reason}, so it falls to {specs[target].name}"))
+            notes[i].append(f"{where}: {reason}, so it falls to {specs[target].name}")
             tier_of[i] = target
-    result = []
-    for i, outcome in enumerate(outcomes):
-        if not notes[i]:
-            result.append(outcome)
-            continue
-        check_rows = outcome.check_rows
-        if tier_of[i] != outcome.tier_index and engine.checks:
-            check_rows = evaluate_checks(engine.checks, outcome.record, outcome.scores, tier_of[i], outcome.as_of)
-        result.append(
-            dataclasses.replace(
-                outcome, tier_index=tier_of[i], placement=(*outcome.placement, *notes[i]), check_rows=check_rows
-            )
-        )
-    return result
+    return [outcome.placed(tier_of[i], notes[i]) if notes[i] else outcome for i, outcome in enumerate(outcomes)]
 
 
 def _next_eligible(engine: Engine, outcome: Outcome, index: int, last: int) -> int:

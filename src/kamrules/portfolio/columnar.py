@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
-from kamrules.evaluation.compliance import compliance_status, evaluate_checks
+from kamrules.evaluation.compliance import compliance_status
 from kamrules.evaluation.engine import Engine, Outcome, account_error
 from kamrules.evaluation.scoring import centi
 from kamrules.explanation.decision import AccountError, FieldError
@@ -1110,11 +1110,7 @@ class _Run:
         finals = dict(zip(placed.get_column("@row").to_list(), placed.get_column("@final").to_list(), strict=True))
         status: dict[int, str] = {}
         for row, o in outcomes.items():
-            tier = finals[row]
-            rows = o.check_rows
-            if tier != o.tier_index:
-                rows = evaluate_checks(engine.checks, o.record, o.scores, tier, o.as_of)
-            status[row + 1] = compliance_status(engine.checks, rows)
+            status[row + 1] = compliance_status(engine.checks, o.placed(finals[row], ()).check_rows)
         fix = pl.DataFrame(
             {"record": list(status), "@fix": list(status.values())},
             schema={"record": pl.Int64, "@fix": decided.schema["compliance"]},
