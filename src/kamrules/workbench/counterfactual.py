@@ -78,6 +78,26 @@ class Counterfactual:
             "notes": self.notes,
         }
 
+    def to_text(self, *, markdown: bool = False) -> str:
+        """The answer as an account manager reads it: the points missing per scorecard, the
+        verified change sets, and what can never be enough on its own."""
+        verb = "reach" if self.direction == "reach" else "drop to"
+        bullet = "- " if markdown else "  "
+        lines = [f"Account {self.account_id} is {self.tier} (score {self.score}). To {verb} {self.target}:"]
+        lines += [
+            f"{bullet}{card} score: {gap} points {'short' if self.direction == 'reach' else 'above'}"
+            for card, gap in self.gaps.items()
+        ]
+        lines += [f"{bullet}{note}" for note in self.notes]
+        if self.suggestions:
+            lines.append("Smallest changes that do it (each checked by re-evaluating the account):")
+            for n, s in enumerate(self.suggestions, start=1):
+                lines.append(f"{bullet}{n}. " + "; ".join(str(c) for c in s.changes) + f" => {s.tier}, score {s.score}")
+        if self.never_enough:
+            lines.append("Never enough on their own:")
+            lines += [f"{bullet}{line}" for line in self.never_enough]
+        return "\n".join(lines)
+
 
 def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value

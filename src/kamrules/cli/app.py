@@ -1,0 +1,130 @@
+"""The ``kamrules`` application object and what every command shares.
+
+Each command group lives in a module of its own (``evaluate``, ``explain``, ``plans``,
+``rulebook``, ``workbench``, ``policy_tests``, ...) and registers itself on :data:`app`;
+``kamrules.cli.main`` imports them all. User mistakes (a bad rule file, an unreadable export,
+a wrong option) are printed as a message without a traceback and end with one of the exit
+codes in ``exit_codes``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn, TextIO
+
+try:
+    import typer
+    from rich.console import Console
+except ImportError:  # pragma: no cover - exercised only without the extra
+    sys.stderr.write("the kamrules command needs the cli extra: pip install 'kamrules[cli]'\n")
+    raise SystemExit(2) from None
+
+from kamrules.cli import exit_codes
+from kamrules.errors import RulebookError
+from kamrules.evaluation.engine import Engine
+from kamrules.portfolio.batch import Summary
+from kamrules.portfolio.sources import FORMATS, RawRecord, SourceError, account_id_of, read_records
+from kamrules.rulebook import Rulebook, load_rulebook
+from kamrules.suggestions import did_you_mean
+
+app = typer.Typer(
+    name="kamrules",
+    help=(
+        "Key Account Management rules: select key accounts, grade them into tiers, explain every decision.\n\n"
+        "Exit codes: 0 ok; 1 some records could not be decided; 2 bad command line; "
+        "3 invalid rulebook; 4 unreadable accounts input; 5 lint warnings."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+RulesArg = Annotated[Path, typer.Argument(help="A rule file or a folder of rule files (e.g. rules/).")]
+AccountsArg = Annotated[Path, typer.Argument(help="Accounts to evaluate: .jsonl, .json, .csv or .parquet.")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="The date decisions are made for, YYYY-MM-DD (default: today, recorded)."),
+]
+InputFormatOpt = Annotated[
+    str | None,
+    typer.Option("--input-format", help=f"Input format when the file name does not tell: {', '.join(FORMATS)}."),
+]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """End the command with a message (no traceback) and an exit code."""
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def load(rules: Path) -> Rulebook:
+    """The rulebook, or every problem with its file:line:column and exit code 3."""
+    try:
+        return load_rulebook(rules)
+    except RulebookError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(exit_codes.INVALID_RULES) from None
+
+
+def as_of_date(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of must be a date as YYYY-MM-DD, got '{value}'", exit_codes.USAGE)
+
+
+def read_all(path: Path, fmt: str | None) -> list[RawRecord]:
+    """Every record of an accounts file, or exit code 4 when the file cannot be read at all."""
+    try:
+        return list(read_records(path, fmt))
+    except SourceError as exc:
+        fail(str(exc), exit_codes.INVALID_INPUT)
+
+
+def only_account(engine: Engine, records: list[RawRecord], account: str, source: Path) -> list[RawRecord]:
+    """The record of one account, or a message naming the nearest id."""
+    ids = []
+    for raw in records:
+        if raw.data is None:
+            continue
+        record_id = account_id_of(raw.data, engine.validator.renames) or ""
+        if record_id == account:
+            return [raw]
+        ids.append(record_id)
+    hint = did_you_mean(account, ids)
+    fail(f"no account '{account}' in {source}" + (f"; {hint}" if hint else ""), exit_codes.INVALID_INPUT)
+
+
+def open_output(output: Path | None) -> TextIO:
+    if output is None:
+        return sys.stdout
+    try:
+        return output.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
+
+
+def report(summary: Summary, errors_in_output: bool, output: Path | None) -> None:
+    """The end-of-run line on stderr: records read, decided and failed, tiers, segments, plans."""
+    tiers = ", ".join(f"{name} {count}" for name, count in summary.tiers.items())
+    segments = ", ".join(f"{name} {count}" for name, count in summary.segments.items())
+    plans = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in sorted(summary.compliance.items()))
+    records = "record" if summary.read == 1 else "records"
+    err.print(
+        f"{summary.read:,} {records} read: {summary.decided:,} decided, {summary.errors:,} could not be decided. "
+        f"Tiers: {tiers}." + (f" Segments: {segments}." if segments else "") + (f" Plans: {plans}." if plans else ""),
+        markup=False,
+    )
+    if summary.unknown_columns:
+        err.print(f"ignored columns no fact reads: {', '.join(summary.unknown_columns)}", markup=False)
+    if summary.errors and errors_in_output:
+        err.print("the error records are in the output, one per record that failed", markup=False)
+    if output:
+        err.print(f"written to {output}", markup=False)

@@ -1,0 +1,238 @@
+"""``kamrules evaluate``: decide every account of a CRM export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal, TextIO
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kamrules.cli import exit_codes
+from kamrules.cli.app import (
+    AccountsArg,
+    AsOfOpt,
+    InputFormatOpt,
+    OutputOpt,
+    RulesArg,
+    app,
+    as_of_date,
+    err,
+    fail,
+    load,
+    open_output,
+    read_all,
+    report,
+)
+from kamrules.evaluation.engine import Engine, Outcome
+from kamrules.explanation.decision import AccountError
+from kamrules.explanation.render import error_text
+from kamrules.portfolio.batch import Summary
+from kamrules.portfolio.batch import run as run_batch
+from kamrules.portfolio.sources import RawRecord, SourceError
+from kamrules.portfolio.writers import write_decisions
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    markdown = "markdown"
+    parquet = "parquet"
+
+
+class EngineChoice(StrEnum):
+    auto = "auto"
+    columnar = "columnar"
+    per_account = "per-account"
+
+
+COLUMNAR_ROWS = 20_000
+"""With --engine auto, flat output of an input larger than this is decided in columns."""
+
+
+@app.command()
+def evaluate(
+    rules: RulesArg,
+    accounts: AccountsArg,
+    as_of: AsOfOpt = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+    output: OutputOpt = None,
+    input_format: InputFormatOpt = None,
+    overrides: Annotated[
+        Path | None,
+        typer.Option("--overrides", help="Pinned tiers: a CSV/JSONL of account, tier, reason, approver, expires."),
+    ] = None,
+    engine_choice: Annotated[
+        EngineChoice,
+        typer.Option(
+            "--engine",
+            help=(
+                "auto: the columnar evaluator for flat output (csv, parquet) when the input is Parquet or has "
+                f"more than {COLUMNAR_ROWS:,} rows and the rulebook compiles to columns; columnar; per-account."
+            ),
+        ),
+    ] = EngineChoice.auto,
+) -> None:
+    """Decide every account: tier, segment, scores, and the explanation.
+
+    Examples:
+
+    `kamrules evaluate rules/ examples/accounts.jsonl --as-of 2026-11-01`
+
+    `kamrules evaluate rules/ examples/accounts.csv --format csv -o decisions.csv`
+
+    `kamrules evaluate rules/ accounts.parquet --format parquet -o decisions.parquet`
+    """
+    rulebook = load(rules)
+    engine = Engine(rulebook)
+    date = as_of_date(as_of)
+    if overrides is not None and engine_choice is EngineChoice.columnar:
+        fail("--overrides needs the per-account engine; leave out --engine columnar", exit_codes.USAGE)
+    if overrides is None and _evaluate_columnar(
+        engine, accounts, input_format, output_format, output, date, engine_choice
+    ):
+        return
+    records = with_overrides(engine, read_all(accounts, input_format), overrides)
+    summary = Summary()
+    results = run_batch(engine, _progress(records), date, summary)
+    handle = open_output(output)
+    try:
+        if output_format is OutputFormat.table:
+            _table(engine, results, handle)
+        else:
+            write_decisions(engine, results, output_format.value, handle, summary)
+    finally:
+        if output:
+            handle.close()
+    report(summary, output_format is not OutputFormat.table, output)
+    if summary.errors:
+        raise typer.Exit(exit_codes.RECORDS_FAILED)
+
+
+# -- the columnar batch path (kamrules.portfolio.columnar) ------------------------------------
+
+FLAT_FORMATS = (OutputFormat.csv, OutputFormat.parquet, OutputFormat.jsonl)
+
+
+def _evaluate_columnar(
+    engine: Engine,
+    accounts: Path,
+    input_format: str | None,
+    fmt: OutputFormat,
+    output: Path | None,
+    date: dt.date,
+    choice: EngineChoice,
+) -> bool:
+    """Decide and write the batch through the columnar evaluator when it applies; False to
+    leave the run to the per-account path (explanations, or a small input under auto).
+
+    The columnar evaluator writes flat rows (kamrules.portfolio.evaluate_frame's columns);
+    Parquet output is always written that way, by either engine."""
+    if fmt is OutputFormat.parquet and output is None:
+        fail("--format parquet writes a binary file: give the file with -o/--output", exit_codes.USAGE)
+    if choice is EngineChoice.columnar and fmt not in FLAT_FORMATS:
+        fail("the columnar engine writes flat rows: use --format csv, jsonl or parquet", exit_codes.USAGE)
+    if choice is EngineChoice.per_account and fmt is not OutputFormat.parquet:
+        return False
+    if choice is EngineChoice.auto and fmt not in (OutputFormat.csv, OutputFormat.parquet):
+        return False
+    try:
+        from kamrules.portfolio.api import columnar_engine
+        from kamrules.portfolio.frames import read_table, write_frame
+        from kamrules.portfolio.sources import detect_format
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        if fmt is OutputFormat.parquet or choice is EngineChoice.columnar:
+            fail("the columnar evaluator needs polars: pip install 'kamrules[dataframes]'", exit_codes.USAGE)
+        return False
+    compiled = columnar_engine(engine)
+    try:
+        kind = detect_format(accounts, input_format)
+        if choice is EngineChoice.auto and fmt is OutputFormat.csv and not compiled.compiles:
+            return False  # the rulebook has no exact columnar form: the per-account CSV
+        table = read_table(accounts, kind, compiled.nested)
+    except SourceError as exc:
+        fail(str(exc), exit_codes.INVALID_INPUT)
+    if choice is EngineChoice.auto and fmt is OutputFormat.csv and kind != "parquet" and table.rows <= COLUMNAR_ROWS:
+        return False
+    use: Literal["per-account", "auto"] = "per-account" if choice is EngineChoice.per_account else "auto"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fallback is reported below, once
+        result = compiled.evaluate(table, date, engine=use)
+    if output is not None:
+        try:
+            write_frame(result.frame, output, fmt.value)
+        except OSError as exc:
+            fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
+    elif fmt is OutputFormat.csv:
+        sys.stdout.write(result.frame.write_csv())
+    else:
+        sys.stdout.write(result.frame.write_ndjson())
+    if result.fallback and choice is not EngineChoice.per_account:
+        err.print(f"note: {result.fallback}", markup=False)
+    report(result.summary, True, output)
+    if result.summary.errors:
+        raise typer.Exit(exit_codes.RECORDS_FAILED)
+    return True
+
+
+def _progress(records: list[RawRecord]) -> Iterable[RawRecord]:
+    """A progress bar on a terminal while a long per-account batch is decided."""
+    if not err.is_terminal or len(records) < 2_000:
+        return records
+    from rich.progress import track
+
+    return track(records, description="Deciding accounts", console=err, transient=True)
+
+
+def _table(engine: Engine, items: Iterator[Outcome | AccountError], handle: TextIO) -> None:
+    console = Console(file=handle, highlight=False, width=160 if not handle.isatty() else None)
+    table = Table(title=f"{engine.rulebook.id} {engine.rulebook.version}", show_lines=False)
+    table.add_column("account")
+    table.add_column("name", max_width=30, overflow="ellipsis", no_wrap=True)
+    table.add_column("tier")
+    table.add_column("segment")
+    for card in engine.cards:
+        table.add_column(card.id, justify="right")
+    table.add_column("why", max_width=70, overflow="fold")
+    errors: list[AccountError] = []
+    for item in items:
+        if isinstance(item, AccountError):
+            errors.append(item)
+            continue
+        decision = item.decision()
+        table.add_row(
+            decision.account_id,
+            decision.account_name or "",
+            decision.tier,
+            decision.segment or "",
+            *[str(decision.scores[c.id].score) for c in engine.cards],
+            decision.summary.split("; ", 1)[1] if "; " in decision.summary else "",
+        )
+    console.print(table)
+    for error in errors:
+        console.print(error_text(error), markup=False)
+
+
+def with_overrides(engine: Engine, records: list[RawRecord], path: Path | None) -> list[RawRecord]:
+    """Merge a policy owner's overrides file into the records (the file wins)."""
+    if path is None:
+        return records
+    from kamrules.portfolio.overrides import OverridesError, apply_overrides, read_overrides
+
+    try:
+        pinned = read_overrides(path)
+    except OverridesError as exc:
+        fail(str(exc), exit_codes.INVALID_INPUT)
+    merged, unknown = apply_overrides(records, pinned, engine.validator.renames)
+    if unknown:
+        err.print(f"overrides for accounts not in the input: {', '.join(unknown)}", markup=False)
+    return merged

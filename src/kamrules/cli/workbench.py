@@ -1,0 +1,149 @@
+"""The policy owner's workbench: ``lint``, ``impact`` and ``sensitivity``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kamrules.cli import exit_codes
+from kamrules.cli.app import (
+    AccountsArg,
+    AsOfOpt,
+    InputFormatOpt,
+    OutputOpt,
+    RulesArg,
+    app,
+    as_of_date,
+    fail,
+    load,
+    open_output,
+    read_all,
+)
+
+
+class LintFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def lint(
+    rules: RulesArg,
+    accounts: Annotated[
+        Path | None, typer.Option("--accounts", help="A portfolio to check capacities against (.jsonl/.json/.csv).")
+    ] = None,
+    output_format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
+) -> None:
+    """Warn about rules that are valid but probably not what is meant (exit code 5 when any).
+
+    Example: `kamrules lint rules/ --accounts examples/accounts.jsonl`
+    """
+    from kamrules.workbench.lint import lint as run_lint
+
+    rulebook = load(rules)
+    size = len(read_all(accounts, None)) if accounts else None
+    findings = run_lint(rulebook, size)
+    if output_format is LintFormat.json:
+        typer.echo(
+            json.dumps(
+                {"rulebook": rulebook.id, "version": rulebook.version, "warnings": [f.as_dict() for f in findings]},
+                indent=2,
+            )
+        )
+    else:
+        for finding in findings:
+            typer.echo(str(finding))
+        typer.echo(f"{len(findings)} warning(s) in {rulebook.id} {rulebook.version}", err=True)
+    if findings:
+        raise typer.Exit(exit_codes.LINT_WARNINGS)
+
+
+@app.command()
+def impact(
+    old_rules: Annotated[Path, typer.Argument(help="The rulebook in force (file or folder).")],
+    new_rules: Annotated[Path, typer.Argument(help="The proposed rulebook.")],
+    accounts: AccountsArg,
+    as_of: AsOfOpt = None,
+    output_format: Annotated[LintFormat | None, typer.Option("--format", "-f", help="text, markdown or json.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Write the report as Markdown.")] = False,
+    output: OutputOpt = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """What a rule change does to a portfolio: rule diff, tier movement, and why each account moved.
+
+    Example: `kamrules impact rules/ proposed-rules/ examples/accounts.jsonl --as-of 2026-11-01 --markdown`
+    """
+    from kamrules.workbench import impact as impact_report
+
+    old, new = load(old_rules), load(new_rules)
+    result = impact_report.impact(old, new, read_all(accounts, input_format), as_of_date(as_of))
+    if output_format is LintFormat.json:
+        text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
+    elif markdown:
+        text = impact_report.to_markdown(result)
+    else:
+        text = impact_report.to_text(result)
+    handle = open_output(output)
+    try:
+        handle.write(text)
+    finally:
+        if output:
+            handle.close()
+
+
+@app.command()
+def sensitivity(
+    rules: RulesArg,
+    accounts: AccountsArg,
+    step: Annotated[float, typer.Option("--step", help="Points to move each weight by, down and up.")] = 5,
+    as_of: AsOfOpt = None,
+    output_format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Which weights matter: accounts that change tier when each weight moves by --step.
+
+    Example: `kamrules sensitivity rules/ examples/accounts.jsonl --step 5 --as-of 2026-11-01`
+    """
+    from decimal import Decimal, InvalidOperation
+
+    from kamrules.workbench.sensitivity import sensitivity as run_sensitivity
+
+    try:
+        amount = Decimal(str(step)).normalize()
+    except InvalidOperation:
+        fail(f"--step must be a number, got {step}", exit_codes.USAGE)
+    if amount <= 0:
+        fail("--step must be more than 0", exit_codes.USAGE)
+    rulebook = load(rules)
+    records = read_all(accounts, input_format)
+    effects = run_sensitivity(rulebook, records, as_of_date(as_of), amount)
+    if output_format is LintFormat.json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "criterion": e.criterion,
+                        "scorecard": e.scorecard,
+                        "weight": float(e.weight),
+                        "down": e.down,
+                        "up": e.up,
+                    }
+                    for e in effects
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"Accounts that change tier when a weight moves by {amount} ({len(records)} accounts)")
+    for column in ("criterion", "scorecard", "weight", f"-{amount}", f"+{amount}"):
+        table.add_column(column, justify="right" if column not in ("criterion", "scorecard") else "left")
+    for e in sorted(effects, key=lambda e: -(max(e.up, e.down or 0))):
+        table.add_row(e.criterion, e.scorecard, str(e.weight), "-" if e.down is None else str(e.down), str(e.up))
+    Console(highlight=False, width=None if sys.stdout.isatty() else 120).print(table)
