@@ -91,6 +91,9 @@ GateRow = tuple[bool, bool, tuple[Any, ...]]  # (applied, unknown, evidence)
 RequirementRow = tuple[bool | None, tuple[Any, ...]]
 TierRow = tuple[bool, tuple[bool, ...], tuple[RequirementRow, ...]]  # eligible, score tests, requirements
 PlacementRow = tuple[str, str]  # (kind: stability / override / capacity, what happened)
+CapacityRow = tuple[bool, str | None, str]  # (applied, placement id, note)
+
+NOT_PLACED = "capacity was not applied: the account was decided alone, not placed in a portfolio"
 
 
 def _attribute_reader(fact: str) -> Callable[[Any], Any] | None:
@@ -164,6 +167,8 @@ class Engine:
         self.tie_breakers = tuple(
             (rulebook.expressions[("tie_breakers", i, "by")], b.order) for i, b in enumerate(spec.tie_breakers)
         )
+        self.has_capacity = any(t.capacity is not None or t.capacity_per_manager is not None for t in spec.tiers)
+        """Whether some tier has a capacity, so that a decision needs a portfolio to be final."""
 
     def _compile_card(self, index: int, card: Any) -> CompiledScorecard:
         spec = self.rulebook.spec
@@ -448,6 +453,9 @@ class Outcome:
     rules_index: int
     """The tier the rules alone give, before stability, override and capacity."""
     placement: tuple[PlacementRow, ...]
+    capacity: CapacityRow | None = None
+    """Set when tier capacity was resolved for this outcome: by a batch over its portfolio,
+    or against a saved placement. None means the account was decided alone."""
 
     @property
     def account_id(self) -> str:
@@ -465,6 +473,18 @@ class Outcome:
     @property
     def segment(self) -> str | None:
         return self.engine.segments[self.segment_index][0] if self.segment_index >= 0 else None
+
+    @property
+    def excluded(self) -> bool:
+        """Whether an ``exclude`` gate applies to the account."""
+        return any(
+            applied and gate.spec.effect == "exclude"
+            for gate, (applied, _, _) in zip(self.engine.gates, self.gates, strict=True)
+        )
+
+    def with_capacity(self, applied: bool, placement: str | None, note: str) -> Outcome:
+        """This outcome marked as placed (or knowingly not placed) by tier capacity."""
+        return dataclasses.replace(self, capacity=(applied, placement, note))
 
     def placed(self, tier_index: int, capacity_notes: Iterable[str]) -> Outcome:
         """This outcome moved by tier capacity to ``tier_index``, with the notes that say
@@ -516,10 +536,12 @@ class Outcome:
                 "tier": tier.name,
                 "tier_rank": self.tier_index + 1,
                 "key_account": tier.key_account,
+                "excluded": self.excluded,
                 "segment": self.segment,
                 "summary": self._summary(scores, tier_tests),
                 "tier_by_rules": engine.tiers[self.rules_index].name,
                 "placement": [{"kind": kind, "note": note} for kind, note in self.placement],
+                "capacity": self._capacity(),
                 "scores": scores,
                 "gates": gates,
                 "tier_tests": tier_tests,
@@ -658,8 +680,23 @@ class Outcome:
                 checks.append({"kind": "gate", "test": gate.spec.id, "passed": False, "note": note})
         return {"tier": tier.name, "eligible": eligible and index >= self.ceiling, "checks": checks}
 
+    def _capacity(self) -> dict[str, Any] | None:
+        if not self.engine.has_capacity:
+            return None
+        if self.capacity is None:
+            return {"applied": False, "placement": None, "note": NOT_PLACED}
+        applied, placement, note = self.capacity
+        return {"applied": applied, "placement": placement, "note": note}
+
     def _summary(self, scores: dict[str, dict[str, Any]], tier_tests: list[dict[str, Any]]) -> str:
-        """One sentence: the tier, the score, and what kept the account from the tier above."""
+        """One sentence: the tier, the score, what kept the account from the tier above, and
+        that capacity was not applied when the account was decided alone."""
+        text = self._why(scores, tier_tests)
+        if self.engine.has_capacity and self.capacity is None:
+            text += f"; {NOT_PLACED}"
+        return text
+
+    def _why(self, scores: dict[str, dict[str, Any]], tier_tests: list[dict[str, Any]]) -> str:
         engine = self.engine
         tier = engine.tiers[self.tier_index]
         text = f"{tier.name}: {engine.primary} score {scores[engine.primary]['score']}"

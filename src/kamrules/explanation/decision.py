@@ -31,6 +31,29 @@ class RulebookRef(_Model):
     content_hash: str
 
 
+class ProfileRef(_Model):
+    """Which CRM profile read the account's facts. A profile is data mapping, not policy: it is
+    named beside the rulebook, never inside its content hash, so one policy keeps one hash
+    whichever CRM it reads."""
+
+    name: str
+    content_hash: str
+
+
+class CapacityApplied(_Model):
+    """Whether tier capacity shaped this decision, and against which portfolio placement.
+
+    Capacity is a property of a portfolio: an account decided alone cannot know whether the
+    tier is full. So a decision of a rulebook with capacities says either which placement it
+    was placed against (a batch run, or a placement saved by one) or that capacity was not
+    applied, rather than silently deciding as if the tier had room."""
+
+    applied: bool
+    placement: str | None = None
+    """The placement the account was placed against (its run id), when not the batch itself."""
+    note: str
+
+
 class CriterionResult(_Model):
     id: str
     title: str | None
@@ -159,10 +182,15 @@ class Decision(_Model):
     tier: str
     tier_rank: int
     key_account: bool
+    excluded: bool = False
+    """An ``exclude`` gate applies: the account gets no key-account tier (``tier`` is then the
+    rulebook's excluded outcome when it declares one, else its first non-key tier)."""
     segment: str | None
     summary: str
     tier_by_rules: str
     placement: list[PlacementStep] = Field(default_factory=list)
+    capacity: CapacityApplied | None = None
+    """None when the rulebook's tiers have no capacity."""
     scores: dict[str, ScorecardResult]
     gates: list[GateResult]
     tier_tests: list[TierTest]
@@ -170,6 +198,8 @@ class Decision(_Model):
     compliance: Compliance | None = None
     missing_facts: list[str]
     rulebook: RulebookRef
+    profile: ProfileRef | None = None
+    """The CRM profile that read the facts, when one was used."""
     kamrules_version: str
 
 

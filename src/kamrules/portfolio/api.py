@@ -152,9 +152,11 @@ def decisions(
 
 def _placed(engine: Engine, outcome: Outcome, placed: PortfolioResult, row: int) -> Outcome:
     final, notes = placed.placement_of(row)
-    if not notes or final is None:
-        return outcome
-    return outcome.placed(final, notes)
+    decided = placed.summary.decided
+    note = f"placed with the portfolio of {decided:,} decided account" + ("" if decided == 1 else "s")
+    if notes and final is not None:
+        outcome = outcome.placed(final, notes)
+    return outcome.with_capacity(True, None, note)
 
 
 def _rows_of(engine: Engine, table: Table, wanted: set[str]) -> list[int]:

@@ -126,7 +126,11 @@ def apply_capacity(engine: Engine, outcomes: Sequence[Outcome]) -> list[Outcome]
             )
             notes[i].append(f"{where}: {reason}, so it falls to {specs[target].name}")
             tier_of[i] = target
-    return [outcome.placed(tier_of[i], notes[i]) if notes[i] else outcome for i, outcome in enumerate(outcomes)]
+    note = f"placed with the portfolio of {portfolio:,} decided account" + ("" if portfolio == 1 else "s")
+    return [
+        (outcome.placed(tier_of[i], notes[i]) if notes[i] else outcome).with_capacity(True, None, note)
+        for i, outcome in enumerate(outcomes)
+    ]
 
 
 def _next_eligible(engine: Engine, outcome: Outcome, index: int, last: int) -> int:
