@@ -37,11 +37,20 @@ def validate(rules: RulesArg) -> None:
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    events: Annotated[
+        bool, typer.Option("--events", help="The JSON Schema of the monitor's CRM events instead.")
+    ] = False,
+) -> None:
     """Print the rulebook's JSON Schema, for editors that complete and validate YAML.
 
-    Example: `kamrules schema > kamrules.schema.json`
+    Example: `kamrules schema > kamrules.schema.json`; `kamrules schema --events` for CRM events.
     """
+    if events:
+        from kamrules.monitor.events import events_json_schema
+
+        typer.echo(json.dumps(events_json_schema(), indent=2, sort_keys=True))
+        return
     document = RulebookSpec.model_json_schema(by_alias=True)
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = "kamrules rulebook"
