@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 try:
     import typer
@@ -23,11 +23,14 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 from kamrules.cli import exit_codes
 from kamrules.errors import RulebookError
-from kamrules.evaluation.engine import Engine
+from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.portfolio.batch import Summary
 from kamrules.portfolio.sources import FORMATS, RawRecord, SourceError, account_id_of, read_records
 from kamrules.rulebook import Rulebook, load_rulebook
 from kamrules.suggestions import did_you_mean
+
+if TYPE_CHECKING:
+    from kamrules.portfolio.placement import Placement
 
 app = typer.Typer(
     name="kamrules",
@@ -54,6 +57,14 @@ InputFormatOpt = Annotated[
     typer.Option("--input-format", help=f"Input format when the file name does not tell: {', '.join(FORMATS)}."),
 ]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+PlacementOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--placement",
+        help="Place the account against this saved portfolio placement (from `evaluate --save-placement`) "
+        "instead of placing the whole accounts file first.",
+    ),
+]
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -100,6 +111,49 @@ def only_account(engine: Engine, records: list[RawRecord], account: str, source:
         ids.append(record_id)
     hint = did_you_mean(account, ids)
     fail(f"no account '{account}' in {source}" + (f"; {hint}" if hint else ""), exit_codes.INVALID_INPUT)
+
+
+def decide_one(engine: Engine, raw: RawRecord, as_of: dt.date) -> Outcome:
+    """One record's outcome, or its error record printed and exit code 1."""
+    from kamrules.evaluation.engine import account_error
+    from kamrules.explanation.render import error_text
+    from kamrules.facts.records import InvalidRecord
+
+    if raw.data is None:
+        fail(raw.problem or "the record cannot be read", exit_codes.RECORDS_FAILED)
+    try:
+        return engine.evaluate(engine.validate(raw.data), as_of)
+    except InvalidRecord as exc:
+        err.print(error_text(account_error(1, exc, raw.line)), markup=False)
+        raise typer.Exit(exit_codes.RECORDS_FAILED) from None
+
+
+def placed_alone(
+    engine: Engine, outcome: Outcome, portfolio: list[RawRecord], as_of: dt.date, saved: Path | None
+) -> Outcome:
+    """One account's outcome as its portfolio places it.
+
+    Tier capacity is a property of the portfolio, so a question about one account from a
+    file is answered within that file (or a saved placement): the same tier, placement note
+    and plan status ``evaluate`` gives, never "ranked 1st of 1"."""
+    if not engine.has_capacity:
+        return outcome
+    from kamrules.portfolio.capacity import place_outcome
+
+    return place_outcome(engine, outcome, placement_for(engine, portfolio, as_of, saved))
+
+
+def placement_for(engine: Engine, portfolio: list[RawRecord], as_of: dt.date, saved: Path | None) -> Placement:
+    """A saved placement (checked to be of this rulebook), or the placement of ``portfolio``."""
+    from kamrules.portfolio.capacity import portfolio_placement
+    from kamrules.portfolio.placement import Placement, PlacementError
+
+    if saved is None:
+        return portfolio_placement(engine, portfolio, as_of)
+    try:
+        return Placement.load(saved, engine)
+    except PlacementError as exc:
+        fail(str(exc), exit_codes.INVALID_INPUT)
 
 
 def open_output(output: Path | None) -> TextIO:

@@ -79,6 +79,15 @@ def evaluate(
             ),
         ),
     ] = EngineChoice.auto,
+    save_placement: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-placement",
+            help="With tier capacities: save the portfolio's placement to this file, so that a later "
+            "`explain`/`check-plan --placement FILE` or `Engine.decide(..., placement=...)` places single "
+            "accounts against this portfolio.",
+        ),
+    ] = None,
 ) -> None:
     """Decide every account: tier, segment, scores, and the explanation.
 
@@ -95,8 +104,14 @@ def evaluate(
     date = as_of_date(as_of)
     if overrides is not None and engine_choice is EngineChoice.columnar:
         fail("--overrides needs the per-account engine; leave out --engine columnar", exit_codes.USAGE)
-    if overrides is None and _evaluate_columnar(
-        engine, accounts, input_format, output_format, output, date, engine_choice
+    if save_placement is not None and not engine.has_capacity:
+        fail("--save-placement: the rulebook's tiers have no capacity, so there is nothing to place", exit_codes.USAGE)
+    if save_placement is not None and engine_choice is EngineChoice.columnar:
+        fail("--save-placement needs the per-account engine for now; leave out --engine columnar", exit_codes.USAGE)
+    if (
+        overrides is None
+        and save_placement is None
+        and _evaluate_columnar(engine, accounts, input_format, output_format, output, date, engine_choice)
     ):
         return
     records = with_overrides(engine, read_all(accounts, input_format), overrides)
@@ -112,6 +127,12 @@ def evaluate(
         if output:
             handle.close()
     report(summary, output_format is not OutputFormat.table, output)
+    if save_placement is not None and summary.placement is not None:
+        try:
+            summary.placement.save(save_placement)
+        except OSError as exc:
+            fail(f"cannot write '{save_placement}': {exc.strerror}", exit_codes.USAGE)
+        err.print(f"placement {summary.placement.id} saved to {save_placement}", markup=False)
     if summary.errors:
         raise typer.Exit(exit_codes.RECORDS_FAILED)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,20 +15,21 @@ from kamrules.cli.app import (
     AccountsArg,
     AsOfOpt,
     InputFormatOpt,
+    PlacementOpt,
     RulesArg,
     app,
     as_of_date,
+    decide_one,
     fail,
     load,
     only_account,
+    placed_alone,
+    placement_for,
     read_all,
 )
-from kamrules.evaluation.engine import Engine, Outcome
-from kamrules.explanation.decision import AccountError
-from kamrules.explanation.render import error_text, to_json, to_markdown, to_text
+from kamrules.evaluation.engine import Engine
+from kamrules.explanation.render import to_json, to_markdown, to_text
 from kamrules.facts.records import InvalidRecord
-from kamrules.portfolio.batch import Summary
-from kamrules.portfolio.batch import run as run_batch
 from kamrules.portfolio.sources import RawRecord
 from kamrules.suggestions import did_you_mean
 
@@ -49,8 +51,12 @@ def explain(
         str | None, typer.Option("--to", help="Say what it would take to reach (or drop to) this tier.")
     ] = None,
     input_format: InputFormatOpt = None,
+    placement: PlacementOpt = None,
 ) -> None:
     """Explain one account's decision: every criterion, gate and tier test.
+
+    With tier capacities, the account is placed within the whole accounts file (or the saved
+    `--placement`) first, so it gets the tier, placement note and plan status `evaluate` gives.
 
     Examples:
 
@@ -63,13 +69,10 @@ def explain(
     all_records = read_all(accounts, input_format)
     records = only_account(engine, all_records, account, accounts)
     if to is not None:
-        _explain_to(engine, all_records, records[0], to, date, output_format)
+        _explain_to(engine, all_records, records[0], to, date, output_format, placement)
         return
-    (item,) = run_batch(engine, records, date, Summary())
-    if isinstance(item, AccountError):
-        typer.echo(error_text(item), err=True)
-        raise typer.Exit(exit_codes.RECORDS_FAILED)
-    decision = item.decision()
+    outcome = decide_one(engine, records[0], date)
+    decision = placed_alone(engine, outcome, all_records, date, placement).decision()
     if output_format is ExplainFormat.json:
         typer.echo(to_json(decision))
     elif output_format is ExplainFormat.markdown:
@@ -79,10 +82,16 @@ def explain(
 
 
 def _explain_to(
-    engine: Engine, portfolio: list[RawRecord], raw: RawRecord, target: str, date: dt.date, fmt: ExplainFormat
+    engine: Engine,
+    portfolio: list[RawRecord],
+    raw: RawRecord,
+    target: str,
+    date: dt.date,
+    fmt: ExplainFormat,
+    saved: Path | None,
 ) -> None:
-    """What it would take for one account to reach ``target``, within its portfolio."""
-    from kamrules.portfolio.capacity import cutoffs, has_capacity
+    """What it would take for one account to reach ``target``, within its portfolio: a full
+    tier's cut-off (the last account admitted) is part of what it takes."""
     from kamrules.workbench.counterfactual import what_would_it_take
 
     if target not in engine.tier_index:
@@ -93,12 +102,11 @@ def _explain_to(
         record = engine.validate(raw.data)
     except InvalidRecord as exc:
         fail(str(exc), exit_codes.RECORDS_FAILED)
-    cutoff = None
-    if has_capacity(engine):
-        placed = [o for o in run_batch(engine, portfolio, date, Summary()) if isinstance(o, Outcome)]
-        mine = next(o for o in placed if o.account_id == record.id)  # type: ignore[attr-defined]
-        cutoff = cutoffs(engine, placed).get(engine.tier_index[target]) if mine.tier != target else None
-    result = what_would_it_take(engine, record, target, date, cutoff)
+    placement = placement_for(engine, portfolio, date, saved) if engine.has_capacity else None
+    try:
+        result = what_would_it_take(engine, record, target, date, placement=placement)
+    except InvalidRecord as exc:
+        fail(str(exc), exit_codes.RECORDS_FAILED)
     if fmt is ExplainFormat.json:
         typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         return

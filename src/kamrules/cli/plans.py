@@ -18,14 +18,17 @@ from kamrules.cli.app import (
     AsOfOpt,
     InputFormatOpt,
     OutputOpt,
+    PlacementOpt,
     RulesArg,
     app,
     as_of_date,
+    decide_one,
     err,
     fail,
     load,
     only_account,
     open_output,
+    placed_alone,
     read_all,
     report,
 )
@@ -75,6 +78,7 @@ def check_plan(
     ] = PlanFormat.table,
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
+    placement: PlacementOpt = None,
 ) -> None:
     """Check account plans: what is missing for each account's stage and tier, who acts, by when.
 
@@ -92,13 +96,22 @@ def check_plan(
         fail(f"the rulebook {rulebook.id} has no plan_checks", exit_codes.INVALID_RULES)
     date = as_of_date(as_of)
     records = read_all(accounts, input_format)
-    if account is not None:
-        records = only_account(engine, records, account, accounts)
     wanted = {s.value for s in status} if status else None
     summary = Summary()
+    results: Iterator[Outcome | AccountError]
+    if account is not None:
+        # one account, placed within its portfolio first (capacity moves tiers, and plan checks apply by tier)
+        (raw,) = only_account(engine, records, account, accounts)
+        outcome = placed_alone(engine, decide_one(engine, raw, date), records, date, placement)
+        summary.read = summary.decided = 1
+        summary.tiers[outcome.tier] += 1
+        summary.compliance[outcome.compliance_status or "not_applicable"] += 1
+        results = iter([outcome])
+    else:
+        results = run_batch(engine, records, date, summary)
     handle = open_output(output)
     try:
-        items = _plans(run_batch(engine, records, date, summary), wanted)
+        items = _plans(results, wanted)
         _write_plans(items, output_format, handle, summary)
     finally:
         if output:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kamrules._version import __version__
 from kamrules.evaluation.codegen import compile_scorecard
@@ -43,6 +43,9 @@ from kamrules.facts.types import DATE, FactType, ListType, RecordType
 from kamrules.rulebook.model import Criterion, Gate
 from kamrules.rulebook.semantics import Rulebook
 from kamrules.suggestions import did_you_mean
+
+if TYPE_CHECKING:
+    from kamrules.portfolio.placement import Placement
 
 Evaluate = Callable[[Any, Mapping[str, Fraction] | None, dt.date], tuple[Any, tuple[Any, ...]]]
 
@@ -167,6 +170,7 @@ class Engine:
         self.tie_breakers = tuple(
             (rulebook.expressions[("tie_breakers", i, "by")], b.order) for i, b in enumerate(spec.tie_breakers)
         )
+        self.card_index = {card.id: i for i, card in enumerate(self.cards)}
         self.has_capacity = any(t.capacity is not None or t.capacity_per_manager is not None for t in spec.tiers)
         """Whether some tier has a capacity, so that a decision needs a portfolio to be final."""
 
@@ -392,11 +396,24 @@ class Engine:
         )
         return index, ("override", note)
 
+    def ref_dict(self) -> dict[str, str]:
+        """The rulebook reference as plain data (saved placements and registers carry it)."""
+        return {"id": self.ref.id, "version": self.ref.version, "content_hash": self.ref.content_hash}
+
     # -- convenience ------------------------------------------------------------------
 
-    def decide(self, raw: Mapping[str, Any], as_of: dt.date) -> Decision:
-        """Validate and decide one raw record; raises :class:`InvalidRecord` if it does not fit."""
-        return self.evaluate(self.validator.validate(raw), as_of).decision()
+    def decide(self, raw: Mapping[str, Any], as_of: dt.date, *, placement: Placement | None = None) -> Decision:
+        """Validate and decide one raw record; raises :class:`InvalidRecord` if it does not fit.
+
+        When tiers have capacities, one account alone cannot know whether a tier is full:
+        pass the ``placement`` of its portfolio (saved by a batch run) to place it against it;
+        without one, the decision says that capacity was not applied."""
+        outcome = self.evaluate(self.validator.validate(raw), as_of)
+        if placement is not None and self.has_capacity:
+            from kamrules.portfolio.capacity import place_outcome
+
+            outcome = place_outcome(self, outcome, placement)
+        return outcome.decision()
 
 
 def account_error(number: int, exc: InvalidRecord, line: int | None = None) -> AccountError:
@@ -473,6 +490,11 @@ class Outcome:
     @property
     def segment(self) -> str | None:
         return self.engine.segments[self.segment_index][0] if self.segment_index >= 0 else None
+
+    @property
+    def pinned(self) -> bool:
+        """Whether an active override pins the account's tier (it then holds it in capacity)."""
+        return any(kind == "override" and "pinned" in note for kind, note in self.placement)
 
     @property
     def excluded(self) -> bool:

@@ -17,7 +17,8 @@ from kamrules.evaluation.engine import Engine, Outcome, account_error
 from kamrules.evaluation.exact import score2
 from kamrules.explanation.decision import AccountError, FieldError
 from kamrules.facts.records import InvalidRecord
-from kamrules.portfolio.capacity import apply_capacity, has_capacity
+from kamrules.portfolio.capacity import has_capacity, place_outcomes
+from kamrules.portfolio.placement import Placement
 from kamrules.portfolio.sources import RawRecord
 
 
@@ -33,6 +34,9 @@ class Summary:
     key_accounts: int = 0
     compliance: Counter[str] = field(default_factory=Counter)
     unknown_columns: list[str] = field(default_factory=list)
+    placement: Placement | None = None
+    """With tier capacities: the portfolio's placement, which a run can save for later
+    single-account decisions (``evaluate --save-placement``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,7 +67,10 @@ def run(
     decided = _decide(engine, records, as_of, summary, unknown)
     if has_capacity(engine):
         held = list(decided)
-        outcomes = iter(apply_capacity(engine, [o for o in held if isinstance(o, Outcome)]))
+        placed, result = place_outcomes(engine, [o for o in held if isinstance(o, Outcome)])
+        result.placement.as_of = as_of
+        summary.placement = result.placement
+        outcomes = iter(placed)
         decided = (next(outcomes) if isinstance(item, Outcome) else item for item in held)
     for item in decided:
         if isinstance(item, Outcome):
@@ -75,6 +82,7 @@ def run(
 def _decide(
     engine: Engine, records: Iterable[RawRecord], as_of: dt.date, summary: Summary, unknown: dict[str, None]
 ) -> Iterator[Outcome | AccountError]:
+    seen: dict[str, tuple[int, int]] = {}
     for raw in records:
         summary.read += 1
         number = summary.read
@@ -96,6 +104,20 @@ def _decide(
         except InvalidRecord as exc:
             summary.errors += 1
             yield account_error(number, exc, raw.line)
+            continue
+        first_number, first_line = seen.setdefault(outcome.account_id, (number, raw.line))
+        if first_number != number:
+            # one account twice in one portfolio: never decided (and ranked for capacity) twice
+            summary.errors += 1
+            where = f"line {first_line}"
+            problem = f"account '{outcome.account_id}' appears more than once; it was first given at {where}"
+            yield AccountError(
+                record=number,
+                line=raw.line,
+                account_id=outcome.account_id,
+                errors=[FieldError(field="id", message=problem, value=outcome.account_id)],
+                message=problem,
+            )
             continue
         yield outcome
 

@@ -16,13 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kamrules.evaluation.engine import CompiledCriterion, Engine, Outcome
 from kamrules.evaluation.exact import centi_decimal, score2
 from kamrules.explanation.render import show_value
 from kamrules.facts.records import FactRecord, InvalidRecord
 from kamrules.facts.types import BOOLEAN, CategoryType, ScalarType
+
+if TYPE_CHECKING:
+    from kamrules.portfolio.placement import Placement
 
 MAX_FACTS = 3
 """Change sets of up to this many facts are searched; beyond that the answer is a plan, not a fix."""
@@ -213,13 +216,30 @@ def what_would_it_take(
     target: str,
     as_of: dt.date,
     cutoff: Fraction | None = None,
+    placement: Placement | None = None,
 ) -> Counterfactual:
     """The smallest verified fact changes that bring ``record`` to tier ``target``.
 
     ``cutoff`` is the capacity cut-off of the portfolio: the primary score the account
-    must beat to win a place in the target tier when it is full.
+    must beat to win a place in the target tier when it is full. With the portfolio's
+    ``placement``, the account starts from the tier the portfolio gives it (not the one the
+    rules alone give) and every suggestion is verified by placing the changed account
+    against the same portfolio.
     """
-    outcome = engine.evaluate(record, as_of)
+    if placement is not None and engine.has_capacity:
+        from kamrules.portfolio.capacity import place_outcome, placement_cutoffs
+
+        def decide(r: FactRecord) -> Outcome:
+            return place_outcome(engine, engine.evaluate(r, as_of), placement)
+
+        if cutoff is None:
+            cutoff = placement_cutoffs(engine, placement).get(engine.tier_index[target])
+    else:
+
+        def decide(r: FactRecord) -> Outcome:
+            return engine.evaluate(r, as_of)
+
+    outcome = decide(record)
     want = engine.tier_index[target]
     now = outcome.tier_index
     result = Counterfactual(
@@ -236,6 +256,8 @@ def what_would_it_take(
 
     def reaches(o: Outcome) -> bool:
         if better:
+            if placement is not None:
+                return o.tier_index <= want  # placed against the portfolio: the cut-off is applied
             return o.tier_index <= want and (cutoff is None or o.scores[engine.primary] > cutoff)
         return o.tier_index >= want
 
@@ -297,7 +319,7 @@ def what_would_it_take(
             if changed is None:
                 continue
             try:
-                after = engine.evaluate(changed, as_of)
+                after = decide(changed)
             except InvalidRecord:
                 continue
             if reaches(after):
