@@ -39,7 +39,7 @@ def test_alias_bomb_is_refused_quickly() -> None:
     started = time.perf_counter()
     with pytest.raises(YamlProblems) as info:
         read_yaml("\n".join(lines) + "\n", "bomb.yaml")
-    assert time.perf_counter() - started < 5  # a guard against hanging, not a speed target
+    assert time.perf_counter() - started < 60  # a guard against hanging (on a loaded machine), not a speed target
     assert "alias bomb" in info.value.problems[0].message
 
 
