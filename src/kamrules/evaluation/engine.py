@@ -141,6 +141,8 @@ class Engine:
         )
         non_key = [i for i, t in enumerate(self.tiers) if not t.key_account]
         self.excluded_tier = non_key[0] if non_key else last
+        self.excluded_name = spec.excluded.name if spec.excluded is not None else None
+        """The policy's name for excluded accounts, which then hold no tier."""
         self.gates = tuple(
             CompiledGate(
                 g,
@@ -480,7 +482,23 @@ class Outcome:
 
     @property
     def tier(self) -> str:
+        """The tier's name, or the rulebook's excluded outcome for an excluded account."""
+        if self.engine.excluded_name is not None and self.excluded:
+            return self.engine.excluded_name
         return self.engine.tiers[self.tier_index].name
+
+    @property
+    def key_account(self) -> bool:
+        return self.engine.tiers[self.tier_index].key_account and not (
+            self.engine.excluded_name is not None and self.excluded
+        )
+
+    @property
+    def tier_rank(self) -> int:
+        """1 for the best tier; an excluded outcome ranks after the last tier."""
+        if self.engine.excluded_name is not None and self.excluded:
+            return len(self.engine.tiers) + 1
+        return self.tier_index + 1
 
     @property
     def compliance_status(self) -> str | None:
@@ -547,7 +565,6 @@ class Outcome:
             for (name, expr), row in zip(engine.segments, self.segment_rows, strict=False)
             if expr is not None
         ]
-        tier = engine.tiers[self.tier_index]
         # The parts are plain dicts, validated once here: building each part as a model of
         # its own costs about twice as much.
         return Decision.model_validate(
@@ -555,9 +572,9 @@ class Outcome:
                 "account_id": self.account_id,
                 "account_name": getattr(self.record, "name", None),
                 "as_of": self.as_of,
-                "tier": tier.name,
-                "tier_rank": self.tier_index + 1,
-                "key_account": tier.key_account,
+                "tier": self.tier,
+                "tier_rank": self.tier_rank,
+                "key_account": self.key_account,
                 "excluded": self.excluded,
                 "segment": self.segment,
                 "summary": self._summary(scores, tier_tests),
@@ -569,7 +586,7 @@ class Outcome:
                 "tier_tests": tier_tests,
                 "segment_tests": segment_tests,
                 "compliance": compliance_model(
-                    engine.checks, self.check_rows, self.record, self.scores, tier.name, self.map_status, self.as_of
+                    engine.checks, self.check_rows, self.record, self.scores, self.tier, self.map_status, self.as_of
                 )
                 if engine.checks
                 else None,
@@ -714,14 +731,14 @@ class Outcome:
         """One sentence: the tier, the score, what kept the account from the tier above, and
         that capacity was not applied when the account was decided alone."""
         text = self._why(scores, tier_tests)
-        if self.engine.has_capacity and self.capacity is None:
+        holds_no_tier = self.engine.excluded_name is not None and self.excluded
+        if self.engine.has_capacity and self.capacity is None and not holds_no_tier:
             text += f"; {NOT_PLACED}"
         return text
 
     def _why(self, scores: dict[str, dict[str, Any]], tier_tests: list[dict[str, Any]]) -> str:
         engine = self.engine
-        tier = engine.tiers[self.tier_index]
-        text = f"{tier.name}: {engine.primary} score {scores[engine.primary]['score']}"
+        text = f"{self.tier}: {engine.primary} score {scores[engine.primary]['score']}"
         if self.placement:
             return f"{text}; " + "; ".join(note for _, note in self.placement)
         for gate, (applied, _, _) in zip(engine.gates, self.gates, strict=True):

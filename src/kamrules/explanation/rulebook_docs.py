@@ -306,7 +306,8 @@ class _Builder:
         last = len(spec.tiers) - 1
         self.key = [t.key_account if t.key_account is not None else i != last for i, t in enumerate(spec.tiers)]
         non_key = [i for i, key in enumerate(self.key) if not key]
-        self.excluded_tier = spec.tiers[non_key[0] if non_key else last].name
+        fallback = spec.tiers[non_key[0] if non_key else last].name
+        self.excluded_tier = spec.excluded.name if spec.excluded is not None else fallback
         self.cards = {card.id: card for card in self.rulebook.scorecards}
         # Scorecard headings are linked from the overview, which comes first.
         self.card_anchor = {

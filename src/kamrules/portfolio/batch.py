@@ -61,6 +61,8 @@ def run(
     """
     for name in (t.name for t in engine.tiers):
         summary.tiers[name] += 0
+    if engine.excluded_name is not None:
+        summary.tiers[engine.excluded_name] += 0
     for name, _ in engine.segments:
         summary.segments[name] += 0
     unknown: dict[str, None] = {}
@@ -127,7 +129,7 @@ def _count(engine: Engine, outcome: Outcome, summary: Summary) -> None:
     summary.tiers[outcome.tier] += 1
     if outcome.segment is not None:
         summary.segments[outcome.segment] += 1
-    if engine.tiers[outcome.tier_index].key_account:
+    if outcome.key_account:
         summary.key_accounts += 1
     status = outcome.compliance_status
     if status is not None:
@@ -165,14 +167,13 @@ def flat_values(engine: Engine, item: Outcome | AccountError, number: int) -> di
             "status": "error",
             "error": "; ".join(f"{e.field}: {e.message}" for e in item.errors),
         }
-    tier = engine.tiers[item.tier_index]
     row: dict[str, Any] = {
         "record": number,
         "account_id": item.account_id,
         "account_name": getattr(item.record, "name", None),
         "status": "decided",
-        "tier": tier.name,
-        "key_account": tier.key_account,
+        "tier": item.tier,
+        "key_account": item.key_account,
         "segment": item.segment,
     }
     for card, (weighted, total, _) in zip(engine.cards, item.cards, strict=True):

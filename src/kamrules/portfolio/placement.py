@@ -249,6 +249,8 @@ def contender(engine: Engine, outcome: Outcome, row: int) -> Contender:
     for k, tier_row in enumerate(outcome.tier_rows):
         if tier_row[0]:
             eligible |= 1 << k
+    # an account with the rulebook's excluded outcome holds no tier, so it competes for none
+    tier = -1 if engine.excluded_name is not None and outcome.excluded else outcome.tier_index
     return Contender(
         row,
         outcome.account_id,
@@ -256,7 +258,7 @@ def contender(engine: Engine, outcome: Outcome, row: int) -> Contender:
         total,
         breakers,
         getattr(outcome.record, "account_manager", None),
-        outcome.tier_index,
+        tier,
         outcome.ceiling,
         eligible,
         outcome.pinned,

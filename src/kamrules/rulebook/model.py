@@ -231,6 +231,18 @@ class Gate(_Strict):
         return self
 
 
+class ExcludedOutcome(_Strict):
+    """What an account an ``exclude`` gate applies to is called: an outcome, not a tier.
+
+    Without it, an excluded account falls to the first tier that is not a key-account tier.
+    With it, the policy names the outcome (``Excluded``, ``Not a key account``...), so that
+    its last tier can stay a real, served tier (key account or not) and a CRM can store
+    "excluded" apart from every grade."""
+
+    name: TierName = Field(description="The name decisions give excluded accounts, e.g. Excluded.")
+    description: str | None = None
+
+
 class Segment(_Strict):
     """A portfolio segment (Strategic / Star / Status / Streamline ...). First match wins;
     the last segment may omit ``when`` and catches the rest."""
@@ -375,6 +387,10 @@ class RulebookSpec(_Strict):
     )
     gates: list[Gate] = Field(default_factory=list)
     tiers: list[Tier] = Field(min_length=1)
+    excluded: ExcludedOutcome | None = Field(
+        default=None,
+        description="The outcome of accounts an exclude gate applies to (default: the first non-key-account tier).",
+    )
     segments: list[Segment] = Field(default_factory=list)
     tie_breakers: list[TieBreaker] = Field(
         default_factory=list, description="Order of equal scores for capacity; the account id comes last."

@@ -332,6 +332,12 @@ def _check_tiers(c: _Checker, spec: RulebookSpec, schema: FactSchema, scorecards
             f"the last tier '{last.name}' is the default every other account falls to; "
             "it cannot have min_score, min_scores or requires",
         )
+    if spec.excluded is not None and spec.excluded.name in {t.name for t in tiers}:
+        c.problem(
+            ("excluded", "name"),
+            f"the excluded outcome '{spec.excluded.name}' has the name of a tier; an excluded account holds "
+            "no tier, so give the outcome a name of its own",
+        )
     previous: tuple[str, Decimal] | None = None
     for i, tier in enumerate(tiers):
         if tier.min_score is not None:
