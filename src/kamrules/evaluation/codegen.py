@@ -83,7 +83,17 @@ def compile_scorecard(criteria: Sequence[CompiledCriterion]) -> ScoreCard:
             ]
         elif spec.map is not None:
             names[f"_m{k}"] = {key: centi(value) for key, value in spec.map.items()}
-            body += [f"p = _m{k}[v]", "m = 0"]
+            if spec.otherwise is None:
+                body += [f"p = _m{k}[v]", "m = 0"]
+            else:  # a value the map does not name: the otherwise points, match -1
+                body += [
+                    f"p = _m{k}.get(v, -1)",
+                    "if p < 0:",
+                    f"    p = {centi(spec.otherwise)}",
+                    "    m = -1",
+                    "else:",
+                    "    m = 0",
+                ]
         else:
             assert spec.boolean is not None
             body += [f"p = {centi(spec.boolean['true'])} if v else {centi(spec.boolean['false'])}", "m = 0"]

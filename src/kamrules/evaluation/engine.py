@@ -632,7 +632,10 @@ class Outcome:
                 f"({centi_decimal(centi(s.points_from))} -> {centi_decimal(centi(s.points_to))} points)"
             )
         elif method == "map":
-            matched = f"{_fmt(value)} in the map"
+            if match < 0:
+                matched = f"{_fmt(value)} is not in the map: otherwise {centi_decimal(points)} points"
+            else:
+                matched = f"{_fmt(value)} in the map"
         elif method == "boolean":
             matched = f"{_fmt(value)}"
         else:

@@ -61,11 +61,18 @@ def scale_scorer(scale: Scale) -> Scorer:
     return score
 
 
-def map_scorer(points: dict[str, Decimal]) -> Scorer:
+def map_scorer(points: dict[str, Decimal], otherwise: Decimal | None = None) -> Scorer:
+    """Points per value; a value the map does not name gets ``otherwise`` (match -1)."""
     table = {k: centi(v) for k, v in points.items()}
+    other = centi(otherwise) if otherwise is not None else None
 
     def score(value: Any) -> tuple[int, int]:
-        return table[value], 0
+        found = table.get(value)
+        if found is None:
+            if other is None:
+                raise KeyError(value)
+            return other, -1
+        return found, 0
 
     return score
 
@@ -93,7 +100,7 @@ def scorer_for(criterion: Criterion) -> Scorer | None:
     if criterion.scale is not None:
         return scale_scorer(criterion.scale)
     if criterion.map is not None:
-        return map_scorer(criterion.map)
+        return map_scorer(criterion.map, criterion.otherwise)
     if criterion.boolean is not None:
         return boolean_scorer(criterion.boolean)
     return None

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from kamrules.errors import RecordError
 from kamrules.facts.schema import FactSchema
@@ -56,6 +56,9 @@ def _python_type(fact: FactField) -> Any:
     t: FactType = fact.type
     if isinstance(t, CategoryType):
         base: Any = Literal[t.values]
+        if t.synonyms:
+            words = t.canonical()
+            base = Annotated[base, BeforeValidator(lambda v: words.get(v, v) if isinstance(v, str) else v)]
     elif isinstance(t, ScalarType):
         base = {
             "number": float,
@@ -95,11 +98,17 @@ def _model_for(record: RecordType, name: str) -> type[FactRecord]:
             continue
         if isinstance(fact.type, ListType):
             item = _model_for(fact.type.item, _model_name(fact.type.item.name))
-            definitions[fact.name] = (list[item], Field(default_factory=list))  # type: ignore[valid-type]
+            # `null` for a list is a missing list: like an absent key, no items
+            items = Annotated[list[item], BeforeValidator(_no_items_for_null)]  # type: ignore[valid-type]
+            definitions[fact.name] = (items, Field(default_factory=list))
             continue
         py = _python_type(fact)
         definitions[fact.name] = (py, ...) if fact.required else (py | None, None)
     return create_model(name, __base__=FactRecord, **definitions)
+
+
+def _no_items_for_null(value: Any) -> Any:
+    return [] if value is None else value
 
 
 def _model_name(item: str) -> str:
@@ -117,8 +126,15 @@ class RecordValidator:
         self.known_keys = frozenset(schema.account.fields) | frozenset(self.renames)
 
     def unknown_keys(self, raw: Mapping[str, Any]) -> list[str]:
-        """Keys no fact reads: reported once per batch so a mistyped column is noticed."""
-        return [k for k in raw if k not in self.known_keys]
+        """Keys no fact reads, top-level columns and keys inside nested records alike
+        (``plan.competitor_assesment``, ``contacts[].linkedin``): reported once per batch so a
+        mistyped column or a field the rulebook does not declare is noticed, not dropped."""
+        unknown = [k for k in raw if k not in self.known_keys]
+        for key, value in raw.items():
+            fact = self.schema.account.fields.get(self.renames.get(key, key))
+            if fact is not None and isinstance(value, (Mapping, list)):
+                _nested_unknown(fact, value, key, unknown)
+        return unknown
 
     def validate(self, raw: Mapping[str, Any]) -> FactRecord:
         """A validated record, or :class:`InvalidRecord` naming every bad field."""
@@ -198,3 +214,25 @@ def _plain(value: Any) -> str:
     if isinstance(value, float) and not math.isinf(value) and value == int(value):
         return str(int(value))
     return str(value)
+
+
+def _nested_unknown(fact: FactField, value: Any, label: str, found: list[str]) -> None:
+    """Unknown keys of a nested record or of the items of a list, by dotted label."""
+    t = fact.type
+    if isinstance(t, RecordType) and isinstance(value, Mapping):
+        record, items, prefix = t, [value], label
+    elif isinstance(t, ListType) and isinstance(value, list):
+        record, items, prefix = t.item, value, f"{label}[]"
+    else:
+        return
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        for key, inner in item.items():
+            field = record.fields.get(key)
+            if field is None:
+                name = f"{prefix}.{key}"
+                if name not in found:
+                    found.append(name)
+            elif isinstance(inner, (Mapping, list)):
+                _nested_unknown(field, inner, f"{prefix}.{key}", found)

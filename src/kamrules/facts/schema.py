@@ -18,6 +18,7 @@ from kamrules.facts.types import (
     TEXT,
     CategoryType,
     FactField,
+    FactType,
     ListType,
     RecordType,
 )
@@ -244,9 +245,7 @@ SIGN_OFF_FIELDS: dict[str, FactField] = _fields(
 )
 
 
-def _list(
-    name: str, item: str, fields: dict[str, FactField], description: str, named_by: tuple[str, ...]
-) -> FactField:
+def _list(name: str, item: str, fields: dict[str, FactField], description: str, named_by: tuple[str, ...]) -> FactField:
     assert all(n in fields for n in named_by), named_by
     return FactField(name, ListType(RecordType(item, fields, named_by)), description)
 
@@ -335,6 +334,31 @@ NESTED_ACCOUNT_FIELDS: dict[str, FactField] = _fields(
 )
 
 
+VOCABULARIES: dict[str, CategoryType] = {
+    "credit_risk": CREDIT_RISK,
+    "stage": STAGE,
+    "contact_role": CONTACT_ROLE,
+    "stance": STANCE,
+    "contact_level": CONTACT_LEVEL,
+    "plan_status": PLAN_STATUS,
+    "objective_status": OBJECTIVE_STATUS,
+    "competitor_position": COMPETITOR_POSITION,
+    "review_kind": REVIEW_KIND,
+}
+"""The built-in category vocabularies a rulebook may extend or give synonyms, by the name
+a rulebook uses for them."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomList:
+    """A list of records a rulebook adds, on the account or on its plan."""
+
+    name: str
+    item: RecordType
+    description: str
+    on_plan: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class FactSchema:
     """Everything an expression may read, and how records are shaped.
@@ -352,34 +376,89 @@ class FactSchema:
 
     @property
     def plan(self) -> RecordType:
-        return PLAN
+        plan = self.account.fields["plan"].type
+        assert isinstance(plan, RecordType)
+        return plan
 
     @property
     def contact(self) -> RecordType:
-        return CONTACT
+        return self.contacts.item
 
     @property
     def contacts(self) -> ListType:
-        return ListType(CONTACT)
+        contacts = self.account.fields["contacts"].type
+        assert isinstance(contacts, ListType)
+        return contacts
+
+    def records(self) -> dict[str, RecordType]:
+        """Every nested record type by its name (plan, contact, member, review, ...)."""
+        found: dict[str, RecordType] = {}
+
+        def walk(record: RecordType) -> None:
+            for f in record.fields.values():
+                t = f.type
+                if isinstance(t, RecordType):
+                    found.setdefault(t.name, t)
+                    walk(t)
+                elif isinstance(t, ListType):
+                    found.setdefault(t.item.name, t.item)
+                    walk(t.item)
+
+        walk(self.account)
+        return found
 
 
 def build_schema(
     custom_fields: Iterable[FactField] = (),
     scorecards: Iterable[str] = (),
     column_overrides: Mapping[str, str] | None = None,
+    *,
+    record_fields: Mapping[str, Iterable[FactField]] | None = None,
+    lists: Iterable[CustomList] = (),
+    vocabularies: Mapping[str, CategoryType] | None = None,
 ) -> FactSchema:
-    """The built-in schema extended by a rulebook's custom account fields.
+    """The built-in schema extended by a rulebook: custom account facts, custom facts of the
+    nested records (``record_fields`` by record name: plan, contact, member, ...), custom
+    lists of records on the account or its plan, and built-in vocabularies extended or given
+    synonyms (``vocabularies``: the replacement category type by the built-in one's name).
 
     Custom fields may not shadow built-ins: a rulebook that redefines ``annual_revenue``
     would silently change what every other rule means, so the loader refuses it earlier.
     """
-    account = dict(ACCOUNT_FIELDS)
+    replaced = {VOCABULARIES[key].name: value for key, value in (vocabularies or {}).items()}
+    extra = {name: list(fields) for name, fields in (record_fields or {}).items()}
+    lists = list(lists)
+
+    def retype(t: FactType) -> FactType:
+        if isinstance(t, CategoryType):
+            return replaced.get(t.name, t)
+        if isinstance(t, RecordType):
+            return rebuild(t)
+        if isinstance(t, ListType):
+            return ListType(rebuild(t.item))
+        return t
+
+    def rebuild(record: RecordType) -> RecordType:
+        fields = {name: replace(f, type=retype(f.type)) for name, f in record.fields.items()}
+        for custom in extra.get(record.name, ()):
+            fields[custom.name] = custom
+        if record.name == "plan":
+            for added in lists:
+                if added.on_plan:
+                    fields[added.name] = FactField(added.name, ListType(added.item), added.description, custom=True)
+        return RecordType(record.name, fields, record.named_by)
+
+    account = {name: replace(f, type=retype(f.type)) for name, f in ACCOUNT_FIELDS.items()}
     for custom in custom_fields:
         account[custom.name] = custom
     for name, column in (column_overrides or {}).items():
         if name in account:
             account[name] = replace(account[name], column=column)
-    account.update(NESTED_ACCOUNT_FIELDS)
+    for name, f in NESTED_ACCOUNT_FIELDS.items():
+        account[name] = replace(f, type=retype(f.type))
+    for added in lists:
+        if not added.on_plan:
+            account[added.name] = FactField(added.name, ListType(added.item), added.description, custom=True)
     return FactSchema(account=RecordType("account", account), scorecards=tuple(scorecards))
 
 

@@ -32,9 +32,15 @@ class CategoryType:
 
     values: tuple[str, ...]
     name: str = "category"
+    synonyms: tuple[tuple[str, str], ...] = ()
+    """Input values read as one of ``values`` (``opponent`` as ``enemy``): a rulebook's words
+    for what a CRM records, applied when a record is validated."""
 
     def describe(self) -> str:
         return f"{self.name} ({', '.join(self.values)})"
+
+    def canonical(self) -> dict[str, str]:
+        return dict(self.synonyms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1357,7 +1357,8 @@ def _points(criterion: Any, compiled: ColumnarExpression) -> tuple[pl.Expr, pl.E
         compiled.guards.append(~t.is_finite())
     elif criterion.map is not None:
         table = {k: centi(v) for k, v in criterion.map.items()}
-        points = value.replace_strict(list(table), list(table.values()), default=None, return_dtype=pl.Int64)
+        other = centi(criterion.otherwise) if criterion.otherwise is not None else None
+        points = value.replace_strict(list(table), list(table.values()), default=other, return_dtype=pl.Int64)
     elif criterion.boolean is not None:
         yes, no = centi(criterion.boolean.get("true", 0)), centi(criterion.boolean.get("false", 0))
         points = pl.when(value).then(pl.lit(yes, dtype=pl.Int64)).otherwise(pl.lit(no, dtype=pl.Int64))

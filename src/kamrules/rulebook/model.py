@@ -101,7 +101,11 @@ class Criterion(_Strict):
     bands: list[Band] | None = Field(default=None, description="Thresholds, highest first.")
     below_bands: Points = Field(default=Decimal(0), description="Points for a value below every band.")
     scale: Scale | None = None
-    map: dict[str, Points] | None = Field(default=None, description="Points per category value.")
+    map: dict[str, Points] | None = Field(default=None, description="Points per category (or text) value.")
+    otherwise: Points | None = Field(
+        default=None,
+        description="With map: the points of any value the map does not name (required for a text fact).",
+    )
     boolean: dict[Literal["true", "false"], Points] | None = Field(
         default=None, description="Points when the fact is true and when it is false."
     )
@@ -134,6 +138,8 @@ class Criterion(_Strict):
             raise ValueError("`bands` needs at least one band")
         if self.map is not None and not self.map:
             raise ValueError("`map` needs at least one category value")
+        if self.otherwise is not None and self.map is None:
+            raise ValueError("`otherwise` gives the points of values a `map` does not name; it needs a `map`")
         if self.boolean is not None and set(self.boolean) != {"true", "false"}:
             raise ValueError("`boolean` needs the points for both `true` and `false`")
         return self
@@ -263,6 +269,11 @@ class CustomFact(_Strict):
     required: bool = False
     minimum: float | None = None
     maximum: float | None = None
+    past: bool = Field(
+        default=False,
+        description="For a date of something that happened (a visit, a review): a date after the as-of date "
+        "makes the record an error instead of a very fresh event.",
+    )
 
     @model_validator(mode="after")
     def _category_values(self) -> CustomFact:
@@ -273,13 +284,53 @@ class CustomFact(_Strict):
         return self
 
 
+class CustomList(_Strict):
+    """A list of records the rulebook adds (site visits, executive meetings, certifications),
+    read with aggregates like the built-in lists: ``count(site_visits, days_since(date) <= 90)``."""
+
+    name: Identifier = Field(description="The list's name, e.g. site_visits (on the plan: plan.site_visits).")
+    item: Identifier = Field(description="The word for one item inside an aggregate, e.g. visit.")
+    description: str = Field(min_length=1)
+    on: Literal["account", "plan"] = Field(
+        default="account", description="Whether the list is the account's or its plan's."
+    )
+    named_by: list[Identifier] = Field(
+        default_factory=list, description="The item facts that name one item in an explanation, first shown first."
+    )
+    fields: list[CustomFact] = Field(min_length=1, description="The facts of one item.")
+
+
+class Vocabulary(_Strict):
+    """A built-in vocabulary (stance, contact_level, ...) as this policy words it."""
+
+    add: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list, description="Values this policy adds, e.g. opponent for stance."
+    )
+    synonyms: dict[str, str] = Field(
+        default_factory=dict,
+        description="Values a CRM records, read as one of the vocabulary's values, e.g. management: senior_management.",
+    )
+
+
 class Facts(_Strict):
     """The rulebook's additions to the fact schema and its CRM column mapping."""
 
     custom: list[CustomFact] = Field(default_factory=list)
+    records: dict[Identifier, list[CustomFact]] = Field(
+        default_factory=dict,
+        description="Custom facts of the nested records, by record: plan, contact, member, relationship, "
+        "restriction, objective, review, ... (`kamrules facts` lists them).",
+    )
+    lists: list[CustomList] = Field(default_factory=list, description="Custom lists of records.")
+    vocabularies: dict[Identifier, Vocabulary] = Field(
+        default_factory=dict,
+        description="Built-in category vocabularies extended or given synonyms: credit_risk, stage, contact_role, "
+        "stance, contact_level, plan_status, objective_status, competitor_position, review_kind.",
+    )
     columns: dict[str, str] = Field(
         default_factory=dict,
-        description="CRM export column per built-in account fact, e.g. annual_revenue: AnnualRevenue__c.",
+        description="CRM export column per built-in account fact, e.g. annual_revenue: AnnualRevenue__c "
+        "(a CRM profile, `--crm`, maps an export without changing the policy).",
     )
 
 

@@ -18,7 +18,7 @@ from typing import Literal
 
 from kamrules.errors import ExpressionError, Problem
 from kamrules.expressions import CompiledExpression, compile_expression
-from kamrules.facts.schema import ACCOUNT_FIELDS, STAGES, FactSchema, build_schema
+from kamrules.facts.schema import ACCOUNT_FIELDS, STAGES, VOCABULARIES, CustomList, FactSchema, build_schema
 from kamrules.facts.types import (
     BOOLEAN,
     DATE,
@@ -141,7 +141,17 @@ def check(spec: RulebookSpec, source_map: SourceMap, sources: Iterable[str]) -> 
 
     custom = _custom_fields(c, spec.facts.custom)
     _check_columns(c, spec, custom)
-    schema = build_schema(custom, [s.id for s in scorecards], spec.facts.columns)
+    vocabularies = _vocabularies(c, spec)
+    record_fields = _record_fields(c, spec, vocabularies)
+    lists = _custom_lists(c, spec, custom, vocabularies)
+    schema = build_schema(
+        custom,
+        [s.id for s in scorecards],
+        spec.facts.columns,
+        record_fields=record_fields,
+        lists=lists,
+        vocabularies=vocabularies,
+    )
 
     _unique(c, [(("scorecards", i, "id"), s.id) for i, s in enumerate(spec.scorecards or [])], "scorecard")
     criteria_ids: list[tuple[Path, str]] = []
@@ -196,15 +206,28 @@ def _unique(c: _Checker, items: list[tuple[Path, str]], what: str) -> None:
             )
 
 
-def _custom_fields(c: _Checker, customs: list[CustomFact]) -> list[FactField]:
+def _custom_fields(
+    c: _Checker,
+    customs: list[CustomFact],
+    base: Path = ("facts", "custom"),
+    builtin: Mapping[str, FactField] = ACCOUNT_FIELDS,
+    where: str = "",
+) -> list[FactField]:
     fields: list[FactField] = []
     for i, custom in enumerate(customs):
-        path: Path = ("facts", "custom", i)
-        if custom.name in ACCOUNT_FIELDS:
+        path: Path = (*base, i)
+        if custom.name in builtin:
             c.problem(
-                (*path, "name"), f"the custom fact '{custom.name}' has the name of a built-in fact; choose another name"
+                (*path, "name"),
+                f"the custom fact '{custom.name}'{where} has the name of a built-in fact; choose another name",
             )
             continue
+        if where and custom.column is not None:
+            c.problem(
+                (*path, "column"),
+                f"the custom fact '{custom.name}'{where} is inside a record: map CRM columns onto it in a CRM "
+                "profile (--crm), not here",
+            )
         fact_type: FactType = (
             CategoryType(tuple(custom.values or ()), name=custom.name)
             if custom.type == "category"
@@ -220,10 +243,114 @@ def _custom_fields(c: _Checker, customs: list[CustomFact]) -> list[FactField]:
                 custom.minimum,
                 custom.maximum,
                 custom=True,
+                past=custom.past and custom.type == "date",
             )
         )
-    _unique(c, [(("facts", "custom", i, "name"), f.name) for i, f in enumerate(customs)], "custom fact")
+    _unique(c, [((*base, i, "name"), f.name) for i, f in enumerate(customs)], "custom fact")
     return fields
+
+
+def _vocabularies(c: _Checker, spec: RulebookSpec) -> dict[str, CategoryType]:
+    """The built-in vocabularies as the rulebook extends them or gives them synonyms."""
+    result: dict[str, CategoryType] = {}
+    for key, change in spec.facts.vocabularies.items():
+        path: Path = ("facts", "vocabularies", key)
+        builtin = VOCABULARIES.get(key)
+        if builtin is None:
+            c.problem(
+                path,
+                f"there is no built-in vocabulary '{key}' (vocabularies: {', '.join(VOCABULARIES)})",
+                did_you_mean(key, VOCABULARIES),
+                key=True,
+            )
+            continue
+        if key == "stage" and change.add:
+            c.problem(
+                (*path, "add"),
+                "the relationship stages are fixed and ordered (plan checks apply from and to a stage); "
+                "give a CRM's own stage names as synonyms instead",
+            )
+            continue
+        values = list(builtin.values)
+        for k, value in enumerate(change.add):
+            if value in values:
+                c.problem((*path, "add", k), f"'{value}' is already a value of {key}")
+            values.append(value)
+        for word, meaning in change.synonyms.items():
+            if word in values:
+                c.problem(
+                    (*path, "synonyms", word),
+                    f"'{word}' is a value of {key} itself; a synonym is a word a CRM uses for one of its values",
+                    key=True,
+                )
+            if meaning not in values:
+                c.problem(
+                    (*path, "synonyms", word),
+                    f"the synonym '{word}' stands for '{meaning}', which is not a value of {key} ({', '.join(values)})",
+                    did_you_mean(meaning, values),
+                )
+        result[key] = CategoryType(tuple(values), builtin.name, tuple(sorted(change.synonyms.items())))
+    return result
+
+
+def _record_fields(
+    c: _Checker, spec: RulebookSpec, vocabularies: Mapping[str, CategoryType]
+) -> dict[str, list[FactField]]:
+    """Custom facts of the nested records, by record name."""
+    known = build_schema(vocabularies=vocabularies).records()
+    result: dict[str, list[FactField]] = {}
+    for name, customs in spec.facts.records.items():
+        record = known.get(name)
+        if record is None:
+            c.problem(
+                ("facts", "records", name),
+                f"there is no record '{name}' to add facts to (records: {', '.join(sorted(known))})",
+                did_you_mean(name, known),
+                key=True,
+            )
+            continue
+        result[name] = _custom_fields(c, customs, ("facts", "records", name), record.fields, f" of {name}")
+    return result
+
+
+def _custom_lists(
+    c: _Checker, spec: RulebookSpec, custom: list[FactField], vocabularies: Mapping[str, CategoryType]
+) -> list[CustomList]:
+    """The rulebook's own lists of records, on the account or on its plan."""
+    known = build_schema(vocabularies=vocabularies)
+    records = known.records()
+    taken_account = set(known.account.fields) | {f.name for f in custom}
+    taken_plan = set(known.plan.fields)
+    result: list[CustomList] = []
+    for i, spec_list in enumerate(spec.facts.lists):
+        path: Path = ("facts", "lists", i)
+        taken = taken_plan if spec_list.on == "plan" else taken_account
+        where = "the plan" if spec_list.on == "plan" else "the account"
+        if spec_list.name in taken:
+            c.problem(
+                (*path, "name"), f"{where} already has a fact '{spec_list.name}'; choose another name for the list"
+            )
+            continue
+        if spec_list.item in records or spec_list.item in ("account", "plan", "score"):
+            c.problem(
+                (*path, "item"),
+                f"'{spec_list.item}' already names a record; choose another word for one item of {spec_list.name}",
+            )
+            continue
+        fields = _custom_fields(c, spec_list.fields, (*path, "fields"), {}, f" of {spec_list.item}")
+        names = {f.name for f in fields}
+        for k, named in enumerate(spec_list.named_by):
+            if named not in names:
+                c.problem(
+                    (*path, "named_by", k),
+                    f"'{named}' is not a fact of {spec_list.item}",
+                    did_you_mean(named, names),
+                )
+        taken.add(spec_list.name)
+        records[spec_list.item] = RecordType(spec_list.item, {})
+        item = RecordType(spec_list.item, {f.name: f for f in fields}, tuple(spec_list.named_by))
+        result.append(CustomList(spec_list.name, item, spec_list.description, spec_list.on == "plan"))
+    return result
 
 
 def _check_columns(c: _Checker, spec: RulebookSpec, custom: list[FactField]) -> None:
@@ -277,10 +404,18 @@ def _check_criterion(c: _Checker, criterion: Criterion, path: Path, schema: Fact
     if method == "boolean" and fact_type != BOOLEAN:
         c.problem((*path, "fact"), f"{what} is scored by boolean, but {criterion.fact} is {fact_type.describe()}")
     if method == "map":
-        if not isinstance(fact_type, CategoryType):
+        if fact_type == TEXT:
+            if criterion.otherwise is None:
+                c.problem(
+                    (*path, "map"),
+                    f"{what} maps the text fact {criterion.fact}, whose values are open: give `otherwise`, the "
+                    "points of every value the map does not name",
+                )
+        elif not isinstance(fact_type, CategoryType):
             c.problem(
                 (*path, "fact"),
-                f"{what} is scored by map, which needs a category fact, but {criterion.fact} is {fact_type.describe()}",
+                f"{what} is scored by map, which needs a category or text fact, but {criterion.fact} is "
+                f"{fact_type.describe()}",
             )
         else:
             assert criterion.map is not None
@@ -293,11 +428,11 @@ def _check_criterion(c: _Checker, criterion: Criterion, path: Path, schema: Fact
                         key=True,
                     )
             unmapped = [v for v in fact_type.values if v not in criterion.map]
-            if unmapped:
+            if unmapped and criterion.otherwise is None:
                 c.problem(
                     (*path, "map"),
                     f"{what}: the map gives no points for {', '.join(repr(v) for v in unmapped)}; "
-                    "give every value its points (0 is fine)",
+                    "give every value its points (0 is fine), or `otherwise` for the rest",
                 )
     if criterion.bands is not None:
         for k in range(1, len(criterion.bands)):
