@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -150,17 +151,29 @@ def map_status(record: Any) -> int:
     return status
 
 
-def compliance_model(
+CheckExplained = tuple[
+    bool, bool, bool, dict[str, Any], str, str | None, str | None, dt.date | None, int | None, list[ItemsAtFault]
+]
+"""One check as an explanation shows it: applies, passed, unknown, evidence, note, remediation,
+owner, due, overdue days, items at fault (the fields of a ``PlanCheckResult`` after its id,
+title, area and severity)."""
+
+ComplianceExplained = tuple[str, Decimal | None, dict[str, int], dt.date | None, list[CheckExplained], list[str]]
+"""status, score, failed per severity, next due, the checks, missing facts."""
+
+
+def explain_checks(
     checks: Sequence[CompiledCheck],
     rows: Sequence[CheckRow],
     record: Any,
     scores: Mapping[str, Fraction],
     tier_name: str,
-    status_of_map: int,
     as_of: dt.date,
-) -> Compliance:
+) -> ComplianceExplained:
+    """Everything an explained compliance says, as plain values: the one implementation of
+    its words, shared by :func:`compliance_model` and the JSON encoder."""
     missing: list[str] = []
-    results: list[dict[str, Any]] = []
+    results: list[CheckExplained] = []
     applicable_weight = passed_weight = 0
     failed = {"blocker": 0, "major": 0, "minor": 0}
     upcoming: list[dt.date] = []
@@ -175,7 +188,7 @@ def compliance_model(
                 note = f"not checked: the account's stage is missing, and the check applies {check.applicability()}"
             if kind == STAGE_UNKNOWN:
                 missing.append("account.stage")
-            results.append(_result(spec, applies=False, passed=False, unknown=False, evidence={}, note=note))
+            results.append((False, False, False, {}, note, None, None, None, None, []))
             continue
         values = {label: shown(v) for label, v in zip(check.condition.evidence, evidence, strict=True)}
         due = _due(check, value, record, scores, as_of)
@@ -201,18 +214,17 @@ def compliance_model(
             note = "holds" if ok else _why_not(values, at_fault)
         overdue = (as_of - due).days if (due is not None and not ok and due < as_of) else None
         results.append(
-            _result(
-                spec,
-                applies=True,
-                passed=ok,
-                unknown=unknown,
-                evidence=values,
-                note=note,
-                remediation=None if ok else spec.remediation,
-                owner=_owner(spec, owner),
-                due=due,
-                overdue_days=overdue,
-                at_fault=at_fault,
+            (
+                True,
+                ok,
+                unknown,
+                values,
+                note,
+                None if ok else spec.remediation,
+                _owner(spec, owner),
+                due,
+                overdue,
+                at_fault,
             )
         )
     if applicable_weight == 0:
@@ -221,6 +233,33 @@ def compliance_model(
     else:
         status = "non_compliant" if failed["blocker"] else "at_risk" if failed["major"] else "compliant"
         score = round_ratio(passed_weight * 100, applicable_weight)
+    return status, score, failed, min(upcoming) if upcoming else None, results, sorted(set(missing))
+
+
+CHECK_FIELDS = (
+    "applies",
+    "passed",
+    "unknown",
+    "evidence",
+    "note",
+    "remediation",
+    "owner",
+    "due",
+    "overdue_days",
+    "at_fault",
+)
+
+
+def compliance_model(
+    checks: Sequence[CompiledCheck],
+    rows: Sequence[CheckRow],
+    record: Any,
+    scores: Mapping[str, Fraction],
+    tier_name: str,
+    status_of_map: int,
+    as_of: dt.date,
+) -> Compliance:
+    status, score, failed, next_due, results, missing = explain_checks(checks, rows, record, scores, tier_name, as_of)
     return Compliance.model_validate(
         {
             "status": status,
@@ -229,9 +268,9 @@ def compliance_model(
             "map_status": status_of_map,
             "map_status_label": MAP_STATUS[status_of_map],
             "failed": failed,
-            "next_due": min(upcoming) if upcoming else None,
-            "checks": results,
-            "missing_facts": sorted(set(missing)),
+            "next_due": next_due,
+            "checks": [_result(check.spec, result) for check, result in zip(checks, results, strict=True)],
+            "missing_facts": missing,
         }
     )
 
@@ -265,10 +304,12 @@ def _due(check: CompiledCheck, value: Any, record: Any, scores: Mapping[str, Fra
     return check.due.evaluate(record, scores, as_of)[0] if check.due is not None else None
 
 
-def _result(spec: PlanCheck, **fields: Any) -> dict[str, Any]:
+def _result(spec: PlanCheck, result: CheckExplained) -> dict[str, Any]:
     """A check's result as the fields of a :class:`PlanCheckResult`: the whole compliance is
     validated in one call, which costs a third of building each result on its own."""
-    return {"id": spec.id, "title": spec.title, "area": spec.area, "severity": spec.severity, **fields}
+    return {"id": spec.id, "title": spec.title, "area": spec.area, "severity": spec.severity} | dict(
+        zip(CHECK_FIELDS, result, strict=True)
+    )
 
 
 AT_FAULT_NAMED = 10

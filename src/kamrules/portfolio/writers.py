@@ -26,14 +26,16 @@ def write_decisions(
     """Write a batch in one of :data:`TEXT_FORMATS`; ``summary`` is read after the items are
     consumed (the JSON document carries it)."""
     if fmt == "jsonl":
+        # The encoder writes what decision().model_dump_json() would, without the model.
         for item in items:
-            model = item.decision() if isinstance(item, Outcome) else item
-            handle.write(model.model_dump_json() + "\n")
+            handle.write((item.decision_json() if isinstance(item, Outcome) else item.model_dump_json()) + "\n")
     elif fmt == "json":
         decisions, errors = [], []
         for item in items:
             if isinstance(item, Outcome):
-                decisions.append(item.decision().model_dump(mode="json"))
+                # json.loads of the encoder's text gives what model_dump(mode="json") gives
+                # (floats, strings, lists, None): the document below is written the same.
+                decisions.append(json.loads(item.decision_json()))
             else:
                 errors.append(item.model_dump(mode="json"))
         json.dump(

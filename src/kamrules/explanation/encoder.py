@@ -1,0 +1,579 @@
+"""The JSON of an explained decision, written straight from the engine's compact outcome.
+
+``DecisionEncoder(engine).encode(outcome)`` returns exactly the bytes (as text) of
+``outcome.decision().model_dump_json()``: the same field order, ``null`` where a field is
+None, pydantic-core's float formatting (``1e-7``, ``1e+16``, ``-0.0``, ``null`` for infinity
+and NaN), its string escaping and ISO dates. It builds no pydantic model: building and
+validating the ``Decision`` costs ten times more than writing its JSON, and a batch that
+writes every explanation (``evaluate --format jsonl``) does nothing else with it.
+
+**One wording.** The sentences of an explanation (what a criterion matched, a gate's note, a
+requirement's note, the summary, every plan-check note) come from the functions the model
+builder uses too (``kamrules.evaluation.engine`` and ``explain_checks`` in
+``kamrules.evaluation.compliance``); this module only lays them out as JSON. What is constant
+for a rulebook (ids, titles, reasons, weights, tests) is encoded once per rulebook, and what
+repeats across accounts is kept in bounded memos: a criterion's band text, points and
+contributions (keyed by integers only, so no memo ever confuses ``1``, ``1.0``, ``True`` and
+``-0.0``). Values (facts, evidence) are encoded each time by type; anything other than text,
+integers, booleans, floats, dates, decimals and None goes through pydantic's own serializer
+for ``Any``.
+
+**Tested, not assumed.** ``tests/explanation/test_encoder.py`` compares the encoder with
+``decision().model_dump_json()`` byte for byte on the example accounts, on flat rows, on
+generated records (hypothesis) and on odd values; a field added to ``Decision`` and not here
+fails those tests rather than going missing silently.
+
+**Input interface (for executors without Python records).** ``encode`` reads an ``Outcome``
+through these attributes only, all plain tuples, integers and scalars:
+
+- ``account_id``, ``account_name`` (str or None), ``as_of`` (date);
+- ``tier_index``, ``rules_index``, ``segment_index`` (ints into the engine's tiers and
+  segments), ``excluded`` (bool), ``ceiling`` (the gates' tier index ceiling);
+- ``cards``: per scorecard ``(weighted, total, rows)`` with exact integers and, per
+  criterion, ``(value, centipoints, band index, status, evidence tuple or None)``;
+- ``scores``: per scorecard id the exact ``Fraction`` (requirements' evidence shows it);
+- ``gates``: ``(applied, unknown, evidence)``; ``tier_rows``: ``(eligible, score tests,
+  ((result, evidence), ...))``; ``segment_rows``: ``(result, evidence)``;
+- ``placement``: ``((kind, note), ...)``; ``capacity``: ``(applied, placement, note)`` or None;
+- ``record``: only its ``name`` (and ``stage`` with plan checks);
+- with plan checks, ``check_rows`` and ``map_status``: ``explain_checks`` reads the checks'
+  due dates, owners and items at fault from ``record`` there, as the model builder does.
+
+A columnar executor can therefore feed it a light object per row (a named tuple or a
+slotted class with these attributes, built from its columns; ``record`` any object with
+``name``) without validating a Python record, for every part but the plan checks, whose
+explanation reads the plan's items.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
+
+from kamrules._version import __version__
+from kamrules.evaluation.compliance import MAP_STATUS, CheckExplained, explain_checks
+from kamrules.evaluation.engine import (
+    NOT_PLACED,
+    condition_note,
+    criterion_matched,
+    gate_block_note,
+    gate_note,
+    min_score_note,
+    summary_text,
+)
+from kamrules.evaluation.exact import centi_decimal, round_ratio, score2, score_ratio
+
+if TYPE_CHECKING:
+    from kamrules.evaluation.engine import CompiledCriterion, Engine, Outcome
+    from kamrules.expressions import CompiledExpression
+
+_ANY: TypeAdapter[Any] = TypeAdapter(Any)
+_FLOAT: TypeAdapter[float] = TypeAdapter(float)
+MEMO_LIMIT = 50_000
+"""Entries per memo before it is emptied: the memos hold strings keyed by small integers, so
+this bounds them at a few megabytes whatever the portfolio."""
+
+
+def json_float(x: float) -> str:
+    """A float as pydantic-core writes it: Python's shortest repr where the two agree
+    (``1e-4 <= |x| < 1e16`` and zero), pydantic itself elsewhere (``1e-7``, ``1e+16``,
+    infinities and NaN as ``null``)."""
+    a = -x if x < 0 else x
+    if 1e-4 <= a < 1e16 or a == 0.0:
+        return float.__repr__(x)
+    return _FLOAT.dump_json(x).decode()
+
+
+def json_str(s: str) -> str:
+    """A string as pydantic-core writes it: plain printable ASCII without quotes or
+    backslashes as it is, anything else (non-ASCII, control characters) by pydantic itself."""
+    if s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
+        return '"' + s + '"'
+    return _ANY.dump_json(s).decode()
+
+
+def json_any(v: Any) -> str:
+    """A value of an ``Any`` field (a fact, a piece of evidence) as pydantic infers it;
+    a score (``Fraction``) as an explanation shows it, to two decimals rounded down."""
+    t = type(v)
+    if t is str:
+        return json_str(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return int.__repr__(v)
+    if v is None:
+        return "null"
+    if t is float:
+        return json_float(v)
+    if t is Fraction:
+        v = score2(v)
+        t = Decimal
+    if t is Decimal:
+        return '"' + str(v) + '"' if v.is_finite() else _ANY.dump_json(v).decode()
+    if t is dt.date:
+        day: dt.date = v
+        return '"' + day.isoformat() + '"'
+    return _ANY.dump_json(v).decode()
+
+
+def json_opt_str(s: str | None) -> str:
+    return "null" if s is None else json_str(s)
+
+
+_BOOL = ("false", "true")
+"""JSON of a bool, by indexing with it."""
+
+
+def json_bool(b: bool) -> str:
+    return _BOOL[b]
+
+
+def json_date(d: dt.date | None) -> str:
+    return "null" if d is None else '"' + d.isoformat() + '"'
+
+
+def json_evidence(values: dict[str, Any]) -> str:
+    return "{" + ",".join(json_str(k) + ":" + json_any(v) for k, v in values.items()) + "}"
+
+
+def json_number(d: Decimal) -> str:
+    """A ``Number`` field: a Decimal written as the float it converts to."""
+    return json_float(float(d))
+
+
+class _Evidence:
+    """The evidence of one compiled expression: its labels encoded once."""
+
+    __slots__ = ("keys", "labels", "unique")
+
+    def __init__(self, expression: CompiledExpression) -> None:
+        self.labels = tuple(expression.evidence)
+        self.keys = tuple(json_str(label) + ":" for label in self.labels)
+        self.unique = len(set(self.labels)) == len(self.labels)
+
+    def encode(self, values: tuple[Any, ...], missing: list[str] | None) -> str:
+        """The evidence object; with ``missing``, the labels whose value is None are added
+        to it (as the model builder does for an unknown result)."""
+        if not self.unique:  # a repeated label keeps its first place and its last value
+            shown = {label: v for label, v in zip(self.labels, values, strict=True)}
+            if missing is not None:
+                missing.extend(label for label, v in shown.items() if v is None)
+            return json_evidence(shown)
+        if missing is not None:
+            missing.extend(label for label, v in zip(self.labels, values, strict=True) if v is None)
+        return "{" + ",".join(k + json_any(v) for k, v in zip(self.keys, values, strict=True)) + "}"
+
+
+_CriterionParts = tuple["CompiledCriterion", str, str, _Evidence | None, bool, dict[tuple[int, int], str]]
+"""A criterion, its JSON up to the value, its weight, its evidence labels, whether its words
+depend on the value, and the memo of its words by (band, status)."""
+
+
+class DecisionEncoder:
+    """The JSON of explained decisions for one engine's rulebook (see the module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._centi: dict[int, str] = {}
+        self._ratio: dict[tuple[int, int], str] = {}
+        self._cards: list[tuple[str, str, list[_CriterionParts]]] = []
+        for card in engine.cards:
+            criteria: list[_CriterionParts] = []
+            for c in card.criteria:
+                spec = c.spec
+                head = (
+                    '{"id":'
+                    + json_str(spec.id)
+                    + ',"title":'
+                    + json_opt_str(spec.title)
+                    + ',"method":'
+                    + json_str(spec.method)
+                    + ',"fact":'
+                    + json_opt_str(c.fact)
+                    + ',"value":'
+                )
+                weight = ',"weight":' + json_number(centi_decimal(c.weight)) + ',"contribution":'
+                evidence = _Evidence(c.expression) if c.expression is not None and c.fact is None else None
+                by_value = spec.method in ("map", "boolean")
+                criteria.append((c, head, weight, evidence, by_value, {}))
+            self._cards.append(
+                (
+                    json_str(card.id) + ":",
+                    '{"id":' + json_str(card.id) + ',"title":' + json_opt_str(card.title) + ',"score":',
+                    criteria,
+                )
+            )
+        self._gates = []
+        for gate in engine.gates:
+            gate_spec = gate.spec
+            head = (
+                '{"id":'
+                + json_str(gate_spec.id)
+                + ',"title":'
+                + json_opt_str(gate_spec.title)
+                + ',"effect":'
+                + json_str(gate_spec.effect)
+                + ',"at_most":'
+                + json_opt_str(gate_spec.at_most)
+                + ',"applied":'
+            )
+            reason = ',"reason":' + json_str(gate_spec.reason) + ',"note":'
+            notes = {(a, u): json_str(gate_note(gate_spec, a, u)) + "}" for a in (False, True) for u in (False, True)}
+            block = (
+                '{"kind":"gate","test":'
+                + json_str(gate_spec.id)
+                + ',"segment":null,"passed":false,"actual":null,"note":'
+            )
+            self._gates.append(
+                (gate, head, _Evidence(gate.expression), reason, notes, block + json_str(gate_block_note(gate)) + "}")
+            )
+        self._tiers = []
+        for index, tier in enumerate(engine.tiers):
+            head = '{"tier":' + json_str(tier.name) + ',"eligible":'
+            mins = tuple(
+                (
+                    card,
+                    minimum,
+                    '{"kind":"min_score","test":'
+                    + json_str(f"score.{card} >= {minimum}")
+                    + ',"segment":null,"passed":',
+                )
+                for card, _, minimum in tier.min_scores
+            )
+            requirements = tuple(
+                (
+                    expr,
+                    reason,
+                    '{"kind":"requirement","test":' + json_str(expr.source) + ',"segment":null,"passed":',
+                    _Evidence(expr),
+                )
+                for expr, reason in tier.requirements
+            )
+            top = (
+                ',"tier":'
+                + json_str(tier.name)
+                + ',"tier_rank":'
+                + str(index + 1)
+                + ',"key_account":'
+                + json_bool(tier.key_account)
+            )
+            self._tiers.append((head, mins, requirements, top))
+        self._segments = tuple(
+            (
+                expr,
+                '{"kind":"segment","test":' + json_str(expr.source) + ',"segment":' + json_str(name) + ',"passed":',
+                _Evidence(expr),
+            )
+            if expr is not None
+            else None
+            for name, expr in engine.segments
+        )
+        self._segment_names = tuple(json_str(name) for name, _ in engine.segments)
+        self._tier_names = tuple(json_str(t.name) for t in engine.tiers)
+        self._checks = tuple(
+            '{"id":'
+            + json_str(check.spec.id)
+            + ',"title":'
+            + json_str(check.spec.title)
+            + ',"area":'
+            + json_opt_str(check.spec.area)
+            + ',"severity":'
+            + json_str(check.spec.severity)
+            + ',"applies":'
+            for check in engine.checks
+        )
+        self._not_applying: dict[tuple[int, str], str] = {}
+        self._map_labels = tuple(json_str(label) for label in MAP_STATUS)
+        self._tail = (
+            ',"rulebook":'
+            + engine.ref.model_dump_json()
+            + ',"profile":null,"kamrules_version":'
+            + json_str(__version__)
+            + "}"
+        )
+
+    # -- memoised numbers -------------------------------------------------------------
+
+    def _centi_json(self, centi: int) -> str:
+        """Integer hundredths (points, weights) as a ``Number``."""
+        memo = self._centi
+        found = memo.get(centi)
+        if found is None:
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            found = memo[centi] = json_number(centi_decimal(centi))
+        return found
+
+    def _ratio_json(self, numerator: int, denominator: int) -> str:
+        """``round_ratio`` (a contribution, half to even) as a ``Number``."""
+        memo = self._ratio
+        key = (numerator, denominator)
+        found = memo.get(key)
+        if found is None:
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            found = memo[key] = json_number(round_ratio(numerator, denominator))
+        return found
+
+    # -- the decision -----------------------------------------------------------------
+
+    def encode(self, o: Outcome) -> str:
+        """``o.decision().model_dump_json()``, without building the model."""
+        engine = self.engine
+        missing: list[str] = []
+        out: list[str] = ['{"kind":"decision","account_id":', json_str(o.account_id), ',"account_name":']
+        name = getattr(o.record, "name", None)
+        out.append("null" if name is None else json_str(name))
+        out.append(',"as_of":"' + o.as_of.isoformat() + '"')
+        out.append(self._tiers[o.tier_index][3])
+        out.append(',"excluded":' + json_bool(o.excluded) + ',"segment":')
+        out.append(self._segment_names[o.segment_index] if o.segment_index >= 0 else "null")
+        summary_at = len(out)
+        out.append("")  # the summary, once the tier tests have said what failed
+        out.append(',"tier_by_rules":' + self._tier_names[o.rules_index] + ',"placement":[')
+        out.append(
+            ",".join('{"kind":' + json_str(kind) + ',"note":' + json_str(note) + "}" for kind, note in o.placement)
+        )
+        out.append('],"capacity":')
+        if not engine.has_capacity:
+            out.append("null")
+        elif o.capacity is None:
+            out.append('{"applied":false,"placement":null,"note":' + json_str(NOT_PLACED) + "}")
+        else:
+            applied, placement, note = o.capacity
+            out.append(
+                '{"applied":'
+                + json_bool(applied)
+                + ',"placement":'
+                + json_opt_str(placement)
+                + ',"note":'
+                + json_str(note)
+                + "}"
+            )
+        out.append(',"scores":{')
+        primary = None
+        first = True
+        for (key, head, criteria), card, (weighted, total, rows) in zip(
+            self._cards, engine.cards, o.cards, strict=True
+        ):
+            if not first:
+                out.append(",")
+            first = False
+            score = score_ratio(weighted, total * 100)
+            if card.id == engine.primary:
+                primary = score
+            out.append(key + head + json_number(score))
+            out.append(
+                ',"weighted_points":'
+                + json_number(Decimal(weighted) / 10_000)
+                + ',"total_weight":'
+                + self._centi_json(total)
+                + ',"criteria":['
+            )
+            denominator = total * 100
+            for n, (
+                (c, chead, weight, evidence, by_value, matched_memo),
+                (value, points, match, status, ev),
+            ) in enumerate(zip(criteria, rows, strict=True)):
+                if n:
+                    out.append(",")
+                out.append(chead + json_any(value) + ',"evidence":')
+                if evidence is not None and ev is not None:
+                    out.append(evidence.encode(ev, missing))
+                else:
+                    out.append("null")
+                if by_value:
+                    matched = json_str(criterion_matched(c, value, points, match, status))
+                else:
+                    memo_key = (match, status)
+                    remembered = matched_memo.get(memo_key)
+                    if remembered is None:
+                        remembered = matched_memo[memo_key] = json_str(
+                            criterion_matched(c, value, points, match, status)
+                        )
+                    matched = remembered
+                if status and c.fact is not None:
+                    missing.append(c.fact)
+                out.append(',"matched":' + matched + ',"points":' + self._centi_json(points) + weight)
+                out.append("0.0" if status == 2 else self._ratio_json(c.weight * points, denominator))
+                out.append(
+                    ',"missing":'
+                    + ("true" if status != 0 or value is None else "false")
+                    + ',"dropped":'
+                    + ("true" if status == 2 else "false")
+                    + "}"
+                )
+            out.append("]}")
+        out.append('},"gates":[')
+        out.append(
+            ",".join(
+                head
+                + json_bool(applied)
+                + ',"unknown":'
+                + json_bool(unknown)
+                + ',"evidence":'
+                + evidence.encode(ev, missing if unknown else None)
+                + reason
+                + notes[(applied, unknown)]
+                for (_, head, evidence, reason, notes, _), (applied, unknown, ev) in zip(
+                    self._gates, o.gates, strict=True
+                )
+            )
+        )
+        out.append('],"tier_tests":[')
+        above: list[str] = []
+        scores = o.scores
+        for index, ((head, mins, requirements, _), (eligible, score_tests, requirement_rows)) in enumerate(
+            zip(self._tiers, o.tier_rows, strict=True)
+        ):
+            failed: list[str] = []
+            checks: list[str] = []
+            for (card_id, minimum, check_head), passed in zip(mins, score_tests, strict=True):
+                actual = score2(scores[card_id])
+                if passed:
+                    note = "null"
+                else:
+                    text = min_score_note(card_id, actual, minimum)
+                    failed.append(text)
+                    note = json_str(text)
+                checks.append(check_head + json_bool(passed) + ',"actual":"' + str(actual) + '","note":' + note + "}")
+            for (expr, reason, check_head, evidence), (result, ev) in zip(requirements, requirement_rows, strict=True):
+                checks.append(self._condition(check_head, evidence, expr, reason, result, ev, missing, failed))
+            for (gate, *_, block), (applied, _, _) in zip(self._gates, o.gates, strict=True):
+                if applied and gate.ceiling > index:
+                    checks.append(block)
+                    failed.append(gate_block_note(gate))
+            if index:
+                out.append(",")
+            out.append(head + json_bool(eligible and index >= o.ceiling) + ',"checks":[' + ",".join(checks) + "]}")
+            if index == o.tier_index - 1:
+                above = failed
+        out.append('],"segment_tests":[')
+        segment_tests = [
+            self._condition(segment[1], segment[2], segment[0], None, result, ev, missing, [])
+            for segment, (result, ev) in zip(self._segments, o.segment_rows, strict=False)
+            if segment is not None
+        ]
+        out.append(",".join(segment_tests))
+        out.append('],"compliance":')
+        out.append(self._compliance(o) if engine.checks else "null")
+        out.append(',"missing_facts":[' + ",".join(json_str(m) for m in sorted(set(missing))) + "]")
+        out.append(self._tail)
+        assert primary is not None
+        out[summary_at] = ',"summary":' + json_str(summary_text(o, primary, above))
+        return "".join(out)
+
+    @staticmethod
+    def _condition(
+        head: str,
+        evidence: _Evidence,
+        expr: CompiledExpression,
+        reason: str | None,
+        result: bool | None,
+        ev: tuple[Any, ...],
+        missing: list[str],
+        failed: list[str],
+    ) -> str:
+        """A requirement or segment test; its note (or its test) joins ``failed`` if unmet."""
+        values = evidence.encode(ev, missing if result is None else None)
+        note = condition_note(expr, result, reason)
+        if result is not True:
+            failed.append(note or expr.source)
+        return (
+            head
+            + ("true" if result is True else "false")
+            + ',"actual":'
+            + values
+            + ',"note":'
+            + ("null" if note is None else json_str(note))
+            + "}"
+        )
+
+    @staticmethod
+    def _check_tail(result: CheckExplained) -> str:
+        applies, passed, unknown, values, note, remediation, owner, due, overdue, at_fault = result
+        return (
+            _BOOL[applies]
+            + ',"passed":'
+            + _BOOL[passed]
+            + ',"unknown":'
+            + _BOOL[unknown]
+            + ',"evidence":'
+            + (json_evidence(values) if values else "{}")
+            + ',"note":'
+            + json_str(note)
+            + ',"remediation":'
+            + json_opt_str(remediation)
+            + ',"owner":'
+            + json_opt_str(owner)
+            + ',"due":'
+            + json_date(due)
+            + ',"overdue_days":'
+            + ("null" if overdue is None else str(overdue))
+            + ',"at_fault":['
+            + ",".join(
+                '{"condition":'
+                + json_str(group.condition)
+                + ',"items_of":'
+                + json_str(group.items_of)
+                + ',"total":'
+                + str(group.total)
+                + ',"count":'
+                + str(group.count)
+                + ',"names":['
+                + ",".join(json_str(name) for name in group.names)
+                + "]}"
+                for group in at_fault
+            )
+            + "]}"
+        )
+
+    def _compliance(self, o: Outcome) -> str:
+        engine = self.engine
+        record = o.record
+        status, score, failed, next_due, results, missing = explain_checks(
+            engine.checks, o.check_rows, record, o.scores, engine.tiers[o.tier_index].name, o.as_of
+        )
+        stage = record.stage  # type: ignore[attr-defined]
+        out = [
+            '{"status":"',
+            status,
+            '","score":',
+            "null" if score is None else json_number(score),
+            ',"stage":',
+            "null" if stage is None else json_str(stage),
+            ',"map_status":',
+            str(o.map_status),
+            ',"map_status_label":',
+            self._map_labels[o.map_status],
+            ',"failed":{"blocker":',
+            str(failed["blocker"]),
+            ',"major":',
+            str(failed["major"]),
+            ',"minor":',
+            str(failed["minor"]),
+            '},"next_due":',
+            json_date(next_due),
+            ',"checks":[',
+        ]
+        not_applying = self._not_applying
+        for n, (head, result) in enumerate(zip(self._checks, results, strict=True)):
+            if n:
+                out.append(",")
+            if not result[0]:  # it does not apply: everything but its note is the same for every account
+                key = (n, result[4])
+                fragment = not_applying.get(key)
+                if fragment is None:
+                    if len(not_applying) >= MEMO_LIMIT:
+                        not_applying.clear()
+                    fragment = not_applying[key] = head + self._check_tail(result)
+                out.append(fragment)
+            else:
+                out.append(head + self._check_tail(result))
+        out.append('],"missing_facts":[' + ",".join(json_str(m) for m in missing) + "]}")
+        return "".join(out)
