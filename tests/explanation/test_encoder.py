@@ -91,6 +91,27 @@ def test_the_encoder_is_what_bulk_output_writes(engine: Engine) -> None:
     assert json.loads(lines[40])["kind"] == "error"
 
 
+def test_the_json_document_is_what_the_model_gives(engine: Engine) -> None:
+    """The one-document writer reads the encoder's text back; the document is the one the
+    models' ``model_dump(mode="json")`` gives, floats and text included."""
+    import io
+
+    from kamrules.portfolio.batch import Summary, run
+    from kamrules.portfolio.sources import RawRecord
+    from kamrules.portfolio.writers import write_decisions
+
+    rows = [*EXAMPLES[:20], {"id": "odd", "name": 'a\x00\u2028"b', "gross_margin_pct": 1e-7, "annual_revenue": 1e16}]
+    summary = Summary()
+    handle = io.StringIO()
+    write_decisions(
+        engine, run(engine, [RawRecord(data=r, line=1) for r in rows], AS_OF, summary), "json", handle, summary
+    )
+    expected = [engine.decide(r, AS_OF).model_dump(mode="json") for r in rows]
+    written = json.loads(handle.getvalue())["decisions"]
+    assert written == expected
+    assert json.dumps(written, indent=2, ensure_ascii=False) == json.dumps(expected, indent=2, ensure_ascii=False)
+
+
 # -- generated records ------------------------------------------------------------------
 
 ODD_NUMBERS = [0.0, -0.0, 1e16, 1e-7, 1e-5, 0.0001, 123456789.125, 2.5e15, 1e300, 5e-324, 7, 0]

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from kamrules._version import __version__
-from kamrules.evaluation.compliance import MAP_STATUS, CheckExplained, explain_checks
+from kamrules.evaluation.compliance import APPLIES, MAP_STATUS, CheckExplained, explain_checks
 from kamrules.evaluation.engine import (
     NOT_PLACED,
     condition_note,
@@ -169,9 +169,9 @@ class _Evidence:
         return "{" + ",".join(k + json_any(v) for k, v in zip(self.keys, values, strict=True)) + "}"
 
 
-_CriterionParts = tuple["CompiledCriterion", str, str, _Evidence | None, bool, dict[tuple[int, int], str]]
-"""A criterion, its JSON up to the value, its weight, its evidence labels, whether its words
-depend on the value, and the memo of its words by (band, status)."""
+_CriterionParts = tuple["CompiledCriterion", str, _Evidence | None, bool, dict[tuple[Any, ...], str]]
+"""A criterion, its JSON up to the value, its evidence labels, whether its words quote the
+value, and the memo of its JSON after the value."""
 
 
 class DecisionEncoder:
@@ -197,10 +197,9 @@ class DecisionEncoder:
                     + json_opt_str(c.fact)
                     + ',"value":'
                 )
-                weight = ',"weight":' + json_number(centi_decimal(c.weight)) + ',"contribution":'
                 evidence = _Evidence(c.expression) if c.expression is not None and c.fact is None else None
                 by_value = spec.method in ("map", "boolean")
-                criteria.append((c, head, weight, evidence, by_value, {}))
+                criteria.append((c, head, evidence, by_value, {}))
             self._cards.append(
                 (
                     json_str(card.id) + ":",
@@ -288,12 +287,36 @@ class DecisionEncoder:
             for check in engine.checks
         )
         self._not_applying: dict[tuple[int, str], str] = {}
+        self._not_applicable: dict[tuple[Any, ...], str] = {}
+        self._applying: dict[tuple[Any, ...], str] = {}
         self._map_labels = tuple(json_str(label) for label in MAP_STATUS)
         self._tail = (
             ',"rulebook":'
             + engine.ref.model_dump_json()
             + ',"profile":null,"kamrules_version":'
             + json_str(__version__)
+            + "}"
+        )
+
+    def _criterion_tail(
+        self, c: CompiledCriterion, value: Any, points: int, match: int, status: int, total: int, evidence: str
+    ) -> str:
+        """A criterion's JSON after its value."""
+        return (
+            ',"evidence":'
+            + evidence
+            + ',"matched":'
+            + json_str(criterion_matched(c, value, points, match, status))
+            + ',"points":'
+            + self._centi_json(points)
+            + ',"weight":'
+            + self._centi_json(c.weight)
+            + ',"contribution":'
+            + ("0.0" if status == 2 else self._ratio_json(c.weight * points, total * 100))
+            + ',"missing":'
+            + _BOOL[status != 0 or value is None]
+            + ',"dropped":'
+            + _BOOL[status == 2]
             + "}"
         )
 
@@ -358,7 +381,7 @@ class DecisionEncoder:
         out.append(',"scores":{')
         primary = None
         first = True
-        for (key, head, criteria), card, (weighted, total, rows) in zip(
+        for (card_key, head, criteria), card, (weighted, total, rows) in zip(
             self._cards, engine.cards, o.cards, strict=True
         ):
             if not first:
@@ -367,7 +390,7 @@ class DecisionEncoder:
             score = score_ratio(weighted, total * 100)
             if card.id == engine.primary:
                 primary = score
-            out.append(key + head + json_number(score))
+            out.append(card_key + head + json_number(score))
             out.append(
                 ',"weighted_points":'
                 + json_number(Decimal(weighted) / 10_000)
@@ -375,39 +398,32 @@ class DecisionEncoder:
                 + self._centi_json(total)
                 + ',"criteria":['
             )
-            denominator = total * 100
-            for n, (
-                (c, chead, weight, evidence, by_value, matched_memo),
-                (value, points, match, status, ev),
-            ) in enumerate(zip(criteria, rows, strict=True)):
-                if n:
-                    out.append(",")
-                out.append(chead + json_any(value) + ',"evidence":')
-                if evidence is not None and ev is not None:
-                    out.append(evidence.encode(ev, missing))
-                else:
-                    out.append("null")
-                if by_value:
-                    matched = json_str(criterion_matched(c, value, points, match, status))
-                else:
-                    memo_key = (match, status)
-                    remembered = matched_memo.get(memo_key)
-                    if remembered is None:
-                        remembered = matched_memo[memo_key] = json_str(
-                            criterion_matched(c, value, points, match, status)
-                        )
-                    matched = remembered
+            for n, ((c, chead, evidence, by_value, tails), (value, points, match, status, ev)) in enumerate(
+                zip(criteria, rows, strict=True)
+            ):
+                value_json = json_any(value)
+                evidence_json = evidence.encode(ev, missing) if evidence is not None and ev is not None else None
                 if status and c.fact is not None:
                     missing.append(c.fact)
-                out.append(',"matched":' + matched + ',"points":' + self._centi_json(points) + weight)
-                out.append("0.0" if status == 2 else self._ratio_json(c.weight * points, denominator))
-                out.append(
-                    ',"missing":'
-                    + ("true" if status != 0 or value is None else "false")
-                    + ',"dropped":'
-                    + ("true" if status == 2 else "false")
-                    + "}"
+                # Everything after the value follows from these (the value itself only where
+                # the words quote it: its type and JSON text then say exactly which value).
+                key = (
+                    evidence_json,
+                    (type(value), value_json) if by_value else None,
+                    match,
+                    status,
+                    points,
+                    total,
+                    value is None,
                 )
+                tail = tails.get(key)
+                if tail is None:
+                    if len(tails) >= MEMO_LIMIT:
+                        tails.clear()
+                    tail = tails[key] = self._criterion_tail(
+                        c, value, points, match, status, total, "null" if evidence_json is None else evidence_json
+                    )
+                out.append((chead if n == 0 else "," + chead) + value_json + tail)
             out.append("]}")
         out.append('},"gates":[')
         out.append(
@@ -534,6 +550,23 @@ class DecisionEncoder:
         )
 
     def _compliance(self, o: Outcome) -> str:
+        """The plan's compliance. When no check applies (an account outside the key tiers),
+        every word of it follows from the tier, the stage, the map status and why each check
+        does not apply, so the whole object is remembered under those."""
+        rows = o.check_rows
+        for row in rows:
+            if row[0] == APPLIES:
+                return self._compliance_of(o)
+        key = (o.tier_index, o.record.stage, o.map_status, tuple(row[0] for row in rows))  # type: ignore[attr-defined]
+        memo = self._not_applicable
+        found = memo.get(key)
+        if found is None:
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            found = memo[key] = self._compliance_of(o)
+        return found
+
+    def _compliance_of(self, o: Outcome) -> str:
         engine = self.engine
         record = o.record
         status, score, failed, next_due, results, missing = explain_checks(
@@ -561,7 +594,7 @@ class DecisionEncoder:
             json_date(next_due),
             ',"checks":[',
         ]
-        not_applying = self._not_applying
+        not_applying, applying = self._not_applying, self._applying
         for n, (head, result) in enumerate(zip(self._checks, results, strict=True)):
             if n:
                 out.append(",")
@@ -573,7 +606,19 @@ class DecisionEncoder:
                         not_applying.clear()
                     fragment = not_applying[key] = head + self._check_tail(result)
                 out.append(fragment)
-            else:
+            elif result[9]:  # items at fault: named per account
                 out.append(head + self._check_tail(result))
+            else:
+                # Everything else is text, dates, numbers and the evidence's exact JSON
+                # (the remediation is the check's own, or None once it passes).
+                _, passed, unknown, values, note, remediation, owner, due, overdue, _ = result
+                evidence = json_evidence(values) if values else "{}"
+                applying_key = (n, passed, unknown, evidence, note, remediation is None, owner, due, overdue)
+                fragment = applying.get(applying_key)
+                if fragment is None:
+                    if len(applying) >= MEMO_LIMIT:
+                        applying.clear()
+                    fragment = applying[applying_key] = head + self._check_tail(result)
+                out.append(fragment)
         out.append('],"missing_facts":[' + ",".join(json_str(m) for m in missing) + "]}")
         return "".join(out)
