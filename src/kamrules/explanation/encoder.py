@@ -232,7 +232,7 @@ class DecisionEncoder:
                 (gate, head, _Evidence(gate.expression), reason, notes, block + json_str(gate_block_note(gate)) + "}")
             )
         self._tiers = []
-        for index, tier in enumerate(engine.tiers):
+        for tier in engine.tiers:
             head = '{"tier":' + json_str(tier.name) + ',"eligible":'
             mins = tuple(
                 (
@@ -253,15 +253,7 @@ class DecisionEncoder:
                 )
                 for expr, reason in tier.requirements
             )
-            top = (
-                ',"tier":'
-                + json_str(tier.name)
-                + ',"tier_rank":'
-                + str(index + 1)
-                + ',"key_account":'
-                + json_bool(tier.key_account)
-            )
-            self._tiers.append((head, mins, requirements, top))
+            self._tiers.append((head, mins, requirements))
         self._segments = tuple(
             (
                 expr,
@@ -353,7 +345,14 @@ class DecisionEncoder:
         name = getattr(o.record, "name", None)
         out.append("null" if name is None else json_str(name))
         out.append(',"as_of":"' + o.as_of.isoformat() + '"')
-        out.append(self._tiers[o.tier_index][3])
+        out.append(
+            ',"tier":'
+            + json_str(o.tier)
+            + ',"tier_rank":'
+            + str(o.tier_rank)
+            + ',"key_account":'
+            + _BOOL[o.key_account]
+        )
         out.append(',"excluded":' + json_bool(o.excluded) + ',"segment":')
         out.append(self._segment_names[o.segment_index] if o.segment_index >= 0 else "null")
         summary_at = len(out)
@@ -444,7 +443,7 @@ class DecisionEncoder:
         out.append('],"tier_tests":[')
         above: list[str] = []
         scores = o.scores
-        for index, ((head, mins, requirements, _), (eligible, score_tests, requirement_rows)) in enumerate(
+        for index, ((head, mins, requirements), (eligible, score_tests, requirement_rows)) in enumerate(
             zip(self._tiers, o.tier_rows, strict=True)
         ):
             failed: list[str] = []
@@ -557,7 +556,7 @@ class DecisionEncoder:
         for row in rows:
             if row[0] == APPLIES:
                 return self._compliance_of(o)
-        key = (o.tier_index, o.record.stage, o.map_status, tuple(row[0] for row in rows))  # type: ignore[attr-defined]
+        key = (o.tier, o.record.stage, o.map_status, tuple(row[0] for row in rows))  # type: ignore[attr-defined]
         memo = self._not_applicable
         found = memo.get(key)
         if found is None:
@@ -570,7 +569,7 @@ class DecisionEncoder:
         engine = self.engine
         record = o.record
         status, score, failed, next_due, results, missing = explain_checks(
-            engine.checks, o.check_rows, record, o.scores, engine.tiers[o.tier_index].name, o.as_of
+            engine.checks, o.check_rows, record, o.scores, o.tier, o.as_of
         )
         stage = record.stage  # type: ignore[attr-defined]
         out = [
