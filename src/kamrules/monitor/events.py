@@ -284,3 +284,25 @@ def parse_event_line(text: str, line: int | None = None) -> Event | RefusedEvent
     except json.JSONDecodeError as exc:
         return RefusedEvent(None, line, (("", f"not JSON: {exc.msg} at column {exc.colno}"),))
     return parse_event(data, line)
+
+
+def events_for_record(record: dict[str, Any], occurred_at: str, source: str, prefix: str) -> list[dict[str, Any]]:
+    """The events that bring the monitor to a CRM record it has not seen (a first load):
+    the account's facts, its plan, each contact and its stage. Ids are ``<prefix>-<n>``."""
+    account_id = str(record["id"])
+    common = {"account_id": account_id, "occurred_at": occurred_at, "source": source}
+    events: list[dict[str, Any]] = []
+
+    def add(kind: str, **body: Any) -> None:
+        events.append({"id": f"{prefix}-{len(events) + 1}", "type": kind, **common, **body})
+
+    facts = {k: v for k, v in record.items() if k not in RESERVED_ACCOUNT_FACTS and v is not None}
+    if facts:
+        add("account.updated", facts=facts)
+    if isinstance(record.get("plan"), dict) and record["plan"]:
+        add("plan.updated", plan=record["plan"])
+    for contact in record.get("contacts") or []:
+        add("contact.added", contact=contact)
+    if record.get("stage") is not None:
+        add("stage.changed", to=record["stage"])
+    return events

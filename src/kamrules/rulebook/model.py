@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from kamrules.rulebook.alerts import AlertRule
+
 Identifier = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64),
@@ -449,6 +451,9 @@ class RulebookSpec(_Strict):
     stability: Stability | None = None
     relationship_map: RelationshipMap = Field(default_factory=RelationshipMap)
     plan_checks: list[PlanCheck] = Field(default_factory=list)
+    alerts: list[AlertRule] = Field(
+        default_factory=list, description="What the account monitor reports (kamrules watch); unlisted kinds are off."
+    )
 
     @model_validator(mode="after")
     def _one_way_to_score(self) -> RulebookSpec:

@@ -31,6 +31,7 @@ from kamrules.facts.types import (
     RecordType,
     ScalarType,
 )
+from kamrules.rulebook.alerts import check_alerts
 from kamrules.rulebook.model import Criterion, CustomFact, RulebookSpec, Scorecard
 from kamrules.rulebook.yaml_source import Path, SourceMap
 from kamrules.suggestions import did_you_mean
@@ -178,6 +179,7 @@ def check(spec: RulebookSpec, source_map: SourceMap, sources: Iterable[str]) -> 
     _check_relationship_map(c, spec, schema)
     _check_portfolio(c, spec, schema)
     _check_plan_checks(c, spec, schema)
+    check_alerts(c, spec, schema)
 
     if c.problems:
         return c.problems

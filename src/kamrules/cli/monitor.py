@@ -1,0 +1,99 @@
+"""``kamrules watch``: the account monitor over a JSON Lines stream of CRM events."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kamrules.cli import exit_codes
+from kamrules.cli.app import RulesArg, app, err, fail, load
+from kamrules.errors import KamrulesError
+
+
+@app.command()
+def watch(
+    rules: RulesArg,
+    events: Annotated[
+        str, typer.Option("--events", help="JSON Lines of CRM events: a file, or - for stdin (one event a line).")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Append alerts to this JSON Lines file (default: stdout).")
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="A SQLite file for the event log and alert outbox: a restarted watch replays it and "
+            "neither loses nor repeats an alert.",
+        ),
+    ] = None,
+    webhook: Annotated[
+        list[str] | None,
+        typer.Option("--webhook", help="POST each alert here too (with an Idempotency-Key header); repeatable."),
+    ] = None,
+    retries: Annotated[int, typer.Option("--webhook-attempts", min=1, max=20, help="Attempts per alert.")] = 5,
+) -> None:
+    """Watch CRM events and raise the alerts the rulebook's `alerts:` section turns on.
+
+    Each event is folded into its account's facts, the account is re-decided with the
+    rulebook as of the latest business date seen (event dates and clock.tick), and each
+    change the rulebook lists becomes an alert with its explanation. A bad event is
+    reported on stderr and skipped; the stream goes on.
+
+    Examples:
+
+    `kamrules watch rules/ --events crm-events.jsonl -o alerts.jsonl --state monitor.sqlite`
+
+    `crm-feed | kamrules watch rules/ --events - --webhook https://hooks.example.com/kam`
+    """
+    try:
+        from kamrules.monitor.monitor import Monitor
+        from kamrules.monitor.sinks import JsonLinesSink, Outbox, Sink, WebhookSink
+        from kamrules.monitor.watch import watch as run_watch
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        fail(f"kamrules watch needs the reactive extra (pip install 'kamrules[reactive]'): {exc}", exit_codes.USAGE)
+    rulebook = load(rules)
+    if not rulebook.spec.alerts:
+        err.print("note: the rulebook has no `alerts:` section, so no alert is on", markup=False)
+    if events == "-":
+        stream = sys.stdin
+    else:
+        try:
+            stream = Path(events).open(encoding="utf-8-sig")  # noqa: SIM115 - closed in the finally below
+        except OSError as exc:
+            fail(f"cannot read events '{events}': {exc.strerror}", exit_codes.INVALID_INPUT)
+    sinks: list[Sink] = []
+    outbox = None
+    monitor = Monitor(rulebook)
+    try:
+        sinks.append(JsonLinesSink(output) if output is not None else JsonLinesSink(None, sys.stdout))
+        sinks.extend(WebhookSink(url, attempts=retries) for url in webhook or [])
+        outbox = Outbox(state) if state is not None else None
+        summary = run_watch(
+            monitor,
+            stream,
+            outbox=outbox,
+            sinks=sinks,
+            on_refused=lambda refused: err.print(f"refused: {refused}", markup=False),
+        )
+    except KamrulesError as exc:
+        fail(str(exc), exit_codes.INVALID_INPUT)
+    finally:
+        for sink in sinks:
+            sink.close()
+        if outbox is not None:
+            outbox.close()
+        monitor.close()
+        if stream is not sys.stdin:
+            stream.close()
+    replayed = f"{summary.replayed:,} replayed from {state}, " if state is not None else ""
+    err.print(
+        f"{replayed}{summary.read:,} events read: {summary.taken:,} taken, {summary.duplicates:,} already taken, "
+        f"{summary.refused:,} refused; {summary.alerts:,} alerts",
+        markup=False,
+    )
+    if summary.refused:
+        raise typer.Exit(exit_codes.RECORDS_FAILED)

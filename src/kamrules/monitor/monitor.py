@@ -1,0 +1,589 @@
+"""The account monitor: each event folded into its account's facts, the account re-decided
+by the same :class:`~kamrules.Engine`, and what changed raised as explained alerts.
+
+Business time only: the monitor's date is the latest event date or ``clock.tick`` it has
+seen, and every decision is made as of that date, so replaying an event log gives the same
+alerts byte for byte. A tick re-decides only the accounts with something falling due by
+then (a review, an override, a fresh-check date): a heap of wake dates, not a scan of the
+portfolio.
+
+Library use (the service plugs in here)::
+
+    monitor = Monitor(load_rulebook("rules/"))
+    alerts = monitor.handle({"id": "e1", "type": "stage.changed", ...})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from kamrules.errors import KamrulesError
+from kamrules.evaluation.compliance import APPLIES, MAP_STATUS
+from kamrules.evaluation.engine import Engine, Outcome
+from kamrules.evaluation.exact import score2
+from kamrules.explanation.decision import Decision, RulebookRef
+from kamrules.facts.records import InvalidRecord
+from kamrules.monitor.events import AccountEvent, ClockTick, ContactLeft, Event, RefusedEvent, StageChanged, parse_event
+from kamrules.monitor.folding import Change, Facts, FoldError, fold
+from kamrules.monitor.statechart import INITIAL, StageChart, allowed_transitions
+from kamrules.rulebook.alerts import AlertRule
+from kamrules.rulebook.semantics import Rulebook
+
+SEEN_PER_ACCOUNT = 256
+"""How many recent event ids each account remembers to ignore a redelivery. Bounded so that
+memory stays flat however long the stream; a sink deduplicates alerts by their id as well."""
+
+_REVIEW_RANK = {"none": 0, "ok": 0, "due_soon": 1, "overdue": 2, "escalated": 3}
+_REVIEW_KIND = {"due_soon": "review_due_soon", "overdue": "review_overdue", "escalated": "review_escalated"}
+
+
+class EventRefusedError(KamrulesError):
+    """An event the monitor did not take; the account is unchanged and the stream goes on."""
+
+    def __init__(self, refused: RefusedEvent) -> None:
+        self.refused = refused
+        super().__init__(str(refused))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DecisionSnapshot(_Model):
+    """The parts of a decision an alert is about, as of a date."""
+
+    as_of: dt.date
+    tier: str
+    tier_by_rules: str
+    segment: str | None
+    scores: dict[str, str]
+    """Each scorecard's score, exact to two decimals."""
+    compliance: str | None
+    map_status: str
+    failing_checks: list[str]
+
+
+class FactChange(_Model):
+    fact: str
+    before: Any = None
+    after: Any = None
+
+
+class Alert(_Model):
+    """One change worth telling someone about, with why: before, after, and what moved it."""
+
+    alert_id: str
+    """``<event id>/<kind>[/<subject>]``: the same in every replay, the idempotency key of every sink."""
+    kind: str
+    severity: str
+    account_id: str
+    account_name: str | None
+    date: dt.date
+    event_id: str
+    title: str
+    message: str
+    notify: list[str]
+    subject: str | None = None
+    details: dict[str, Any] = {}
+    before: DecisionSnapshot | None
+    after: DecisionSnapshot | None
+    moved_by: list[FactChange]
+    rulebook: RulebookRef
+
+
+@dataclass(slots=True)
+class _Account:
+    facts: Facts
+    outcome: Outcome | None = None
+    seen: deque[str] = field(default_factory=lambda: deque(maxlen=SEEN_PER_ACCOUNT))
+    reviews: dict[str, str] = field(default_factory=dict)
+    override: tuple[str, str, str] | None = None
+    """(tier, expires, state) of the override the alerts were last raised for."""
+    wake: dt.date | None = None
+
+
+def _snapshot(outcome: Outcome) -> DecisionSnapshot:
+    engine = outcome.engine
+    failing = [
+        check.spec.id
+        for check, row in zip(engine.checks, outcome.check_rows, strict=True)
+        if row[0] == APPLIES and row[1] is False
+    ]
+    return DecisionSnapshot(
+        as_of=outcome.as_of,
+        tier=outcome.tier,
+        tier_by_rules=engine.tiers[outcome.rules_index].name,
+        segment=outcome.segment,
+        scores={card: str(score2(value)) for card, value in outcome.scores.items()},
+        compliance=outcome.compliance_status,
+        map_status=MAP_STATUS[outcome.map_status],
+        failing_checks=failing,
+    )
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+class Monitor:
+    """Keeps every account's folded facts and decision; ``handle`` one event at a time.
+
+    Not thread-safe: feed it from one thread (the service serialises into it)."""
+
+    def __init__(self, rulebook: Rulebook, *, resident: int = 1000) -> None:
+        self.engine = Engine(rulebook)
+        self.rulebook = rulebook
+        spec = rulebook.spec
+        self.rules: dict[str, tuple[int, AlertRule]] = {r.kind: (i, r) for i, r in enumerate(spec.alerts)}
+        illegal = self.rules.get("illegal_stage_transition")
+        self.chart = StageChart(allowed_transitions(illegal[1].regressions or [] if illegal else []), resident)
+        self.accounts: dict[str, _Account] = {}
+        self.today: dt.date | None = None
+        self._wakes: list[tuple[dt.date, str]] = []
+        self._ticks: deque[str] = deque(maxlen=SEEN_PER_ACCOUNT)
+        self._stability = spec.stability is not None
+        checks = self.engine.checks
+        fresh = [i for i, c in enumerate(checks) if c.within_days is not None]
+        self._fresh = fresh
+        self._review_checks = self._check_indexes(("review_due_soon", "review_overdue", "review_escalated"), fresh)
+        plan_rule = [k for k in ("plan_check_failing", "plan_check_passing") if k in self.rules]
+        plan_checks = self._check_indexes(tuple(plan_rule), list(range(len(checks))))
+        if "review_overdue" in self.rules:  # a late review is told once, as a review
+            plan_checks = [i for i in plan_checks if i not in self._review_checks]
+        self._plan_checks = plan_checks
+
+    def _check_indexes(self, kinds: tuple[str, ...], default: list[int]) -> list[int]:
+        ids = {c.spec.id: i for i, c in enumerate(self.engine.checks)}
+        chosen: set[int] = set()
+        for kind in kinds:
+            if kind in self.rules:
+                named = self.rules[kind][1].checks
+                chosen |= {ids[c] for c in named} if named is not None else set(default)
+        return sorted(chosen)
+
+    # -- the stream ------------------------------------------------------------------------
+
+    def handle(self, event: Event | Mapping[str, Any]) -> list[Alert]:
+        """Take one event; the alerts it raises, in a fixed order. A refused event raises
+        :class:`EventRefusedError` and changes nothing."""
+        if isinstance(event, Mapping):
+            parsed = parse_event(dict(event))
+            if isinstance(parsed, RefusedEvent):
+                raise EventRefusedError(parsed)
+            event = parsed
+        if isinstance(event, ClockTick):
+            return self._tick(event)
+        return self._account_event(event)
+
+    def _advance(self, day: dt.date) -> dt.date:
+        if self.today is None or day > self.today:
+            self.today = day
+        return self.today
+
+    def _tick(self, tick: ClockTick) -> list[Alert]:
+        if tick.id in self._ticks:
+            return []
+        self._ticks.append(tick.id)
+        today = self._advance(tick.date)
+        alerts: list[Alert] = []
+        due: list[str] = []
+        while self._wakes and self._wakes[0][0] <= today:
+            day, account_id = heapq.heappop(self._wakes)
+            account = self.accounts.get(account_id)
+            if account is not None and account.wake == day:
+                account.wake = None
+                due.append(account_id)
+        for account_id in sorted(set(due)):
+            account = self.accounts[account_id]
+            alerts.extend(self._decide(account, account.facts, tick.id, [], None, None))
+        return alerts
+
+    def _refuse(self, event: AccountEvent, field: str, message: str) -> EventRefusedError:
+        return EventRefusedError(RefusedEvent(event.id, None, ((field, message),)))
+
+    def _account_event(self, event: AccountEvent) -> list[Alert]:
+        account = self.accounts.get(event.account_id)
+        if account is not None and event.id in account.seen:
+            return []
+        facts: Facts = account.facts if account is not None else {"id": event.account_id}
+        try:
+            new_facts, changes = fold(facts, event, self.engine.validator.renames)
+        except FoldError as exc:
+            raise self._refuse(event, exc.field, str(exc)) from None
+        try:
+            self.engine.validate(new_facts)
+        except InvalidRecord as exc:
+            raise EventRefusedError(
+                RefusedEvent(event.id, None, tuple((p.field, p.message) for p in exc.problems))
+            ) from None
+        if account is None:
+            account = self.accounts[event.account_id] = _Account(facts=facts)
+        account.seen.append(event.id)
+        self._advance(event.business_date)
+        stage_move = None
+        if isinstance(event, StageChanged):
+            current = facts.get("stage")
+            frm, legal = self.chart.move(event.account_id, current if isinstance(current, str) else None, event.to)
+            stage_move = (frm, event.to, legal)
+        left = event.contact_id if isinstance(event, ContactLeft) else None
+        return self._decide(account, new_facts, event.id, changes, stage_move, left)
+
+    # -- deciding and comparing ------------------------------------------------------------
+
+    def _decide(
+        self,
+        account: _Account,
+        facts: Facts,
+        event_id: str,
+        changes: list[Change],
+        stage_move: tuple[str, str, bool] | None,
+        left: str | None,
+    ) -> list[Alert]:
+        today = self.today
+        assert today is not None
+        old = account.outcome
+        try:
+            outcome: Outcome | None = self.engine.evaluate(self.engine.validate(facts), today)
+        except InvalidRecord:  # not decidable yet (a required fact missing): folded, not decided
+            outcome = None
+        if outcome is not None and self._stability and facts.get("current_tier") != outcome.tier:
+            facts = {**facts, "current_tier": outcome.tier}  # the tier the account now holds
+        account.facts = facts
+        account.outcome = outcome
+        raised = _Raised(self, account, old, outcome, event_id, changes, today)
+        if stage_move is not None:
+            frm, to, legal = stage_move
+            if not legal:
+                raised.add(
+                    "illegal_stage_transition",
+                    f"{frm} to {to}",
+                    f"stage moved from {frm.replace('_', ' ')} to {to.replace('_', ' ')}, "
+                    "which the rulebook does not allow",
+                    {"from": frm, "to": to},
+                )
+        if outcome is not None:
+            self._compare(raised, old, outcome, left)
+        self._schedule(account, outcome, today)
+        return raised.alerts
+
+    def _compare(self, raised: _Raised, old: Outcome | None, new: Outcome, left: str | None) -> None:
+        engine = self.engine
+        today = new.as_of
+        if old is not None:
+            if old.tier_index != new.tier_index:
+                direction = "up" if new.tier_index < old.tier_index else "down"
+                raised.add(
+                    "tier_changed",
+                    None,
+                    f"tier moved {direction} from {old.tier} to {new.tier}",
+                    {"from": old.tier, "to": new.tier},
+                )
+            if old.segment_index != new.segment_index:
+                raised.add(
+                    "segment_changed",
+                    None,
+                    f"segment changed from {old.segment} to {new.segment}",
+                    {"from": old.segment, "to": new.segment},
+                )
+            for i in self._plan_checks:
+                before, after = old.check_rows[i], new.check_rows[i]
+                failed_before = before[0] == APPLIES and before[1] is False
+                if after[0] == APPLIES and after[1] is False and not failed_before:
+                    raised.add("plan_check_failing", engine.checks[i].spec.id, None, None, check=i)
+                elif failed_before and after[0] == APPLIES and after[1] is True:
+                    raised.add("plan_check_passing", engine.checks[i].spec.id, None, None, check=i)
+            if new.map_status < old.map_status:
+                raised.add(
+                    "map_status_dropped",
+                    None,
+                    f"relationship map dropped from '{MAP_STATUS[old.map_status]}' to '{MAP_STATUS[new.map_status]}'",
+                    {"from": MAP_STATUS[old.map_status], "to": MAP_STATUS[new.map_status]},
+                )
+            if left is not None:
+                before_players = [c for c in old.record.contacts if c.key_player]  # type: ignore[attr-defined]
+                gone = next((c for c in before_players if c.id == left), None)
+                if gone is not None:
+                    raised.add(
+                        "key_player_left",
+                        left,
+                        f"key player {gone.name or left} ({gone.role or 'role unknown'}) left",
+                        {"contact": left, "name": gone.name, "role": gone.role, "stance": gone.stance},
+                    )
+                    remaining = [c for c in new.record.contacts if c.key_player]  # type: ignore[attr-defined]
+                    if len(before_players) >= 2 and len(remaining) <= 1:
+                        names = [c.name or c.id for c in remaining]
+                        raised.add(
+                            "single_threaded",
+                            None,
+                            "single-threaded: "
+                            + (f"{names[0]} is the only key player left" if names else "no key player is left"),
+                            {"key_players_left": names},
+                        )
+        self._reviews(raised, new, today)
+        self._override(raised, new, today)
+
+    def _lead(self, kind: str, tier: str) -> int:
+        rule = self.rules[kind][1]
+        lead = rule.lead_days
+        if isinstance(lead, dict):
+            return lead.get(tier, 0)
+        return lead or 0
+
+    def _reviews(self, raised: _Raised, new: Outcome, today: dt.date) -> None:
+        account = raised.account
+        states: dict[str, str] = {}
+        for i in self._review_checks:
+            check = self.engine.checks[i]
+            kind, passed, value, _ = new.check_rows[i]
+            state = "none"
+            if kind == APPLIES and isinstance(value, dt.date) and check.within_days is not None:
+                due = value + dt.timedelta(days=check.within_days)
+                if passed:
+                    soon = "review_due_soon" in self.rules and (due - today).days <= self._lead(
+                        "review_due_soon", new.tier
+                    )
+                    state = "due_soon" if soon else "ok"
+                else:
+                    late = (today - due).days
+                    escalate = self.rules.get("review_escalated")
+                    state = "escalated" if escalate and late >= (escalate[1].after_days or 0) else "overdue"
+            states[check.spec.id] = state
+            before = account.reviews.get(check.spec.id, "none")
+            if _REVIEW_RANK[state] > _REVIEW_RANK[before] and _REVIEW_KIND[state] in self.rules:
+                raised.add(_REVIEW_KIND[state], check.spec.id, None, None, check=i)
+        account.reviews = states
+
+    def _override(self, raised: _Raised, new: Outcome, today: dt.date) -> None:
+        account = raised.account
+        record: Any = new.record
+        expires, tier = record.override_expires, record.override_tier
+        if expires is None or tier is None:
+            account.override = None
+            return
+        if today > expires:
+            state = "expired"
+        elif "override_expiring" in self.rules and (expires - today).days <= self._lead("override_expiring", tier):
+            state = "expiring"
+        else:
+            state = "active"
+        previous = account.override
+        key = (tier, expires.isoformat())
+        before = previous[2] if previous is not None and previous[:2] == key else "active"
+        rank = {"active": 0, "expiring": 1, "expired": 2}
+        if rank[state] > rank[before]:
+            kind = "override_expired" if state == "expired" else "override_expiring"
+            if kind in self.rules:
+                days = (expires - today).days
+                message = (
+                    f"the override to {tier} expired on {expires.isoformat()}; the rules decide again"
+                    if state == "expired"
+                    else f"the override to {tier} expires on {expires.isoformat()} (in {days} days)"
+                )
+                raised.add(kind, None, message, {"tier": tier, "expires": expires.isoformat()})
+        account.override = (*key, state)
+
+    def _schedule(self, account: _Account, outcome: Outcome | None, today: dt.date) -> None:
+        """The next date time alone may change this account's alerts or plan checks."""
+        if outcome is None:
+            return
+        candidates: list[dt.date] = []
+        for i in self._fresh:
+            kind, _, value, _ = outcome.check_rows[i]
+            within = self.engine.checks[i].within_days
+            if kind != APPLIES or not isinstance(value, dt.date) or within is None:
+                continue
+            due = value + dt.timedelta(days=within)
+            candidates.append(due + dt.timedelta(days=1))
+            if i in self._review_checks:
+                if "review_due_soon" in self.rules:
+                    candidates.append(due - dt.timedelta(days=self._lead("review_due_soon", outcome.tier)))
+                escalate = self.rules.get("review_escalated")
+                if escalate is not None:
+                    candidates.append(due + dt.timedelta(days=(escalate[1].after_days or 0)))
+        record: Any = outcome.record
+        if record.override_expires is not None and record.override_tier is not None:
+            expires = record.override_expires
+            candidates.append(expires + dt.timedelta(days=1))
+            if "override_expiring" in self.rules:
+                candidates.append(expires - dt.timedelta(days=self._lead("override_expiring", record.override_tier)))
+        future = [d for d in candidates if d > today]
+        wake = min(future) if future else None
+        if wake is not None and wake != account.wake:
+            heapq.heappush(self._wakes, (wake, str(record.id)))
+        account.wake = wake
+
+    # -- reading the state -----------------------------------------------------------------
+
+    def facts(self, account_id: str) -> Facts:
+        """The account's folded facts, as a record a fresh ``Engine`` can decide."""
+        return self.accounts[account_id].facts
+
+    def decision(self, account_id: str) -> Decision | None:
+        """The account's current decision, explained (None while it cannot be decided)."""
+        outcome = self.accounts[account_id].outcome
+        return outcome.decision() if outcome is not None else None
+
+    def stage_of(self, account_id: str) -> str:
+        stage = self.accounts[account_id].facts.get("stage")
+        return stage if isinstance(stage, str) else INITIAL
+
+    def close(self) -> None:
+        self.chart.close()
+
+
+_TITLES = {
+    "tier_changed": "Tier changed",
+    "segment_changed": "Segment changed",
+    "plan_check_failing": "Plan check newly failing",
+    "plan_check_passing": "Plan check passing again",
+    "review_due_soon": "Review due soon",
+    "review_overdue": "Review overdue",
+    "review_escalated": "Review overdue: escalated",
+    "key_player_left": "Key player left",
+    "map_status_dropped": "Relationship map weakened",
+    "single_threaded": "Single-threaded after a departure",
+    "override_expiring": "Override expiring soon",
+    "override_expired": "Override expired",
+    "illegal_stage_transition": "Stage transition not allowed",
+}
+
+
+class _Raised:
+    """The alerts of one decision, built with their explanation only when one is raised."""
+
+    def __init__(
+        self,
+        monitor: Monitor,
+        account: _Account,
+        old: Outcome | None,
+        new: Outcome | None,
+        event_id: str,
+        changes: list[Change],
+        today: dt.date,
+    ) -> None:
+        self.monitor = monitor
+        self.account = account
+        self.old = old
+        self.new = new
+        self.event_id = event_id
+        self.changes = changes
+        self.today = today
+        self.alerts: list[Alert] = []
+        self._decision: Decision | None = None
+        self._before: DecisionSnapshot | None = None
+        self._after: DecisionSnapshot | None = None
+
+    def _explained(self) -> Decision | None:
+        if self._decision is None and self.new is not None:
+            self._decision = self.new.decision()
+        return self._decision
+
+    def _notify(self, index: int, rule: AlertRule) -> list[str]:
+        names = []
+        expressions = self.monitor.rulebook.expressions
+        record = self.new.record if self.new is not None else None
+        for k, target in enumerate(rule.notify):
+            if "." not in target:
+                names.append(target)
+                continue
+            value = None
+            if record is not None and self.new is not None:
+                value = expressions[("alerts", index, "notify", k)].evaluate(record, self.new.scores, self.today)[0]
+            names.append(str(value) if value is not None else f"{target} (missing)")
+        return names
+
+    def add(
+        self,
+        kind: str,
+        subject: str | None,
+        message: str | None,
+        details: dict[str, Any] | None,
+        *,
+        check: int | None = None,
+    ) -> None:
+        entry = self.monitor.rules.get(kind)
+        if entry is None:
+            return
+        index, rule = entry
+        details = dict(details or {})
+        if check is not None:
+            message, details = self._check_details(kind, check)
+        if self._after is None and self.new is not None:
+            self._after = _snapshot(self.new)
+        if self._before is None and self.old is not None:
+            self._before = _snapshot(self.old)
+        facts = self.account.facts
+        name = facts.get("name")
+        self.alerts.append(
+            Alert(
+                alert_id=f"{self.event_id}/{kind}" + (f"/{subject}" if subject else ""),
+                kind=kind,
+                severity=rule.severity,
+                account_id=str(facts["id"]),
+                account_name=name if isinstance(name, str) else None,
+                date=self.today,
+                event_id=self.event_id,
+                title=rule.title or _TITLES[kind],
+                message=message or "",
+                notify=self._notify(index, rule),
+                subject=subject,
+                details=details,
+                before=self._before,
+                after=self._after,
+                moved_by=[FactChange(fact=f, before=b, after=a) for f, b, a in self.changes]
+                or (
+                    [FactChange(fact="as_of", before=self.old.as_of.isoformat(), after=self.today.isoformat())]
+                    if self.old is not None and self.old.as_of != self.today
+                    else []
+                ),
+                rulebook=self.monitor.engine.ref,
+            )
+        )
+
+    def _check_details(self, kind: str, index: int) -> tuple[str, dict[str, Any]]:
+        decision = self._explained()
+        assert decision is not None and decision.compliance is not None
+        result = decision.compliance.checks[index]
+        details: dict[str, Any] = {
+            "check": result.id,
+            "severity": result.severity,
+            "note": result.note,
+            "remediation": result.remediation,
+            "owner": result.owner,
+            "due": result.due.isoformat() if result.due else None,
+        }
+        if kind == "plan_check_failing":
+            message = f"{result.title} Now failing: {result.note}."
+        elif kind == "plan_check_passing":
+            message = f"{result.title} Holds again."
+        else:
+            due = result.due.isoformat() if result.due else "unknown"
+            if kind == "review_due_soon":
+                message = f"{result.title} Due by {due}."
+            else:
+                days = result.overdue_days
+                overdue = f" ({days} day{'s' if days != 1 else ''})" if days else ""
+                message = f"{result.title} Overdue since {due}{overdue}."
+        return message, details
+
+
+def fresh_decision(rulebook: Rulebook, facts: Facts, as_of: dt.date) -> Decision:
+    """A fresh Engine's decision of folded facts: what the monitor's decision must equal."""
+    return Engine(rulebook).decide(facts, as_of)
+
+
+__all__ = ["Alert", "DecisionSnapshot", "EventRefusedError", "FactChange", "Monitor", "fresh_decision"]
