@@ -303,6 +303,6 @@ def events_for_record(record: dict[str, Any], occurred_at: str, source: str, pre
         add("plan.updated", plan=record["plan"])
     for contact in record.get("contacts") or []:
         add("contact.added", contact=contact)
-    if record.get("stage") is not None:
-        add("stage.changed", to=record["stage"])
+    if record.get("stage") is not None:  # "contract negotiation", as people write it, is contract_negotiation
+        add("stage.changed", to="_".join(str(record["stage"]).lower().split()))
     return events

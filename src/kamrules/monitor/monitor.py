@@ -29,14 +29,14 @@ from kamrules.evaluation.compliance import APPLIES, MAP_STATUS
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.evaluation.exact import score2
 from kamrules.explanation.decision import Decision, RulebookRef
-from kamrules.facts.records import InvalidRecord
+from kamrules.facts.records import FactRecord, InvalidRecord
 from kamrules.monitor.events import AccountEvent, ClockTick, ContactLeft, Event, RefusedEvent, StageChanged, parse_event
 from kamrules.monitor.folding import Change, Facts, FoldError, fold
 from kamrules.monitor.statechart import INITIAL, StageChart, allowed_transitions
 from kamrules.rulebook.alerts import AlertRule
 from kamrules.rulebook.semantics import Rulebook
 
-SEEN_PER_ACCOUNT = 256
+SEEN_PER_ACCOUNT = 32
 """How many recent event ids each account remembers to ignore a redelivery. Bounded so that
 memory stays flat however long the stream; a sink deduplicates alerts by their id as well."""
 
@@ -144,13 +144,13 @@ class Monitor:
 
     Not thread-safe: feed it from one thread (the service serialises into it)."""
 
-    def __init__(self, rulebook: Rulebook, *, resident: int = 1000) -> None:
+    def __init__(self, rulebook: Rulebook) -> None:
         self.engine = Engine(rulebook)
         self.rulebook = rulebook
         spec = rulebook.spec
         self.rules: dict[str, tuple[int, AlertRule]] = {r.kind: (i, r) for i, r in enumerate(spec.alerts)}
         illegal = self.rules.get("illegal_stage_transition")
-        self.chart = StageChart(allowed_transitions(illegal[1].regressions or [] if illegal else []), resident)
+        self.chart = StageChart(allowed_transitions(illegal[1].regressions or [] if illegal else []))
         self.accounts: dict[str, _Account] = {}
         self.today: dt.date | None = None
         self._wakes: list[tuple[dt.date, str]] = []
@@ -225,7 +225,7 @@ class Monitor:
         except FoldError as exc:
             raise self._refuse(event, exc.field, str(exc)) from None
         try:
-            self.engine.validate(new_facts)
+            record = self.engine.validate(new_facts)
         except InvalidRecord as exc:
             raise EventRefusedError(
                 RefusedEvent(event.id, None, tuple((p.field, p.message) for p in exc.problems))
@@ -240,7 +240,7 @@ class Monitor:
             frm, legal = self.chart.move(event.account_id, current if isinstance(current, str) else None, event.to)
             stage_move = (frm, event.to, legal)
         left = event.contact_id if isinstance(event, ContactLeft) else None
-        return self._decide(account, new_facts, event.id, changes, stage_move, left)
+        return self._decide(account, new_facts, event.id, changes, stage_move, left, record)
 
     # -- deciding and comparing ------------------------------------------------------------
 
@@ -252,12 +252,13 @@ class Monitor:
         changes: list[Change],
         stage_move: tuple[str, str, bool] | None,
         left: str | None,
+        record: FactRecord | None = None,
     ) -> list[Alert]:
         today = self.today
         assert today is not None
         old = account.outcome
         try:
-            outcome: Outcome | None = self.engine.evaluate(self.engine.validate(facts), today)
+            outcome: Outcome | None = self.engine.evaluate(record or self.engine.validate(facts), today)
         except InvalidRecord:  # not decidable yet (a required fact missing): folded, not decided
             outcome = None
         if outcome is not None and self._stability and facts.get("current_tier") != outcome.tier:
@@ -284,8 +285,8 @@ class Monitor:
         engine = self.engine
         today = new.as_of
         if old is not None:
-            if old.tier_index != new.tier_index:
-                direction = "up" if new.tier_index < old.tier_index else "down"
+            if old.tier != new.tier:  # by name: an excluded outcome holds no tier of the list
+                direction = "up" if new.tier_rank < old.tier_rank else "down"
                 raised.add(
                     "tier_changed",
                     None,
@@ -442,7 +443,8 @@ class Monitor:
         return stage if isinstance(stage, str) else INITIAL
 
     def close(self) -> None:
-        self.chart.close()
+        """Nothing to free today (the chart holds one state); kept so callers can release a monitor."""
+        return
 
 
 _TITLES = {

@@ -13,21 +13,22 @@ What durable_rules 2.0.28 does, verified here, and how this module lives with it
   not run) is an error raised here, never silence.
 - Exceptions inside actions are swallowed into the state: the actions only record
   ``(from, to, legal)`` in a list; all judgement happens in Python after ``post`` returns.
-- The C engine keeps at most 1,024 states (one per ``sid``) per ruleset and raises
-  ``MemoryError`` past that; ``delete_state`` frees a slot. 10,000 accounts do not fit, so
-  the chart holds the accounts seen most recently (``resident``, 1,000) and restores an
-  evicted one from its folded facts, which are the truth, by a ``restore`` event from the
-  initial state. Memory stays flat however many accounts pass.
+- Measured here: the C engine keeps at most 1,024 states (one per ``sid``) per ruleset
+  (``MemoryError`` past that), each state costs about 0.9 MB of memory, and after
+  ``delete_state`` its background dispatch thread reads freed memory (``UnicodeDecodeError``
+  in ``start_action``). So the chart never deletes a state and never keeps one per account:
+  it runs one ``sid`` as a transition function. Before moving an account that is not the
+  one it moved last, a ``restore`` event (a trigger from every state to every state) puts
+  the chart at the account's stage, read from its folded facts, which are the truth. Memory
+  stays flat however many accounts pass, and a restore costs one more ``post``.
 - durable_rules' timers count wall-clock seconds and are polled; they are not used. Business
   time is the monitor's (event dates and ``clock.tick``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,16 +64,16 @@ def allowed_transitions(regressions: Iterable[tuple[str, str]]) -> frozenset[tup
 
 
 class StageChart:
-    """The stage statechart of every account, one durable_rules ``sid`` per account."""
+    """The stage statechart, run for one account at a time on one durable_rules ``sid``."""
 
-    def __init__(self, allowed: frozenset[tuple[str, str]], resident: int = 1000) -> None:
-        if not 1 <= resident <= 1000:
-            raise ValueError("resident must be between 1 and 1000 (durable_rules keeps at most 1,024 states)")
+    SID = "chart"
+
+    def __init__(self, allowed: frozenset[tuple[str, str]]) -> None:
         self.allowed = allowed
-        self.resident = resident
         self.name = f"kamrules_stage_{next(_NAMES)}"
         self._moves: list[tuple[str, str, bool]] = []
-        self._states: OrderedDict[str, None] = OrderedDict()
+        self._holds: str | None = None
+        """The account whose stage the ``sid`` is at, or None when it must be restored."""
         self._host = _host()
         self._host.register_rulesets({f"{self.name}$state": self._definition()})
 
@@ -85,7 +86,15 @@ class StageChart:
         return action
 
     def _definition(self) -> dict[str, Any]:
-        chart: dict[str, Any] = {}
+        # durable_rules takes the state without incoming edges as the start: "start" is only
+        # ever left by a restore; INITIAL (no stage yet) can be restored to, so it has edges.
+        chart: dict[str, Any] = {"start": {}}
+        for i, target in enumerate((INITIAL, *STAGES)):
+            chart["start"][f"r_{i}"] = {
+                "all": [{"m": {"$and": [{"k": "restore"}, {"to": target}]}}],
+                "run": self._record("start", target, True),
+                "to": target,
+            }
         for state in (INITIAL, *STAGES):
             triggers: dict[str, Any] = {}
             for i, target in enumerate(STAGES):
@@ -95,57 +104,37 @@ class StageChart:
                     "run": self._record(state, target, legal),
                     "to": target,
                 }
-                if state == INITIAL:
-                    triggers[f"r_{i}"] = {
-                        "all": [{"m": {"$and": [{"k": "restore"}, {"to": target}]}}],
-                        "run": self._record(state, target, True),
-                        "to": target,
-                    }
+            for i, target in enumerate((INITIAL, *STAGES)):
+                triggers[f"r_{i}"] = {
+                    "all": [{"m": {"$and": [{"k": "restore"}, {"to": target}]}}],
+                    "run": self._record(state, target, True),
+                    "to": target,
+                }
             chart[state] = triggers
         return chart
 
-    def _post(self, sid: str, kind: str, to: str) -> tuple[str, str, bool]:
+    def _post(self, kind: str, to: str) -> tuple[str, str, bool]:
         self._moves.clear()
         try:
-            self._host.post(self.name, {"sid": sid, "k": kind, "to": to})
-        except Exception as exc:  # MessageNotHandledException, MemoryError: never silent
-            raise StatechartError(f"durable_rules refused the {kind} of '{sid}' to {to}: {exc!r}") from exc
+            self._host.post(self.name, {"sid": self.SID, "k": kind, "to": to})
+        except Exception as exc:  # MessageNotHandledException: never silent
+            self._holds = None
+            raise StatechartError(f"durable_rules refused the {kind} to {to}: {exc!r}") from exc
         if len(self._moves) != 1:
-            self._drop(sid)
-            raise StatechartError(
-                f"durable_rules handled the {kind} of '{sid}' to {to} {len(self._moves)} times instead of once"
-            )
+            self._holds = None
+            raise StatechartError(f"durable_rules ran {len(self._moves)} actions for the {kind} to {to}, not one")
         return self._moves[0]
-
-    def _drop(self, sid: str) -> None:
-        self._states.pop(sid, None)
-        with contextlib.suppress(Exception):  # a state never created: nothing to free
-            self._host.delete_state(self.name, sid)
-
-    def _resident(self, sid: str, current: str | None) -> None:
-        """Make ``sid`` resident in durable_rules at ``current``, evicting the oldest."""
-        if sid in self._states:
-            self._states.move_to_end(sid)
-            return
-        while len(self._states) >= self.resident:
-            oldest = next(iter(self._states))
-            self._drop(oldest)
-        self._states[sid] = None
-        if current is not None:
-            self._post(sid, "restore", current)
 
     def move(self, account_id: str, current: str | None, to: str) -> tuple[str, bool]:
         """Move an account's stage; (the stage it came from, whether the move is allowed)."""
-        self._resident(account_id, current)
-        frm, target, legal = self._post(account_id, "stage", to)
-        if target != to or (current is not None and frm != current):
-            self._drop(account_id)
+        if self._holds != account_id:
+            self._holds = None
+            self._post("restore", current or INITIAL)
+        frm, target, legal = self._post("stage", to)
+        if target != to or frm != (current or INITIAL):
+            self._holds = None
             raise StatechartError(
                 f"the statechart of '{account_id}' was at {frm}, the folded facts say {current or INITIAL}"
             )
+        self._holds = account_id
         return frm, legal
-
-    def close(self) -> None:
-        """Free every state this chart holds (the ruleset itself cannot be unregistered)."""
-        for sid in list(self._states):
-            self._drop(sid)

@@ -4,9 +4,9 @@ Installing kamrules registers this module with pytest. It imports without pytest
 pytest-bdd is missing it does nothing at all, so people who use kamrules without the ``bdd``
 extra keep a working pytest. With pytest-bdd it registers
 
-- :mod:`kamrules.testing.steps` (with :mod:`~kamrules.testing.steps_portfolio` and
-  :mod:`~kamrules.testing.steps_plans`): every step a feature can use, and the ``policy``
-  fixture;
+- :mod:`kamrules.testing.steps` (with :mod:`~kamrules.testing.steps_portfolio`,
+  :mod:`~kamrules.testing.steps_plans` and :mod:`~kamrules.testing.steps_monitor`): every
+  step a feature can use, and the ``policy`` fixture;
 - :mod:`kamrules.testing.kit`: the options (``--kamrules-rules``, ``--kamrules-features``,
   ``--kamrules-coverage``, ``--kamrules-coverage-min``), collection of ``*.feature`` files
   without a test module, rule coverage, and messages for undefined steps.
@@ -26,6 +26,7 @@ pytest_plugins = (
         "kamrules.testing.steps",
         "kamrules.testing.steps_portfolio",
         "kamrules.testing.steps_plans",
+        "kamrules.testing.steps_monitor",
         "kamrules.testing.kit",
     ]
     if _BDD
