@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
@@ -97,6 +98,28 @@ def read_all(path: Path, fmt: str | None) -> list[RawRecord]:
         return list(read_records(path, fmt))
     except SourceError as exc:
         fail(str(exc), exit_codes.INVALID_INPUT)
+
+
+def stream_records(path: Path, fmt: str | None) -> Iterator[RawRecord]:
+    """The records of an accounts file one by one, never all at once (a batch decides a
+    portfolio of millions in bounded memory); exit code 4 when the file cannot be read,
+    found out before the first record is decided, or when it breaks off partway."""
+    records = read_records(path, fmt)
+    try:
+        first = next(records, None)
+    except SourceError as exc:
+        fail(str(exc), exit_codes.INVALID_INPUT)
+
+    def rest() -> Iterator[RawRecord]:
+        if first is None:
+            return
+        yield first
+        try:
+            yield from records
+        except SourceError as exc:
+            fail(str(exc), exit_codes.INVALID_INPUT)
+
+    return rest()
 
 
 def only_account(engine: Engine, records: list[RawRecord], account: str, source: Path) -> list[RawRecord]:

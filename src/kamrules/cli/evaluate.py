@@ -26,8 +26,8 @@ from kamrules.cli.app import (
     fail,
     load,
     open_output,
-    read_all,
     report,
+    stream_records,
 )
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError
@@ -114,7 +114,8 @@ def evaluate(
         and _evaluate_columnar(engine, accounts, input_format, output_format, output, date, engine_choice)
     ):
         return
-    records = with_overrides(engine, read_all(accounts, input_format), overrides)
+    unknown_overrides: set[str] = set()
+    records = with_overrides(engine, stream_records(accounts, input_format), overrides, unknown_overrides)
     summary = Summary()
     results = run_batch(engine, _progress(records), date, summary)
     handle = open_output(output)
@@ -126,6 +127,8 @@ def evaluate(
     finally:
         if output:
             handle.close()
+    if unknown_overrides:
+        err.print(f"overrides for accounts not in the input: {', '.join(sorted(unknown_overrides))}", markup=False)
     report(summary, output_format is not OutputFormat.table, output)
     if save_placement is not None and summary.placement is not None:
         try:
@@ -205,9 +208,10 @@ def _evaluate_columnar(
     return True
 
 
-def _progress(records: list[RawRecord]) -> Iterable[RawRecord]:
-    """A progress bar on a terminal while a long per-account batch is decided."""
-    if not err.is_terminal or len(records) < 2_000:
+def _progress(records: Iterable[RawRecord]) -> Iterable[RawRecord]:
+    """A progress indicator on a terminal while a per-account batch is decided (the count
+    of records is not known in advance: the input is streamed)."""
+    if not err.is_terminal:
         return records
     from rich.progress import track
 
@@ -243,17 +247,24 @@ def _table(engine: Engine, items: Iterator[Outcome | AccountError], handle: Text
         console.print(error_text(error), markup=False)
 
 
-def with_overrides(engine: Engine, records: list[RawRecord], path: Path | None) -> list[RawRecord]:
-    """Merge a policy owner's overrides file into the records (the file wins)."""
+def with_overrides(
+    engine: Engine, records: Iterable[RawRecord], path: Path | None, unknown: set[str]
+) -> Iterable[RawRecord]:
+    """Merge a policy owner's overrides file into the records as they stream past (the file
+    wins); ``unknown`` is filled, once the records are consumed, with the overridden ids no
+    record has."""
     if path is None:
         return records
-    from kamrules.portfolio.overrides import OverridesError, apply_overrides, read_overrides
+    from kamrules.portfolio.overrides import OverridesError, merge_overrides, read_overrides
 
     try:
         pinned = read_overrides(path)
     except OverridesError as exc:
         fail(str(exc), exit_codes.INVALID_INPUT)
-    merged, unknown = apply_overrides(records, pinned, engine.validator.renames)
-    if unknown:
-        err.print(f"overrides for accounts not in the input: {', '.join(unknown)}", markup=False)
-    return merged
+    seen: set[str] = set()
+
+    def merged() -> Iterator[RawRecord]:
+        yield from merge_overrides(records, pinned, engine.validator.renames, seen)
+        unknown.update(set(pinned) - seen)
+
+    return merged()

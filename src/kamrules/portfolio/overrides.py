@@ -10,7 +10,7 @@ overrides from the CRM.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,19 @@ def apply_overrides(
 ) -> tuple[list[RawRecord], list[str]]:
     """The records with their overrides merged in, and the overridden ids no record has."""
     seen: set[str] = set()
-    merged = []
+    merged = list(merge_overrides(records, overrides, renames, seen))
+    return merged, sorted(set(overrides) - seen)
+
+
+def merge_overrides(
+    records: Iterable[RawRecord],
+    overrides: Mapping[str, Mapping[str, Any]],
+    renames: Mapping[str, str],
+    seen: set[str],
+) -> Iterator[RawRecord]:
+    """The records with their overrides merged in, one by one, so that a streamed batch
+    stays streamed; the ids overridden are added to ``seen`` as their records pass (the ids
+    no record has are known once the stream is consumed)."""
     for record in records:
         data = record.data
         if data is not None:
@@ -69,5 +81,4 @@ def apply_overrides(
                 data = {k: v for k, v in data.items() if renames.get(k, k) not in overrides[account]}
                 data.update(overrides[account])
                 record = RawRecord(record.line, data, record.problem)
-        merged.append(record)
-    return merged, sorted(set(overrides) - seen)
+        yield record

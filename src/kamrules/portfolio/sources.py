@@ -160,16 +160,27 @@ def csv_records(handle: TextIO) -> Iterator[RawRecord]:
         yield RawRecord(line, None if problem else data, problem)
 
 
+PARQUET_BATCH = 10_000
+"""Rows converted to Python at a time when a Parquet file is read record by record: the file
+is read a batch at a time (row groups), never whole."""
+
+
 def parquet_records(path: Path) -> Iterator[RawRecord]:
-    """The rows of a Parquet file as records; a null cell is a missing fact, as an empty CSV
-    cell is. Needs the ``dataframes`` extra (polars), imported only here."""
+    """The rows of a Parquet file as records, read a batch of rows at a time so that a large
+    file is never held whole; a null cell is a missing fact, as an empty CSV cell is. Needs
+    the ``dataframes`` extra (polars, pyarrow), imported only here."""
     try:
         import polars as pl
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
     except ImportError:
         raise SourceError("reading Parquet needs polars: pip install 'kamrules[dataframes]'") from None
     try:
-        frame = pl.read_parquet(path)
-    except (OSError, pl.exceptions.PolarsError) as exc:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=PARQUET_BATCH)
+        number = 0
+        for batch in batches:
+            for row in pl.from_arrow(batch).iter_rows(named=True):  # type: ignore[union-attr]
+                number += 1
+                yield RawRecord(number, {key: value for key, value in row.items() if value is not None})
+    except (OSError, pa.ArrowException, pl.exceptions.PolarsError) as exc:
         raise SourceError(f"cannot read '{path}' as Parquet: {exc}") from None
-    for number, row in enumerate(frame.iter_rows(named=True), start=1):
-        yield RawRecord(number, {key: value for key, value in row.items() if value is not None})
