@@ -98,3 +98,82 @@ def test_the_command_streams_and_an_input_that_breaks_partway_is_exit_code_4(tmp
     # decisions read before the break (the decoder reads ahead, so not every one of the
     # three) were already written: the run streamed instead of reading everything first
     assert 1 <= result.stdout.count('"kind":"decision"') <= 3
+
+
+CAPACITY_TIERS = """\
+    min_score: 75
+    capacity: 6
+"""
+
+
+def capacity_rules(tmp_path: Path) -> Path:
+    """The default rulebook with Gold limited to 6 accounts and Silver to 3 per manager."""
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    tiers = rules / "tiers.yaml"
+    text = tiers.read_text(encoding="utf-8")
+    text = text.replace("    min_score: 75\n", CAPACITY_TIERS, 1)
+    text = text.replace("    min_score: 60\n", "    min_score: 60\n    capacity_per_manager: 3\n", 1)
+    tiers.write_text(text, encoding="utf-8")
+    return rules
+
+
+def portfolio(copies: int) -> Iterator[RawRecord]:
+    """The example accounts ``copies`` times over under new ids, made as they are read (a
+    generator that cannot be read twice), with an unreadable record and a duplicate id."""
+    number = 0
+    for copy in range(copies):
+        for data in EXAMPLES:
+            number += 1
+            yield RawRecord(number, {**data, "id": f"{data['id']}-{copy}"})
+    yield RawRecord(number + 1, None, "line is not valid JSON")
+    yield RawRecord(number + 2, {**EXAMPLES[0], "id": f"{EXAMPLES[0]['id']}-0"})
+
+
+def test_with_capacity_the_streamed_batch_decides_as_the_held_one(tmp_path: Path) -> None:
+    from kamrules.portfolio.batch import _decide
+    from kamrules.portfolio.capacity import place_outcomes
+
+    engine = Engine(load_rulebook(capacity_rules(tmp_path)))
+    assert engine.has_capacity
+    summary = Summary()
+    streamed = list(run(engine, portfolio(2), AS_OF, summary))
+    held = list(_decide(engine, portfolio(2), AS_OF, Summary(), {}))
+    placed, result = place_outcomes(engine, [o for o in held if isinstance(o, Outcome)])
+    expected = iter(placed)
+    held = [next(expected) if isinstance(item, Outcome) else item for item in held]
+
+    def dumped(item: object) -> str:
+        model = item.decision() if isinstance(item, Outcome) else item
+        return model.model_dump_json()  # type: ignore[attr-defined]
+
+    assert [dumped(i) for i in streamed] == [dumped(i) for i in held]
+    assert (summary.read, summary.decided, summary.errors) == (602, 600, 2)
+    result.placement.as_of = AS_OF  # as the batch records it
+    assert summary.placement is not None and summary.placement.to_json() == result.placement.to_json()
+    notes = [note for o in streamed if isinstance(o, Outcome) for _, note in o.placement]
+    assert any("the tier is full" in n for n in notes) and any("the most per manager" in n for n in notes)
+
+
+def test_with_capacity_memory_does_not_grow_with_the_portfolio(tmp_path: Path) -> None:
+    """Held, the outcomes of nested accounts cost tens of KB each; streamed, an account
+    costs its compact ranking key (a few hundred bytes) while the batch runs."""
+    import gc
+    import tracemalloc
+
+    engine = Engine(load_rulebook(capacity_rules(tmp_path)))
+
+    def peak(copies: int) -> int:
+        gc.collect()
+        tracemalloc.start()
+        for _ in run(engine, portfolio(copies), AS_OF, Summary()):
+            pass
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    small, large = peak(1), peak(3)
+    per_account = (large - small) / (2 * len(EXAMPLES))
+    assert per_account < 3_000, f"{per_account:.0f} bytes per account"
