@@ -80,7 +80,7 @@ def child_api(rules: str, source: str) -> dict[str, Any]:
     return {"decide": elapsed, "decided": len(tiers), "gc_collections": sum(s["collections"] for s in gc.get_stats())}
 
 
-def run_child(command: list[str], max_rss_mb: float) -> dict[str, Any]:
+def run_child(command: list[str], max_rss_mb: float, timeout: float | None = None) -> dict[str, Any]:
     """Run a command, watching its resident memory; its own peak (``wait4``) and wall time."""
     load = os.getloadavg()[0]
     done = threading.Event()
@@ -96,8 +96,9 @@ def run_child(command: list[str], max_rss_mb: float) -> dict[str, Any]:
                     rss = next(int(x.split()[1]) for x in status.read_text().splitlines() if x.startswith("VmRSS"))
                 except (OSError, StopIteration):
                     return
-                if rss / 1024 > max_rss_mb:
-                    killed.update(rss_mb=rss / 1024, after=time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                if rss / 1024 > max_rss_mb or (timeout is not None and elapsed > timeout):
+                    killed.update(rss_mb=rss / 1024, after=elapsed)
                     proc.kill()
                     return
                 time.sleep(0.05)
@@ -187,14 +188,14 @@ def compare_jsonl(reference: Path, output: Path) -> list[str]:
 # -- the report ---------------------------------------------------------------------------------------
 
 
-def measure(path: str, n: int, work: Path, rules: Path, max_rss_mb: float) -> dict[str, Any]:
+def measure(path: str, n: int, work: Path, rules: Path, max_rss_mb: float, timeout: float | None) -> dict[str, Any]:
     parquet, jsonl = work / f"accounts-{n}.parquet", work / f"accounts-{n}.jsonl"
     reference = work / f"reference-{n}.parquet"
     me = [sys.executable, __file__]
     if path == "reference":
-        return run_child([*me, "--child", "reference", str(parquet), str(reference)], max_rss_mb)
+        return run_child([*me, "--child", "reference", str(parquet), str(reference)], max_rss_mb, timeout)
     if path == "api-decisions":
-        return run_child([*me, "--child", "api", str(rules), str(jsonl)], max_rss_mb)
+        return run_child([*me, "--child", "api", str(rules), str(jsonl)], max_rss_mb, timeout)
     as_of = ["--as-of", nested.AS_OF.isoformat()]
     if path == "cli-parquet":
         out = work / f"decisions-{n}.parquet"
@@ -218,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
     parser.add_argument("--max-rss", type=float, default=8_000, help="kill a run above this many MB (8000)")
+    parser.add_argument("--timeout", type=float, help="stop a run after this many seconds (no limit)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -244,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             generated = time.perf_counter() - started
             paths = ["reference", *[p for p in args.paths if p != "reference"]]
             for path in paths:
-                result = measure(path, n, work, rules, args.max_rss)
+                result = measure(path, n, work, rules, args.max_rss, args.timeout)
                 result.update(path=path, n=n, generate=generated, file_mb=os.path.getsize(parquet) / 2**20)
                 figures.append(result)
                 if result["returncode"] != 0 and "killed" not in result:
@@ -267,9 +269,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def summary_line(r: dict[str, Any]) -> str:
     if "killed" in r:
-        return (
-            f"{r['n']:>9,} {r['path']:14s} killed at {r['killed']['rss_mb']:,.0f} MB after {r['killed']['after']:.1f} s"
-        )
+        stop = r["killed"]
+        return f"{r['n']:>9,} {r['path']:14s} stopped at {stop['rss_mb']:,.0f} MB after {stop['after']:.1f} s"
     extra = f" (compute {r['compute']:.3f} s)" if "compute" in r else ""
     rate = r["n"] / r["wall"]
     return f"{r['n']:>9,} {r['path']:14s} {r['wall']:8.2f} s{extra} {rate:>10,.0f} accounts/s {r['peak_mb']:8,.0f} MB"
@@ -282,7 +283,7 @@ def report(figures: list[dict[str, Any]]) -> str:
     ]
     for r in figures:
         if "killed" in r:
-            wall, rate = f"killed at {r['killed']['rss_mb']:,.0f} MB after {r['killed']['after']:.1f} s", ""
+            wall, rate = f"stopped at {r['killed']['rss_mb']:,.0f} MB after {r['killed']['after']:.1f} s", ""
         else:
             wall = f"{r['wall']:.2f} s" + (f" (compute {r['compute']:.3f} s)" if "compute" in r else "")
             rate = f"{r['n'] / r['wall']:,.0f}"
