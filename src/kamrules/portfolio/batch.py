@@ -102,7 +102,9 @@ def _placed(
         for item in _decide(engine, _spilling(records, spill), as_of, summary, unknown):
             if isinstance(item, Outcome):
                 if item.tier_index in tiers:
-                    contenders.append(contender(engine, item, decided))
+                    key = contender(engine, item, decided)
+                    if key.tier in tiers:  # not the rulebook's excluded outcome
+                        contenders.append(key)
                 decided += 1
         placed = place(engine, contenders, decided)
         placed.placement.as_of = as_of
