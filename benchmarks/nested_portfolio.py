@@ -554,7 +554,12 @@ def reference(frame: Any, as_of: dt.date = AS_OF) -> Any:
     base = pl.DataFrame({"i": np.arange(frame.height, dtype=np.int64), "tier": tier}).with_columns(
         stage=frame.get_column("stage").cast(pl.String).replace_strict(STAGES, range(5), default=None)
     )
-    holds = _checks(frame, as_of)  # i, one boolean column per check
+    # The plan checks are per account: computed a slice at a time, so that the exploded
+    # contacts and plan lists of a million accounts are never all in memory at once.
+    holds = pl.concat(
+        _checks(frame.slice(start, CHUNK), as_of).with_columns(pl.col("i") + start)
+        for start in range(0, max(frame.height, 1), CHUNK)
+    )
     base = base.join(holds, on="i", how="left", maintain_order="left")
     status = []
     for check_id, _severity, tiers, stages in CHECKS:
