@@ -317,7 +317,7 @@ def chunk_table(start: int, m: int, seed: int = SEED) -> pa.Table:
     )
 
     # Restrictions: one on about one account in twelve, some of them breached; the others
-    # have an empty list (the validator takes a null list for a wrong type, not a missing one).
+    # have an empty list, as a CRM export gives it.
     restricted = rng.random(m) < 0.08
     n_restr = restricted.astype(np.int64)
     s_acct, _, s_off = _ragged(n_restr)
