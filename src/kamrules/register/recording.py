@@ -1,0 +1,44 @@
+"""Recording a batch run's decisions as they stream to the writer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from kamrules.evaluation.engine import Engine, Outcome
+from kamrules.explanation.decision import AccountError
+from kamrules.portfolio.sources import RawRecord
+from kamrules.register.store import Entry, Register
+
+CHUNK = 500
+"""Decisions per transaction: large enough that commits cost little per decision, small
+enough that a run stopped half-way has recorded everything it wrote."""
+
+
+def recorded(
+    register: Register,
+    engine: Engine,
+    records: Sequence[RawRecord],
+    results: Iterable[Outcome | AccountError],
+    *,
+    caller: str | None,
+    source: str = "cli",
+) -> Iterator[Outcome | AccountError]:
+    """The batch's results, each chunk committed to the register before it is passed on,
+    so nothing is written out that the register does not hold.
+
+    A batch yields exactly one result per record, in input order, so result ``n`` was
+    decided from record ``n``: that is the input stored with it."""
+    register.store_rulebook(engine.rulebook)
+    pending: list[Outcome | AccountError] = []
+    entries: list[Entry] = []
+    for raw, item in zip(records, results, strict=True):
+        pending.append(item)
+        if isinstance(item, Outcome) and raw.data is not None:
+            decision = item.decision()
+            entries.append(Entry(decision, decision.model_dump_json(), raw.data))
+        if len(pending) >= CHUNK:
+            register.record(engine.rulebook, entries, source=source, caller=caller)
+            yield from pending
+            pending, entries = [], []
+    register.record(engine.rulebook, entries, source=source, caller=caller)
+    yield from pending
