@@ -127,7 +127,7 @@ def evaluate(
     if register is not None:
         from kamrules.cli.register import recorded
 
-        results = recorded(register, engine, records, results)
+        results = recorded(register, engine, records, results, summary)
     handle = open_output(output)
     try:
         if output_format is OutputFormat.table:

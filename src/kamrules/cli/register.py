@@ -15,6 +15,7 @@ from kamrules.cli.app import app, err, fail
 from kamrules.errors import RulebookError
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError
+from kamrules.portfolio.batch import Summary
 from kamrules.portfolio.sources import RawRecord
 
 RegisterUrlOpt = Annotated[
@@ -124,7 +125,11 @@ def replay(
 
 
 def recorded(
-    url: str, engine: Engine, records: Sequence[RawRecord], results: Iterable[Outcome | AccountError]
+    url: str,
+    engine: Engine,
+    records: Sequence[RawRecord],
+    results: Iterable[Outcome | AccountError],
+    summary: Summary,
 ) -> Iterator[Outcome | AccountError]:
     """``evaluate --register``: the batch's results, recorded before they are written out."""
     module = _register_module()
@@ -132,7 +137,7 @@ def recorded(
 
     try:
         with module.Register(url) as opened:
-            yield from record_stream(opened, engine, records, results, caller=_caller())
+            yield from record_stream(opened, engine, records, results, caller=_caller(), summary=summary)
     except module.RegisterError as exc:
         fail(str(exc), exit_codes.REGISTER)
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError
+from kamrules.portfolio.batch import Summary
 from kamrules.portfolio.sources import RawRecord
 from kamrules.register.store import Entry, Register
 
@@ -21,13 +22,16 @@ def recorded(
     results: Iterable[Outcome | AccountError],
     *,
     caller: str | None,
+    summary: Summary | None = None,
     source: str = "cli",
 ) -> Iterator[Outcome | AccountError]:
     """The batch's results, each chunk committed to the register before it is passed on,
     so nothing is written out that the register does not hold.
 
     A batch yields exactly one result per record, in input order, so result ``n`` was
-    decided from record ``n``: that is the input stored with it."""
+    decided from record ``n``: that is the input stored with it. With tier capacities the
+    run's placement (in ``summary`` once the batch is placed) is saved too, so that single
+    accounts decided later by the service are placed against this portfolio."""
     register.store_rulebook(engine.rulebook)
     pending: list[Outcome | AccountError] = []
     entries: list[Entry] = []
@@ -41,4 +45,6 @@ def recorded(
             yield from pending
             pending, entries = [], []
     register.record(engine.rulebook, entries, source=source, caller=caller)
+    if summary is not None and summary.placement is not None:
+        register.save_placement(engine.rulebook, summary.placement)
     yield from pending

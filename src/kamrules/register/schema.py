@@ -61,3 +61,15 @@ decisions = Table(
     Column("source", String(20), nullable=False, comment="service or cli"),
     Index("ix_decisions_account", "account_id", "id"),
 )
+
+placements = Table(
+    "placements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("placement_id", String(200), nullable=False),
+    Column("rulebook_hash", String(80), ForeignKey("rulebooks.content_hash"), nullable=False),
+    Column("as_of", Date, nullable=True),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+    Column("document", Text, nullable=False, comment="the placement as Placement.to_json() writes it"),
+    Index("ix_placements_rulebook", "rulebook_hash", "id"),
+)

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -25,8 +25,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from kamrules.errors import KamrulesError, RulebookError
 from kamrules.explanation.decision import Decision
-from kamrules.register.schema import decisions, rulebooks
+from kamrules.register.schema import decisions, placements, rulebooks
 from kamrules.rulebook import Rulebook, load_rulebook
+
+if TYPE_CHECKING:
+    from kamrules.evaluation.engine import Engine
+    from kamrules.portfolio.placement import Placement
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -311,6 +315,34 @@ class Register:
         statement = sa.insert(decisions).returning(decisions.c.id, sort_by_parameter_order=True)
         with self._write() as connection:
             return [row[0] for row in connection.execute(statement, rows)]
+
+    def save_placement(self, rulebook: Rulebook, placement: Placement) -> int:
+        """Keep a batch run's portfolio placement; the service places single accounts
+        against the latest one saved for the rulebook it serves."""
+        self.store_rulebook(rulebook)
+        row = {
+            "placement_id": placement.id,
+            "rulebook_hash": rulebook.content_hash,
+            "as_of": placement.as_of,
+            "saved_at": dt.datetime.now(dt.UTC),
+            "document": placement.to_json(),
+        }
+        with self._write() as connection:
+            return int(connection.execute(sa.insert(placements).returning(placements.c.id), [row]).scalar_one())
+
+    def latest_placement(self, engine: Engine) -> Placement | None:
+        """The placement most recently saved for the engine's rulebook, or None."""
+        from kamrules.portfolio.placement import Placement
+
+        query = (
+            sa.select(placements.c.document)
+            .where(placements.c.rulebook_hash == engine.rulebook.content_hash)
+            .order_by(placements.c.id.desc())
+            .limit(1)
+        )
+        with self._connect() as connection:
+            document = connection.execute(query).scalar_one_or_none()
+        return Placement.from_json(document, engine) if document is not None else None
 
     # -- reading ---------------------------------------------------------------------------
 
