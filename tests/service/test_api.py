@@ -145,6 +145,8 @@ def test_explain_with_what_it_would_take(client: TestClient) -> None:
     body = response.json()
     assert body["decision"]["account_id"] == ACCOUNTS[0]["id"]
     assert body["what_it_takes"]["target"] == "Gold" and "To reach Gold" in body["what_it_takes"]["text"]
+    history = client.get(f"/v1/accounts/{ACCOUNTS[0]['id']}/decisions").json()["decisions"]
+    assert len(history) == 1  # the decision it explains is recorded like any other
     unknown = client.post(f"/v1/explain?as_of={AS_OF}&to=Gld", json=ACCOUNTS[0])
     assert unknown.status_code == 422 and "did you mean 'Gold'" in unknown.json()["message"]
 

@@ -364,7 +364,8 @@ def create_app(config: ServiceConfig) -> FastAPI:
         to: Annotated[str | None, Query(description="A tier: say what it would take to reach (or drop to) it.")] = None,
     ) -> Response:
         """One account's decision with its whole explanation, and with ``to``, the verified
-        "what would it take" (as `kamrules explain --to`). Not recorded: nothing is decided."""
+        "what would it take" (as `kamrules explain --to`). The decision is recorded like any
+        other; the "what would it take" is advice, not a decision, and is not."""
         body = await _read_json(request, limits.max_body_bytes, limits.max_depth)
         loaded = begin(request)
         engine = loaded.engine
@@ -378,6 +379,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             if errors:
                 raise ApiError(422, "invalid_record", errors[0].message, errors=errors)
             text = decided[0][1]
+            service.record(loaded, decided, who, request.state.request_id)
             taken = "null"
             if to is not None:
                 from kamrules.workbench.counterfactual import what_would_it_take
@@ -400,6 +402,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             if errors:
                 raise ApiError(422, "invalid_record", errors[0].message, errors=errors)
             decision = decided[0][0]
+            service.record(loaded, decided, who, request.state.request_id)
             document = {
                 "plan": plan_document(decision),
                 "actions": action_rows(decision),
