@@ -44,7 +44,7 @@ def write(folder: Path, text: str) -> Path:
 
 def entry(engine: Engine, facts: dict[str, object]) -> Entry:
     decision = engine.decide(facts, AS_OF)
-    return Entry(decision, decision.model_dump_json(), facts)
+    return Entry.of_decision(decision, decision.model_dump_json(), facts)
 
 
 def test_upgrade_creates_the_schema_the_tables_describe(register_url: str) -> None:
@@ -84,8 +84,8 @@ def test_decisions_are_recorded_with_every_field(register_url: str, tmp_path: Pa
         "1",
         engine.rulebook.content_hash,
     )
-    assert stored.tier == first.decision.tier and stored.segment == first.decision.segment
-    assert stored.scores == {card: float(r.score) for card, r in first.decision.scores.items()}
+    assert stored.tier == first.tier and stored.segment == first.segment
+    assert stored.scores == first.scores
     assert stored.facts == ACCOUNT
     assert stored.facts_digest == digest(facts_json(ACCOUNT))
     assert (stored.caller, stored.request_id, stored.source) == ("flow", "req-1", "service")
@@ -137,18 +137,18 @@ def test_replay_gives_identical_bytes_from_the_stored_facts_and_rulebook(registe
 def test_replay_lists_each_difference_by_path(register_url: str, tmp_path: Path) -> None:
     upgrade(register_url)
     engine = Engine(load_rulebook(write(tmp_path / "rules", SMALL_RULEBOOK)))
-    served = entry(engine, ACCOUNT)
+    served = engine.decide(ACCOUNT, AS_OF)
     # What a client was served does not follow from the stored facts (here: another
     # account's explanation); replay must say exactly where they part.
     other = engine.decide({**ACCOUNT, "annual_revenue": 20_000_000}, AS_OF)
     with Register(register_url) as register:
         (decision_id,) = register.record(
-            engine.rulebook, [Entry(served.decision, other.model_dump_json(), ACCOUNT)], source="cli"
+            engine.rulebook, [Entry.of_decision(served, other.model_dump_json(), ACCOUNT)], source="cli"
         )
         result = replay(register, decision_id)
     assert not result.identical
     assert "scores.attractiveness.criteria[0].value: 20000000.0 -> 2500000.0" in result.differences
-    assert any(line.startswith("tier: ") for line in result.differences) == (other.tier != served.decision.tier)
+    assert any(line.startswith("tier: ") for line in result.differences) == (other.tier != served.tier)
 
 
 def test_replay_without_stored_facts_says_why(tmp_path: Path) -> None:
@@ -246,3 +246,14 @@ def test_register_errors_are_messages_with_their_exit_code(tmp_path: Path) -> No
     result = runner.invoke(app, ["history", "ACC-1", "--register", "postgresql://kam@/x?host=/nonexistent"])
     assert result.exit_code == exit_codes.REGISTER
     assert "cannot open the register" in result.stderr
+
+
+def test_an_entry_from_the_outcome_has_the_columns_of_one_from_the_decision() -> None:
+    engine = Engine(load_rulebook(ROOT / "rules"))
+    lines = (ROOT / "examples" / "accounts.jsonl").read_text(encoding="utf-8").splitlines()
+    for date in (AS_OF, AS_OF.replace(year=2027)):
+        for line in lines:
+            facts = json.loads(line)
+            outcome = engine.evaluate(engine.validate(facts), date)
+            text = outcome.decision_json()
+            assert Entry.of_outcome(outcome, text, facts) == Entry.of_decision(outcome.decision(), text, facts)

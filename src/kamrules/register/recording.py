@@ -38,8 +38,7 @@ def recorded(
     for raw, item in zip(records, results, strict=True):
         pending.append(item)
         if isinstance(item, Outcome) and raw.data is not None:
-            decision = item.decision()
-            entries.append(Entry(decision, decision.model_dump_json(), raw.data))
+            entries.append(Entry.of_outcome(item, item.decision_json(), raw.data))
         if len(pending) >= CHUNK:
             register.record(engine.rulebook, entries, source=source, caller=caller)
             yield from pending

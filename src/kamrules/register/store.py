@@ -24,12 +24,12 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from kamrules.errors import KamrulesError, RulebookError
-from kamrules.explanation.decision import Decision
+from kamrules.explanation.decision import Decision, RulebookRef
 from kamrules.register.schema import decisions, placements, rulebooks
 from kamrules.rulebook import Rulebook, load_rulebook
 
 if TYPE_CHECKING:
-    from kamrules.evaluation.engine import Engine
+    from kamrules.evaluation.engine import Engine, Outcome
     from kamrules.portfolio.placement import Placement
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -129,11 +129,56 @@ def digest(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One decision to record: the model, the exact JSON served for it, and its input."""
+    """One decision to record: the columns an auditor filters on, the exact JSON served for
+    it, and its input. Built from a :class:`Decision` or, without building the model, from
+    the engine's compact ``Outcome`` and its ``decision_json()``."""
 
-    decision: Decision
+    account_id: str
+    as_of: dt.date
+    rulebook: RulebookRef
+    tier: str
+    key_account: bool
+    segment: str | None
+    scores: dict[str, float]
+    compliance_status: str | None
     explanation: str
     facts: Mapping[str, Any]
+
+    @classmethod
+    def of_decision(cls, decision: Decision, explanation: str, facts: Mapping[str, Any]) -> Entry:
+        return cls(
+            account_id=decision.account_id,
+            as_of=decision.as_of,
+            rulebook=decision.rulebook,
+            tier=decision.tier,
+            key_account=decision.key_account,
+            segment=decision.segment,
+            scores={card: float(result.score) for card, result in decision.scores.items()},
+            compliance_status=decision.compliance.status if decision.compliance is not None else None,
+            explanation=explanation,
+            facts=facts,
+        )
+
+    @classmethod
+    def of_outcome(cls, outcome: Outcome, explanation: str, facts: Mapping[str, Any]) -> Entry:
+        from kamrules.evaluation.exact import score_ratio
+
+        engine = outcome.engine
+        return cls(
+            account_id=outcome.account_id,
+            as_of=outcome.as_of,
+            rulebook=engine.ref,
+            tier=outcome.tier,
+            key_account=outcome.key_account,
+            segment=outcome.segment,
+            scores={
+                card.id: float(score_ratio(weighted, total * 100))
+                for card, (weighted, total, _) in zip(engine.cards, outcome.cards, strict=True)
+            },
+            compliance_status=outcome.compliance_status,
+            explanation=explanation,
+            facts=facts,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,21 +334,20 @@ class Register:
         now = dt.datetime.now(dt.UTC)
         rows = []
         for entry in entries:
-            decision = entry.decision
             text = facts_json(entry.facts)
             rows.append(
                 {
-                    "account_id": decision.account_id,
-                    "as_of": decision.as_of,
+                    "account_id": entry.account_id,
+                    "as_of": entry.as_of,
                     "decided_at": now,
-                    "rulebook_id": decision.rulebook.id,
-                    "rulebook_version": decision.rulebook.version,
-                    "rulebook_hash": decision.rulebook.content_hash,
-                    "tier": decision.tier,
-                    "key_account": decision.key_account,
-                    "segment": decision.segment,
-                    "scores": json.dumps({card: float(result.score) for card, result in decision.scores.items()}),
-                    "compliance_status": decision.compliance.status if decision.compliance is not None else None,
+                    "rulebook_id": entry.rulebook.id,
+                    "rulebook_version": entry.rulebook.version,
+                    "rulebook_hash": entry.rulebook.content_hash,
+                    "tier": entry.tier,
+                    "key_account": entry.key_account,
+                    "segment": entry.segment,
+                    "scores": json.dumps(entry.scores),
+                    "compliance_status": entry.compliance_status,
                     "explanation": entry.explanation,
                     "facts_digest": digest(text),
                     "facts": text if self.store_facts else None,

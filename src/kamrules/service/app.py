@@ -31,10 +31,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kamrules._version import __version__
-from kamrules.evaluation.engine import account_error
+from kamrules.evaluation.engine import Outcome, account_error
 from kamrules.explanation.decision import AccountError, Decision, FieldError
 from kamrules.explanation.plan_reports import action_rows, plan_document
 from kamrules.facts.records import InvalidRecord
+from kamrules.portfolio.capacity import place_outcome
 from kamrules.service.config import ConfigError, ServiceConfig
 from kamrules.service.metrics import Metrics
 from kamrules.service.models import (
@@ -57,6 +58,8 @@ log = logging.getLogger("kamrules.service")
 HASH_HEADER = "X-Kamrules-Rulebook-Hash"
 AS_OF_HEADER = "X-Kamrules-As-Of"
 REQUEST_ID_HEADER = "X-Request-Id"
+Decided = tuple[Outcome, str, Mapping[str, Any]]
+"""A decided record: the outcome, its decision JSON, and the facts it was decided from."""
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -141,12 +144,13 @@ class Service:
 
     # -- deciding ------------------------------------------------------------------------------
 
-    def decide(
-        self, loaded: Loaded, records: list[Any], as_of: dt.date
-    ) -> tuple[list[tuple[Decision, str, Mapping[str, Any]]], list[AccountError]]:
-        """Decide each record in order: (decision, its JSON, its facts) or an error record."""
+    def decide(self, loaded: Loaded, records: list[Any], as_of: dt.date) -> tuple[list[Decided], list[AccountError]]:
+        """Decide each record in order: (outcome, its decision JSON, its facts) or an error
+        record. The JSON is ``Outcome.decision_json()``, the library's encoder, byte for byte
+        ``decision().model_dump_json()`` and what ``evaluate --format jsonl`` writes."""
         engine = loaded.engine
-        decided: list[tuple[Decision, str, Mapping[str, Any]]] = []
+        placement = loaded.placement if engine.has_capacity else None
+        decided: list[Decided] = []
         errors: list[AccountError] = []
         for number, raw in enumerate(records, start=1):
             if not isinstance(raw, dict):
@@ -161,19 +165,19 @@ class Service:
                 )
                 continue
             try:
-                decision = engine.decide(raw, as_of, placement=loaded.placement)
+                outcome = engine.evaluate(engine.validate(raw), as_of)
+                if placement is not None:
+                    outcome = place_outcome(engine, outcome, placement)
             except InvalidRecord as exc:
                 errors.append(account_error(number, exc))
                 continue
-            decided.append((decision, decision.model_dump_json(), raw))
+            decided.append((outcome, outcome.decision_json(), raw))
         return decided, errors
 
-    def record(
-        self, loaded: Loaded, decided: list[tuple[Decision, str, Mapping[str, Any]]], caller: str, request_id: str
-    ) -> list[int] | None:
+    def record(self, loaded: Loaded, decided: list[Decided], caller: str, request_id: str) -> list[int] | None:
         """Commit the decisions to the register; only then may they be answered."""
-        for decision, _, _ in decided:
-            self.metrics.decisions.labels(decision.tier).inc()
+        for outcome, _, _ in decided:
+            self.metrics.decisions.labels(outcome.tier).inc()
         if self.register is None or not decided:
             return None
         from kamrules.register import Entry, RegisterError
@@ -181,7 +185,7 @@ class Service:
         try:
             ids: list[int] = self.register.record(
                 loaded.rulebook,
-                [Entry(d, text, facts) for d, text, facts in decided],
+                [Entry.of_outcome(o, text, facts) for o, text, facts in decided],
                 source="service",
                 caller=caller,
                 request_id=request_id,
@@ -318,7 +322,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         date = as_of or service.today()
         request_id = request.state.request_id
 
-        def work() -> tuple[list[tuple[Decision, str, Mapping[str, Any]]], list[AccountError], list[int] | None]:
+        def work() -> tuple[list[Decided], list[AccountError], list[int] | None]:
             decided, errors = service.decide(loaded, records, date)
             return decided, errors, service.record(loaded, decided, who, request_id)
 
@@ -327,11 +331,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
         if single:
             if errors:
                 raise ApiError(422, "invalid_record", errors[0].message, errors=errors)
-            decision, text, _ = decided[0]
+            text = decided[0][1]
             if ids:
                 headers["X-Kamrules-Decision-Id"] = str(ids[0])
             if shape == "crm":
-                text = json.dumps(_crm(loaded, decision, ids[0] if ids else None), ensure_ascii=False)
+                text = json.dumps(_crm(loaded, text, ids[0] if ids else None), ensure_ascii=False)
             return Response(text, media_type="application/json", headers=headers)
         if records and not decided:
             raise ApiError(
@@ -341,8 +345,8 @@ def create_app(config: ServiceConfig) -> FastAPI:
         error_json = ",".join(e.model_dump_json() for e in errors)
         if shape == "crm":
             rows = ",".join(
-                json.dumps(_crm(loaded, d, ids[i] if ids else None), ensure_ascii=False)
-                for i, (d, _, _) in enumerate(decided)
+                json.dumps(_crm(loaded, t, ids[i] if ids else None), ensure_ascii=False)
+                for i, (_, t, _) in enumerate(decided)
             )
             text = (
                 f'{{"as_of":"{date.isoformat()}","rulebook_hash":"{loaded.content_hash}","decisions":[{rows}],'
@@ -401,7 +405,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             decided, errors = service.decide(loaded, [body], date)
             if errors:
                 raise ApiError(422, "invalid_record", errors[0].message, errors=errors)
-            decision = decided[0][0]
+            decision = decided[0][0].decision()
             service.record(loaded, decided, who, request.state.request_id)
             document = {
                 "plan": plan_document(decision),
@@ -486,28 +490,31 @@ def create_app(config: ServiceConfig) -> FastAPI:
     return app
 
 
-def _crm(loaded: Loaded, d: Decision, decision_id: int | None) -> dict[str, Any]:
-    primary = loaded.engine.primary
+def _crm(loaded: Loaded, decision_json: str, decision_id: int | None) -> dict[str, Any]:
+    """The flat CRM shape, read from the decision's own JSON (so it cannot say otherwise)."""
+    d = json.loads(decision_json)
     row: dict[str, Any] = {
-        "account_id": d.account_id,
-        "account_name": d.account_name,
-        "tier": d.tier,
-        "tier_rank": d.tier_rank,
-        "key_account": d.key_account,
-        "segment": d.segment,
-        "score": float(d.scores[primary].score),
+        "account_id": d["account_id"],
+        "account_name": d["account_name"],
+        "tier": d["tier"],
+        "tier_rank": d["tier_rank"],
+        "key_account": d["key_account"],
+        "segment": d["segment"],
+        "score": d["scores"][loaded.engine.primary]["score"],
     }
-    for card, result in d.scores.items():
-        row[f"score_{card}"] = float(result.score)
+    for card, result in d["scores"].items():
+        row[f"score_{card}"] = result["score"]
+    compliance = d.get("compliance")
+    capacity = d.get("capacity")
     row.update(
         {
-            "compliance_status": d.compliance.status if d.compliance is not None else None,
-            "why": d.summary,
-            "capacity_applied": d.capacity.applied if d.capacity is not None else None,
-            "rulebook_id": d.rulebook.id,
-            "rulebook_version": d.rulebook.version,
-            "rulebook_hash": d.rulebook.content_hash,
-            "as_of": d.as_of.isoformat(),
+            "compliance_status": compliance["status"] if compliance else None,
+            "why": d["summary"],
+            "capacity_applied": capacity["applied"] if capacity else None,
+            "rulebook_id": d["rulebook"]["id"],
+            "rulebook_version": d["rulebook"]["version"],
+            "rulebook_hash": d["rulebook"]["content_hash"],
+            "as_of": d["as_of"],
             "decision_id": decision_id,
         }
     )
