@@ -38,7 +38,7 @@ app = typer.Typer(
     help=(
         "Key Account Management rules: select key accounts, grade them into tiers, explain every decision.\n\n"
         "Exit codes: 0 ok; 1 some records could not be decided; 2 bad command line; "
-        "3 invalid rulebook; 4 unreadable accounts input; 5 lint warnings."
+        "3 invalid rulebook; 4 unreadable accounts input; 5 lint warnings; 6 decision register unusable."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -88,6 +88,10 @@ def evaluate(
             "accounts against this portfolio.",
         ),
     ] = None,
+    register: Annotated[
+        str | None,
+        typer.Option("--register", help="Record every decision in this decision register (a SQLite file or a URL)."),
+    ] = None,
 ) -> None:
     """Decide every account: tier, segment, scores, and the explanation.
 
@@ -108,9 +112,12 @@ def evaluate(
         fail("--save-placement: the rulebook's tiers have no capacity, so there is nothing to place", exit_codes.USAGE)
     if save_placement is not None and engine_choice is EngineChoice.columnar:
         fail("--save-placement needs the per-account engine for now; leave out --engine columnar", exit_codes.USAGE)
+    if register is not None and engine_choice is EngineChoice.columnar:
+        fail("--register records explained decisions: leave out --engine columnar", exit_codes.USAGE)
     if (
         overrides is None
         and save_placement is None
+        and register is None
         and _evaluate_columnar(engine, accounts, input_format, output_format, output, date, engine_choice)
     ):
         return
@@ -118,6 +125,10 @@ def evaluate(
     records = with_overrides(engine, stream_records(accounts, input_format), overrides, unknown_overrides)
     summary = Summary()
     results = run_batch(engine, _progress(records), date, summary)
+    if register is not None:
+        from kamrules.cli.register import recorded
+
+        results = recorded(register, engine, records, results, summary)
     handle = open_output(output)
     try:
         if output_format is OutputFormat.table:

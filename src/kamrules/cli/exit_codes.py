@@ -11,3 +11,5 @@ INVALID_INPUT = 4
 """The accounts input could not be read at all, or a named account is not in it."""
 LINT_WARNINGS = 5
 """``kamrules lint`` found warnings (the rulebook is valid, but probably not what is meant)."""
+REGISTER = 6
+"""The decision register could not be opened, migrated, read or written."""

@@ -6,11 +6,22 @@ application of :mod:`kamrules.cli.app`; importing them here builds the whole com
 
 from __future__ import annotations
 
-from kamrules.cli import evaluate, exit_codes, explain, monitor, plans, policy_tests, rulebook, workbench
+from kamrules.cli import (
+    evaluate,
+    exit_codes,
+    explain,
+    monitor,
+    plans,
+    policy_tests,
+    register,
+    rulebook,
+    serve,
+    workbench,
+)
 from kamrules.cli.app import app, err
 from kamrules.errors import KamrulesError
 
-COMMAND_MODULES = (rulebook, evaluate, explain, plans, workbench, policy_tests, monitor)
+COMMAND_MODULES = (rulebook, evaluate, explain, plans, workbench, policy_tests, monitor, register, serve)
 """Every command group, in the order ``kamrules --help`` lists them."""
 
 

@@ -1,0 +1,316 @@
+"""The decision service under load: an open-loop generator against a real server process.
+
+    .venv/bin/python benchmarks/bench_service.py                      # 200, 500, 1000 req/s for 30 s each
+    .venv/bin/python benchmarks/bench_service.py --rates 500 --duration 10 --json service.json
+
+A server (`kamrules serve rules/ --register <temporary SQLite file>`, one process) is started
+on a free loopback port. For each rate a generator runs in a process of its own and sends
+``POST /v1/decisions`` for one flat CRM row (examples/accounts.csv, full explanation in the
+answer) at fixed arrival times t0 + i/rate: open loop, so a slow server cannot slow the
+clock, and each latency is measured from the request's *scheduled* time (a request that
+waits for a free connection is late by that wait). Reported per rate: achieved rate,
+p50/p99/p99.9 latency, errors, and the CPU seconds per wall second of the server and of the
+generator. Then a closed loop (``--saturate-connections`` clients, no pause) gives the
+saturated throughput of one server process, next to the library's own rate of explained
+decisions (``Engine.decide`` + ``model_dump_json``, one thread) on the same rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import multiprocessing
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = "2026-11-01"
+
+
+def flat_rows(path: Path) -> list[dict[str, Any]]:
+    from kamrules.portfolio.sources import read_records
+
+    return [r.data for r in read_records(path) if r.data is not None]
+
+
+def requests_bytes(rows: list[dict[str, Any]], port: int) -> list[bytes]:
+    out = []
+    for row in rows:
+        body = json.dumps(row).encode()
+        head = (
+            f"POST /v1/decisions?as_of={AS_OF} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        out.append(head + body)
+    return out
+
+
+class Pool:
+    def __init__(self, port: int, size: int) -> None:
+        self.port = port
+        self.size = size
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened = 0
+        self.waiters: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+
+    async def get(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.idle:
+            return self.idle.pop()
+        if self.opened < self.size:
+            self.opened += 1
+            return await asyncio.open_connection("127.0.0.1", self.port)
+        return await self.waiters.get()
+
+    def put(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        if self.waiters._getters:  # type: ignore[attr-defined]  # someone is waiting: hand over
+            self.waiters.put_nowait(conn)
+        else:
+            self.idle.append(conn)
+
+
+async def exchange(pool: Pool, request: bytes) -> int:
+    reader, writer = await pool.get()
+    try:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        await reader.readexactly(length)
+    except (OSError, asyncio.IncompleteReadError, ValueError):
+        pool.opened -= 1
+        writer.close()
+        return 0
+    pool.put((reader, writer))
+    return status
+
+
+async def open_loop(port: int, requests: list[bytes], rate: float, duration: float, connections: int) -> dict[str, Any]:
+    pool = Pool(port, connections)
+    latencies: list[float] = []
+    errors = 0
+    total = int(rate * duration)
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.2
+
+    async def one(i: int) -> None:
+        nonlocal errors
+        scheduled = start + i / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        status = await exchange(pool, requests[i % len(requests)])
+        if status != 200:
+            errors += 1
+        latencies.append(loop.time() - scheduled)
+
+    tasks = []
+    for i in range(total):  # create tasks just ahead of their time, so the loop is not flooded
+        ahead = start + i / rate - loop.time()
+        if ahead > 0.05:
+            await asyncio.sleep(ahead - 0.05)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    elapsed = loop.time() - start
+    return {"sent": total, "elapsed": elapsed, "latencies": latencies, "errors": errors}
+
+
+async def closed_loop(port: int, requests: list[bytes], clients: int, duration: float) -> dict[str, Any]:
+    pool = Pool(port, clients)
+    done = 0
+    errors = 0
+    loop = asyncio.get_running_loop()
+    end = loop.time() + duration
+
+    async def client(k: int) -> None:
+        nonlocal done, errors
+        i = k
+        while loop.time() < end:
+            if await exchange(pool, requests[i % len(requests)]) != 200:
+                errors += 1
+            done += 1
+            i += clients
+
+    started = loop.time()
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    return {"done": done, "errors": errors, "elapsed": loop.time() - started}
+
+
+def generator(kind: str, port: int, accounts: str, rate: float, duration: float, connections: int, out: Any) -> None:
+    """Runs in its own process; sends its figures back through ``out``."""
+    requests = requests_bytes(flat_rows(Path(accounts)), port)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    if kind == "open":
+        result = asyncio.run(open_loop(port, requests, rate, duration, connections))
+    else:
+        result = asyncio.run(closed_loop(port, requests, connections, duration))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    out.send(result)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def run_generator(
+    kind: str, port: int, args: argparse.Namespace, rate: float, duration: float, connections: int
+) -> dict[str, Any]:
+    receive, send = multiprocessing.Pipe(duplex=False)
+    process = multiprocessing.get_context("spawn").Process(
+        target=generator, args=(kind, port, str(args.accounts), rate, duration, connections, send)
+    )
+    process.start()
+    result: dict[str, Any] = receive.recv()
+    process.join(60)
+    return result
+
+
+def library_rate(args: argparse.Namespace, seconds: float = 5.0) -> float:
+    import kamrules
+
+    engine = kamrules.Engine(kamrules.load_rulebook(args.rules))
+    rows = flat_rows(args.accounts)
+    as_of = dt.date.fromisoformat(AS_OF)
+    for row in rows[:50]:
+        engine.decide(row, as_of).model_dump_json()
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for row in rows:
+            engine.decide(row, as_of).model_dump_json()
+        done += len(rows)
+    return done / (time.perf_counter() - started)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rules", type=Path, default=ROOT / "rules")
+    parser.add_argument("--accounts", type=Path, default=ROOT / "examples" / "accounts.csv")
+    parser.add_argument("--rates", default="200,500,1000", help="requests per second, comma-separated")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per rate")
+    parser.add_argument("--connections", type=int, default=64, help="open-loop connection pool size")
+    parser.add_argument("--saturate-connections", type=int, default=16)
+    parser.add_argument("--saturate-seconds", type=float, default=15.0)
+    parser.add_argument("--no-register", action="store_true", help="serve without a register")
+    parser.add_argument("--json", type=Path, help="also write every figure as JSON")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="kamrules-bench-"))
+    port = free_port()
+    command = [
+        sys.executable,
+        "-c",
+        "from kamrules.cli.main import run; run()",
+        "serve",
+        str(args.rules),
+        "--port",
+        str(port),
+        "--no-watch",
+    ]
+    if not args.no_register:
+        command += ["--register", str(work / "register.db")]
+    log = (work / "server.log").open("wb")
+    env = {k: v for k, v in os.environ.items() if k != "KAMRULES_TOKENS"}
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    figures: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip(),
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg(),
+        "register": None if args.no_register else "sqlite",
+        "rates": [],
+    }
+    try:
+        import urllib.request
+
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        run_generator("closed", port, args, 0, 3, 4)  # warm-up
+        print(
+            f"server pid {server.pid}, port {port}, register {'off' if args.no_register else 'SQLite'}; "
+            f"load average {figures['load_before'][0]:.2f}"
+        )
+        print(
+            f"{'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8} {'errors':>6} "
+            f"{'server CPU':>10} {'gen CPU':>8}"
+        )
+        for rate in (float(r) for r in args.rates.split(",")):
+            before = cpu_seconds(server.pid)
+            result = run_generator("open", port, args, rate, args.duration, args.connections)
+            server_cpu = (cpu_seconds(server.pid) - before) / result["elapsed"]
+            lat = [x * 1000 for x in result["latencies"]]
+            row = {
+                "rate": rate,
+                "achieved": len(lat) / result["elapsed"],
+                "p50_ms": percentile(lat, 50),
+                "p99_ms": percentile(lat, 99),
+                "p999_ms": percentile(lat, 99.9),
+                "max_ms": max(lat),
+                "mean_ms": statistics.fmean(lat),
+                "errors": result["errors"],
+                "server_cpu": server_cpu,
+                "generator_cpu": result["cpu"] / result["elapsed"],
+            }
+            figures["rates"].append(row)
+            print(
+                f"{rate:>6.0f} {row['achieved']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
+                f"{row['p999_ms']:>9.2f} {row['max_ms']:>8.1f} {row['errors']:>6} {server_cpu:>10.2f} "
+                f"{row['generator_cpu']:>8.2f}"
+            )
+        before = cpu_seconds(server.pid)
+        saturated = run_generator("closed", port, args, 0, args.saturate_seconds, args.saturate_connections)
+        throughput = saturated["done"] / saturated["elapsed"]
+        figures["saturated"] = {
+            "requests_per_second": throughput,
+            "errors": saturated["errors"],
+            "server_cpu": (cpu_seconds(server.pid) - before) / saturated["elapsed"],
+            "connections": args.saturate_connections,
+        }
+    finally:
+        server.terminate()
+        server.wait(30)
+    library = library_rate(args)
+    figures["library_decisions_per_second"] = library
+    figures["load_after"] = os.getloadavg()
+    print(
+        f"saturated: {throughput:,.0f} requests/s ({saturated['errors']} errors, server CPU "
+        f"{figures['saturated']['server_cpu']:.2f}); library alone: {library:,.0f} explained decisions/s "
+        f"(one thread); HTTP + register cost: {library / throughput:.1f}x"
+    )
+    print(f"load average after: {figures['load_after'][0]:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

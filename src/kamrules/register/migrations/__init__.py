@@ -1,0 +1,1 @@
+"""Alembic migrations of the decision register, shipped inside the package."""

@@ -1,0 +1,75 @@
+"""The register's tables, as SQLAlchemy Core metadata.
+
+Core rather than the ORM: the register appends rows and reads them back as plain values; a
+unit of work and identity map would only cost time on the service's request path. The
+Alembic migrations in ``migrations/versions`` create exactly these tables; a test compares
+the two so that neither drifts from the other.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+"""64-bit ids; SQLite's rowid alias must be declared INTEGER to autoincrement."""
+
+rulebooks = Table(
+    "rulebooks",
+    metadata,
+    Column("content_hash", String(80), primary_key=True),
+    Column("rulebook_id", String(200), nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("files", Text, nullable=False, comment="JSON object: rule file name -> its text"),
+    Column("stored_at", DateTime(timezone=True), nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(200), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("rulebook_id", String(200), nullable=False),
+    Column("rulebook_version", String(100), nullable=False),
+    Column("rulebook_hash", String(80), ForeignKey("rulebooks.content_hash"), nullable=False),
+    Column("tier", String(200), nullable=False),
+    Column("key_account", Boolean, nullable=False),
+    Column("segment", String(200), nullable=True),
+    Column("scores", Text, nullable=False, comment="JSON object: scorecard id -> score"),
+    Column("compliance_status", String(40), nullable=True),
+    Column("explanation", Text, nullable=False, comment="the decision's JSON, byte for byte as served"),
+    Column("facts_digest", String(80), nullable=False),
+    Column("facts", Text, nullable=True, comment="the input record as JSON, unless configured off"),
+    Column("request_id", String(100), nullable=True),
+    Column("caller", String(200), nullable=True),
+    Column("source", String(20), nullable=False, comment="service or cli"),
+    Index("ix_decisions_account", "account_id", "id"),
+)
+
+placements = Table(
+    "placements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("placement_id", String(200), nullable=False),
+    Column("rulebook_hash", String(80), ForeignKey("rulebooks.content_hash"), nullable=False),
+    Column("as_of", Date, nullable=True),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+    Column("document", Text, nullable=False, comment="the placement as Placement.to_json() writes it"),
+    Index("ix_placements_rulebook", "rulebook_hash", "id"),
+)
