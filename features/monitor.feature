@@ -136,3 +136,28 @@ Feature: A year in the life of a Gold account, as the monitor sees it
     And alert "tier_changed" of 2027-06-05 says "tier moved down from Gold to Silver"
     And alert "override_expired" of 2027-10-01 says "expired on 2027-09-30"
     And the monitor decides account "G-1" as the engine decides its facts
+
+  Scenario: A plan gap fixed, supporters turning, and our position weakening
+    When the monitor loads account "G-1" on 2026-11-01
+    And these events arrive:
+      | date       | event           | details                                                              |
+      | 2026-11-03 | plan.updated    | plan.development_plan: Win the biologics line through a joint pilot. |
+      | 2026-11-10 | contact.updated | contact_id: C2; changes.stance: neutral                              |
+      | 2026-11-12 | contact.updated | contact_id: C1; changes.stance: non_supporter                        |
+      | 2026-11-20 | account.updated | facts.relationship_strength: 1; facts.competitive_position: 1        |
+    # 2026-11-03  the plan had no development plan (a failing check at the load); now it has one.
+    # 2026-11-10  Per Vik, the executive sponsor, is neutral now: no executive supports us.
+    # 2026-11-12  Kari Lund opposes us: no key player supports us, the map drops from status 3 to 2,
+    #             and an opposing key player needs a mitigation.
+    # 2026-11-20  our strength falls from 84.56 to 40.31: below the 50 of Strategic, so Star (still
+    #             Gold, whose floor on strength is 40).
+    Then the monitor raises these alerts:
+      | date       | alert              | about                 |
+      | 2026-11-03 | plan_check_passing | development_plan      |
+      | 2026-11-10 | plan_check_failing | executive_sponsor     |
+      | 2026-11-12 | plan_check_failing | supportive_key_player |
+      | 2026-11-12 | plan_check_failing | opponents_mitigated   |
+      | 2026-11-12 | map_status_dropped |                       |
+      | 2026-11-20 | segment_changed    |                       |
+    And alert "segment_changed" of 2026-11-20 says "segment changed from Strategic to Star"
+    And alert "map_status_dropped" of 2026-11-12 notifies "Ingrid Dahl"

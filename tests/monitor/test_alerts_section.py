@@ -118,3 +118,48 @@ alerts:
 """
     )
     assert f"r.yaml:{BASE + 5}:11: the alert segment_changed is listed twice (first as alert 1)" in text
+
+
+ALERTS = """\
+alerts:
+  - kind: review_due_soon
+    severity: info
+    notify: [plan.owner]
+    lead_days: {Gold: 14}
+  - kind: tier_changed
+    severity: warning
+    notify: [Director]
+"""
+
+
+def test_lint_warns_when_a_key_tier_gets_no_lead_time() -> None:
+    from kamrules.workbench.lint import lint
+
+    rulebook = load_rulebook_text(SMALL_RULEBOOK + CHECKS + ALERTS, "r.yaml")
+    findings = [f for f in lint(rulebook) if f.code == "KAM009"]
+    assert [str(f) for f in findings] == [
+        f"r.yaml:{BASE + 5}:16: warning KAM009: alert review_due_soon gives no lead time for Silver, Bronze, so "
+        "those tiers are warned only on the day it falls due (add the tier to `lead_days`, or give one number "
+        "for every tier)"
+    ]
+
+
+def test_the_rulebook_document_lists_the_alerts() -> None:
+    from kamrules.explanation.rulebook_docs import render
+
+    text = render(load_rulebook_text(SMALL_RULEBOOK + CHECKS + ALERTS, "r.yaml"), "markdown")
+    assert "## Alerts" in text
+    assert "| `review_due_soon` | info | plan.owner | warns Gold 14 days ahead |" in text
+
+
+def test_rule_coverage_counts_each_alert_kind_raised() -> None:
+    from kamrules import Engine
+    from kamrules.testing.coverage import Case, CoverageCollector
+
+    engine = Engine(load_rulebook_text(SMALL_RULEBOOK + CHECKS + ALERTS, "r.yaml"))
+    collector = CoverageCollector()
+    collector.record_alerts(engine, "rules", ["tier_changed"])
+    coverage = collector.rulebooks[engine.rulebook.content_hash]
+    alerts = [case for case in coverage.cases if case.kind == "alert"]
+    assert alerts == [Case("alert", "review_due_soon", "raised"), Case("alert", "tier_changed", "raised")]
+    assert [case for case in coverage.missed() if case.kind == "alert"] == [alerts[0]]

@@ -361,6 +361,8 @@ class _Builder:
         if spec.plan_checks:
             sections.append(self.relationship_map())
             sections.append(self.plan_checks())
+        if spec.alerts:
+            sections.append(self.alerts())
         sections.append(self.facts())
         head: list[Block] = [
             Fields(
@@ -819,6 +821,40 @@ class _Builder:
                 )
             ),
             Table(("Segment", "When", "Meaning"), rows),
+        ]
+
+    def alerts(self) -> list[Block]:
+        """What the account monitor (``kamrules watch``) tells, how loud and to whom."""
+        rows = []
+        for rule in self.rulebook.spec.alerts:
+            options = []
+            if isinstance(rule.lead_days, dict):
+                options.append("warns " + ", ".join(f"{t} {d} days" for t, d in rule.lead_days.items()) + " ahead")
+            elif rule.lead_days is not None:
+                options.append(f"warns {rule.lead_days} days ahead")
+            if rule.after_days is not None:
+                options.append(f"after {rule.after_days} days overdue")
+            if rule.checks is not None:
+                options.append("checks " + ", ".join(rule.checks))
+            if rule.regressions:
+                options.append("allowed steps back: " + ", ".join(f"{a} to {b}" for a, b in rule.regressions))
+            rows.append(
+                (
+                    (Code(rule.kind),),
+                    (rule.severity,),
+                    (", ".join(rule.notify),),
+                    ("; ".join(options),),
+                )
+            )
+        return [
+            self.heading(2, "Alerts", contents=True),
+            Paragraph(
+                (
+                    "The account monitor re-decides an account after each CRM event and tells these changes, "
+                    "each with the decision before and after and the facts that moved it. Kinds not listed are off.",
+                )
+            ),
+            Table(("Alert", "Severity", "Who is told", "Options"), tuple(rows)),
         ]
 
     def relationship_map(self) -> list[Block]:

@@ -10,6 +10,7 @@ gate               applied at least once
 tier               assigned at least once (after stability, overrides and capacity)
 segment            assigned at least once
 plan check         seen holding, and seen failing, where it applies: two cases
+alert              raised at least once by the monitor steps (``alerts:`` section)
 ================  =================================================================
 
 Coverage is gathered from the outcomes the step library decides, per rulebook content
@@ -28,7 +29,7 @@ from decimal import Decimal
 from kamrules.evaluation.compliance import APPLIES
 from kamrules.evaluation.engine import Engine, Outcome
 
-KINDS = ("criterion", "gate", "tier", "segment", "plan check")
+KINDS = ("criterion", "gate", "tier", "segment", "plan check", "alert")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class RulebookCoverage:
     tiers: list[Case] = field(init=False)
     segments: list[Case] = field(init=False)
     checks: list[tuple[Case, Case]] = field(init=False)
+    alerts: list[Case] = field(init=False)
     hits: Counter[Case] = field(default_factory=Counter)
     decisions: int = 0
 
@@ -96,13 +98,14 @@ class RulebookCoverage:
         self.checks = [
             (Case("plan check", c.spec.id, "holds"), Case("plan check", c.spec.id, "fails")) for c in engine.checks
         ]
+        self.alerts = [Case("alert", rule.kind, "raised") for rule in engine.rulebook.spec.alerts]
 
     @property
     def cases(self) -> list[Case]:
         every = [case for cases in self.criteria for case in cases]
         every += self.gates + self.tiers + self.segments
         every += [case for pair in self.checks for case in pair]
-        return every
+        return every + self.alerts
 
     def record(self, outcomes: Iterable[Outcome]) -> None:
         """Count the cases each outcome went through."""
@@ -137,6 +140,11 @@ class RulebookCoverage:
             for (holds, fails), (kind, passed, *_) in zip(self.checks, outcome.check_rows, strict=True):
                 if kind == APPLIES:
                     hits[holds if passed is True else fails] += 1
+
+    def record_alerts(self, kinds: Iterable[str]) -> None:
+        """Count the alert kinds the monitor raised."""
+        for kind in kinds:
+            self.hits[Case("alert", kind, "raised")] += 1
 
     def missed(self) -> list[Case]:
         return [case for case in self.cases if not self.hits[case]]
@@ -177,6 +185,14 @@ class CoverageCollector:
         if coverage is None:
             coverage = self.rulebooks[key] = RulebookCoverage(engine, source)
         coverage.record(outcomes)
+
+    def record_alerts(self, engine: Engine, source: str | None, kinds: Sequence[str]) -> None:
+        """Record the alert kinds the monitor raised with a rulebook read from files."""
+        if source is None:
+            self.inline.add(engine.rulebook.content_hash)
+            return
+        self.loaded(engine, source)
+        self.rulebooks[engine.rulebook.content_hash].record_alerts(kinds)
 
     def loaded(self, engine: Engine, source: str) -> None:
         """A rulebook was loaded from files: it is reported even if no account was decided with it."""

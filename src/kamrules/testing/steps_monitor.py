@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,7 +107,7 @@ def _details(text: str) -> dict[str, Any]:
 
 
 @when("these events arrive:")
-def events_arrive(monitor_world: MonitorWorld, datatable: Sequence[Sequence[object]]) -> None:
+def events_arrive(policy: PolicyWorld, monitor_world: MonitorWorld, datatable: Sequence[Sequence[object]]) -> None:
     """One CRM event a row: | date | event | details | (and an optional | account | column)."""
     from kamrules.monitor.monitor import EventRefusedError
 
@@ -129,9 +130,14 @@ def events_arrive(monitor_world: MonitorWorld, datatable: Sequence[Sequence[obje
             event["account_id"] = cells.get("account") or world.account
         event.update(body)
         try:
-            world.alerts.extend(world.monitor.handle(event))
+            raised = world.monitor.handle(event)
         except EventRefusedError as exc:
             world.alerts.append(("refused", day, str(exc)))
+            continue
+        world.alerts.extend(raised)
+        if policy.coverage is not None and policy.engine is not None and raised:
+            source = policy.label(policy.rulebook_source) if isinstance(policy.rulebook_source, Path) else None
+            policy.coverage.record_alerts(policy.engine, source, [a.kind for a in raised])
 
 
 def _rows(world: MonitorWorld) -> list[list[str]]:

@@ -213,6 +213,32 @@ def lint(rulebook: Rulebook, portfolio_size: int | None = None) -> list[Finding]
             )
     findings += _looser_for_higher_tiers(rulebook)
     findings += _unused_custom_facts(rulebook)
+    findings += _alerts_without_lead(rulebook)
+    return findings
+
+
+def _alerts_without_lead(rulebook: Rulebook) -> list[Finding]:
+    """A per-tier ``lead_days`` that leaves out a key-account tier: that tier is warned on
+    the day the review or override falls due, which is no warning at all."""
+    findings = []
+    tiers = rulebook.spec.tiers
+    key_tiers = [
+        t.name for i, t in enumerate(tiers) if (t.key_account if t.key_account is not None else i < len(tiers) - 1)
+    ]
+    for index, rule in enumerate(rulebook.spec.alerts):
+        if not isinstance(rule.lead_days, dict):
+            continue
+        missing = [t for t in key_tiers if t not in rule.lead_days]
+        if missing:
+            findings.append(
+                Finding(
+                    "KAM009",
+                    f"alert {rule.kind} gives no lead time for {', '.join(missing)}, so "
+                    f"{'that tier is' if len(missing) == 1 else 'those tiers are'} warned only on the day it falls due",
+                    rulebook.source_map.location(("alerts", index, "lead_days")),
+                    "add the tier to `lead_days`, or give one number for every tier",
+                )
+            )
     return findings
 
 
