@@ -117,6 +117,9 @@ def run_child(command: list[str], max_rss_mb: float, timeout: float | None = Non
         stdout = out.read().decode("utf-8", "replace").strip().splitlines()
         stderr = err.read().decode("utf-8", "replace")
     result: dict[str, Any] = {"wall": wall, "load_before": load, "returncode": proc.returncode}
+    # CPU seconds (user + system) of the run itself: on a shared machine the wall time
+    # depends on the others' load, the CPU time much less.
+    result["cpu"] = usage.ru_utime + usage.ru_stime
     # The process's own high-water mark (VmHWM, polled): a child's ru_maxrss starts from the
     # parent's resident size at fork, so it cannot show a peak below this script's own.
     result["peak_mb"] = peak[0] or usage.ru_maxrss / 1024
@@ -284,13 +287,16 @@ def summary_line(r: dict[str, Any]) -> str:
         return f"{r['n']:>9,} {r['path']:14s} stopped at {stop['rss_mb']:,.0f} MB after {stop['after']:.1f} s"
     extra = f" (compute {r['compute']:.3f} s)" if "compute" in r else ""
     rate = r["n"] / r["wall"]
-    return f"{r['n']:>9,} {r['path']:14s} {r['wall']:8.2f} s{extra} {rate:>10,.0f} accounts/s {r['peak_mb']:8,.0f} MB"
+    return (
+        f"{r['n']:>9,} {r['path']:14s} {r['wall']:8.2f} s{extra} {rate:>10,.0f} accounts/s "
+        f"cpu {r['cpu']:.1f} s {r['peak_mb']:8,.0f} MB"
+    )
 
 
 def report(figures: list[dict[str, Any]]) -> str:
     lines = [
-        "| accounts | path | wall | accounts/s | peak RSS | agrees with reference | load before |",
-        "|---:|---|---:|---:|---:|---|---:|",
+        "| accounts | path | wall | accounts/s | CPU | accounts/CPU s | peak RSS | agrees | load before |",
+        "|---:|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in figures:
         if "killed" in r:
@@ -304,7 +310,8 @@ def report(figures: list[dict[str, Any]]) -> str:
             else ("no" if r.get("disagreements") else "yes" if "disagreements" in r else "n/a")
         )
         lines.append(
-            f"| {r['n']:,} | {r['path']} | {wall} | {rate} | {r['peak_mb']:,.0f} MB | {agrees} "
+            f"| {r['n']:,} | {r['path']} | {wall} | {rate} | {r['cpu']:.1f} s | {r['n'] / max(r['cpu'], 1e-9):,.0f} "
+            f"| {r['peak_mb']:,.0f} MB | {agrees} "
             f"| {r['load_before']:.2f} |"
         )
     return "\n".join(lines)
