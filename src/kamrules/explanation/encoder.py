@@ -164,6 +164,11 @@ class _Evidence:
             if missing is not None:
                 missing.extend(label for label, v in shown.items() if v is None)
             return json_evidence(shown)
+        if len(values) == 1:  # the common case: a condition on one fact
+            value = values[0]
+            if value is None and missing is not None:
+                missing.append(self.labels[0])
+            return "{" + self.keys[0] + json_any(value) + "}"
         if missing is not None:
             missing.extend(label for label, v in zip(self.labels, values, strict=True) if v is None)
         return "{" + ",".join(k + json_any(v) for k, v in zip(self.keys, values, strict=True)) + "}"
@@ -379,6 +384,7 @@ class DecisionEncoder:
             )
         out.append(',"scores":{')
         primary = None
+        shown_scores: dict[str, Decimal] = {}
         first = True
         for (card_key, head, criteria), card, (weighted, total, rows) in zip(
             self._cards, engine.cards, o.cards, strict=True
@@ -387,6 +393,7 @@ class DecisionEncoder:
                 out.append(",")
             first = False
             score = score_ratio(weighted, total * 100)
+            shown_scores[card.id] = score  # what score2(o.scores[card.id]) gives
             if card.id == engine.primary:
                 primary = score
             out.append(card_key + head + json_number(score))
@@ -442,14 +449,13 @@ class DecisionEncoder:
         )
         out.append('],"tier_tests":[')
         above: list[str] = []
-        scores = o.scores
         for index, ((head, mins, requirements), (eligible, score_tests, requirement_rows)) in enumerate(
             zip(self._tiers, o.tier_rows, strict=True)
         ):
             failed: list[str] = []
             checks: list[str] = []
             for (card_id, minimum, check_head), passed in zip(mins, score_tests, strict=True):
-                actual = score2(scores[card_id])
+                actual = shown_scores[card_id]
                 if passed:
                     note = "null"
                 else:
