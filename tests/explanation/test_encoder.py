@@ -112,6 +112,22 @@ def test_the_json_document_is_what_the_model_gives(engine: Engine) -> None:
     assert json.dumps(written, indent=2, ensure_ascii=False) == json.dumps(expected, indent=2, ensure_ascii=False)
 
 
+def test_the_memos_stay_bounded_and_right_when_emptied(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room for only a few fragments the memos are emptied again and again, and every
+    decision is still written as the model writes it."""
+    from kamrules.explanation import encoder as module
+
+    monkeypatch.setattr(module, "MEMO_LIMIT", 3)
+    small = module.DecisionEncoder(engine)
+    for raw in [*EXAMPLES[:40], *FLAT[:40]]:
+        outcome = decide(engine, raw, AS_OF)
+        assert outcome is not None
+        assert small.encode(outcome) == outcome.decision().model_dump_json()
+    memos = [small._centi, small._ratio, small._not_applying, small._not_applicable, small._applying]
+    memos += [tails for _, _, criteria in small._cards for *_, tails in criteria]
+    assert max(len(memo) for memo in memos) <= 3
+
+
 # -- generated records ------------------------------------------------------------------
 
 ODD_NUMBERS = [0.0, -0.0, 1e16, 1e-7, 1e-5, 0.0001, 123456789.125, 2.5e15, 1e300, 5e-324, 7, 0]

@@ -26,9 +26,10 @@ fails those tests rather than going missing silently.
 **Input interface (for executors without Python records).** ``encode`` reads an ``Outcome``
 through these attributes only, all plain tuples, integers and scalars:
 
-- ``account_id``, ``account_name`` (str or None), ``as_of`` (date);
+- ``engine`` (the rulebook's compiled constants), ``account_id``, ``as_of`` (date);
 - ``tier_index``, ``rules_index``, ``segment_index`` (ints into the engine's tiers and
-  segments), ``excluded`` (bool), ``ceiling`` (the gates' tier index ceiling);
+  segments), ``ceiling`` (the gates' tier index ceiling), and what ``Outcome`` derives from
+  them and ``gates``: ``tier``, ``tier_rank``, ``key_account``, ``excluded``;
 - ``cards``: per scorecard ``(weighted, total, rows)`` with exact integers and, per
   criterion, ``(value, centipoints, band index, status, evidence tuple or None)``;
 - ``scores``: per scorecard id the exact ``Fraction`` (requirements' evidence shows it);
@@ -39,10 +40,13 @@ through these attributes only, all plain tuples, integers and scalars:
 - with plan checks, ``check_rows`` and ``map_status``: ``explain_checks`` reads the checks'
   due dates, owners and items at fault from ``record`` there, as the model builder does.
 
-A columnar executor can therefore feed it a light object per row (a named tuple or a
-slotted class with these attributes, built from its columns; ``record`` any object with
-``name``) without validating a Python record, for every part but the plan checks, whose
-explanation reads the plan's items.
+A columnar executor can therefore feed it per row an ``Outcome`` built from its columns
+(the tuples above, ``record`` any object with ``name`` and ``stage``) without validating a
+Python record, for every part but the plan checks, whose explanation reads the plan's items
+(due dates, owners, items at fault); for those it needs the record's plan and lists, or
+``explain_checks``'s values computed its own way. The memos are per encoder, so one encoder
+per engine (``Engine.encoder``) serves every row; they are not locked, and concurrent
+threads at worst compute a fragment twice.
 """
 
 from __future__ import annotations
