@@ -214,14 +214,18 @@ def measure(path: str, n: int, work: Path, rules: Path, max_rss_mb: float, timeo
     if path == "cli-parquet":
         out = work / f"decisions-{n}.parquet"
         result = run_child(
-            [KAMRULES, "evaluate", str(rules), str(parquet), *as_of, "-f", "parquet", "-o", str(out)], max_rss_mb
+            [KAMRULES, "evaluate", str(rules), str(parquet), *as_of, "-f", "parquet", "-o", str(out)],
+            max_rss_mb,
+            timeout,
         )
         if result["returncode"] == 0:
             result["disagreements"] = compare_parquet(reference, out)
         return result
     out = work / f"decisions-{n}.jsonl"
     result = run_child(
-        [KAMRULES, "evaluate", str(rules), str(jsonl), *as_of, "-f", "jsonl", "-o", str(out)], max_rss_mb
+        [KAMRULES, "evaluate", str(rules), str(jsonl), *as_of, "-f", "jsonl", "-o", str(out)],
+        max_rss_mb,
+        timeout,
     )
     if result["returncode"] == 0:
         result["disagreements"] = compare_jsonl(reference, out)
