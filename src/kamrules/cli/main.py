@@ -14,6 +14,7 @@ from kamrules.cli import (
     plans,
     policy_tests,
     register,
+    report,
     rulebook,
     serve,
     workbench,
@@ -21,7 +22,7 @@ from kamrules.cli import (
 from kamrules.cli.app import app, err
 from kamrules.errors import KamrulesError
 
-COMMAND_MODULES = (rulebook, evaluate, explain, plans, workbench, policy_tests, monitor, register, serve)
+COMMAND_MODULES = (rulebook, evaluate, explain, plans, workbench, report, policy_tests, monitor, register, serve)
 """Every command group, in the order ``kamrules --help`` lists them."""
 
 

@@ -1,0 +1,47 @@
+"""Reports built once per session from the example accounts, with and without capacity."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kamrules import load_rulebook
+from kamrules.report.model import Portfolio
+from kamrules.report.portfolio_report import load_portfolio, render
+from tests.conftest import AS_OF, ROOT
+
+ACCOUNTS = ROOT / "examples" / "accounts.jsonl"
+GOLD_CAPACITY = 10
+
+
+@pytest.fixture(scope="session")
+def capacity_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default rulebook with Gold limited to GOLD_CAPACITY accounts (26 qualify)."""
+    rules = tmp_path_factory.mktemp("capacity") / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    tiers = rules / "tiers.yaml"
+    text = tiers.read_text(encoding="utf-8")
+    tiers.write_text(text.replace("    min_score: 75\n", f"    min_score: 75\n    capacity: {GOLD_CAPACITY}\n", 1))
+    return rules
+
+
+@pytest.fixture(scope="session")
+def portfolio() -> Portfolio:
+    return load_portfolio(load_rulebook(ROOT / "rules"), ACCOUNTS, AS_OF)
+
+
+@pytest.fixture(scope="session")
+def capacity_portfolio(capacity_rules: Path) -> Portfolio:
+    return load_portfolio(load_rulebook(capacity_rules), ACCOUNTS, AS_OF)
+
+
+@pytest.fixture(scope="session")
+def report_html(portfolio: Portfolio) -> str:
+    return render(portfolio)
+
+
+@pytest.fixture(scope="session")
+def capacity_html(capacity_portfolio: Portfolio) -> str:
+    return render(capacity_portfolio)
