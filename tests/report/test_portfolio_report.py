@@ -115,3 +115,20 @@ def test_cli_writes_the_report_and_names_bad_input(tmp_path: Path) -> None:
     assert missing.exit_code == 4 and "no accounts file" in missing.output
     bad_date = runner.invoke(app, ["report", "rules/", str(ACCOUNTS), "--as-of", "01/11/2026"])
     assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.output
+
+
+def test_an_excluded_outcome_is_drawn_after_the_tiers(tmp_path: Path) -> None:
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    with (rules / "rulebook.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("\nexcluded:\n  name: Excluded\n")
+    rulebook = load_rulebook(rules)
+    portfolio = load_portfolio(rulebook, ACCOUNTS, AS_OF)
+    expected = Counter(d.tier for d in decisions(rulebook, ACCOUNTS, AS_OF))  # type: ignore[union-attr]
+    assert expected["Excluded"] > 0 and portfolio.tiers == expected
+    assert portfolio.outcomes[-1] == "Excluded"
+    html = render(portfolio)
+    assert f"Excluded: {expected['Excluded']} accounts" in marks(html, "tier_bars")
+    assert len(marks(html, "accounts")) == portfolio.decided

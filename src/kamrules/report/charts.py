@@ -36,6 +36,7 @@ CELL = 2
 
 TIER_COLOURS = ("#c48f00", "#4c78a8", "#b5651d", "#54a24b", "#9d755d", "#b279a2", "#72b7b2", "#e45756")
 DEFAULT_TIER_COLOUR = "#b0b0b0"
+EXCLUDED_COLOUR = "#555555"
 STATUS_COLOURS = {"compliant": "#54a24b", "at_risk": "#f2a900", "non_compliant": "#d62728", "not_applicable": "#cccccc"}
 MARKERS = {
     "": ("by the rules", "circle"),
@@ -53,9 +54,13 @@ def _data(rows: list[dict[str, Any]]) -> Any:
     return alt.Data(values=rows)  # type: ignore[no-untyped-call]
 
 
-def tier_scale(tiers: Sequence[str]) -> alt.Scale:
-    """Tier colours by position (best first); the default tier is grey."""
-    colours = [TIER_COLOURS[i % len(TIER_COLOURS)] for i in range(len(tiers) - 1)] + [DEFAULT_TIER_COLOUR]
+def tier_scale(tiers: Sequence[str], excluded: str | None = None) -> alt.Scale:
+    """Tier colours by position (best first); the default tier is grey, and the excluded
+    outcome (when the rulebook names one, last in ``tiers``) dark grey."""
+    grades = [t for t in tiers if t != excluded]
+    colours = [TIER_COLOURS[i % len(TIER_COLOURS)] for i in range(len(grades) - 1)] + [DEFAULT_TIER_COLOUR]
+    if excluded is not None:
+        colours.append(EXCLUDED_COLOUR)
     return alt.Scale(domain=list(tiers), range=colours)
 
 
@@ -125,7 +130,7 @@ def matrix(portfolio: Portfolio) -> Spec:
     segment boundaries and tier minimums as lines, points coloured by tier and shaped by what
     moved them away from the rules' tier."""
     y_card, x_card = portfolio.y_card, portfolio.x_card
-    tiers = portfolio.rulebook.tier_names
+    tiers, excluded = portfolio.outcomes, portfolio.excluded
     lines = portfolio.thresholds()
     layers: list[Any] = []
     points = portfolio.points
@@ -134,7 +139,7 @@ def matrix(portfolio: Portfolio) -> Spec:
     if len(points) > AGGREGATE_ABOVE:
         layers.append(_density(points, x_card, y_card))
         points = near_lines(points, lines, x_card, y_card)
-    layers.append(_points(points, tiers, x_card, y_card))
+    layers.append(_points(points, tier_scale(tiers, excluded), x_card, y_card))
     layers.append(_threshold_layers(_rule_rows(lines, x_card, y_card), x_card, y_card))
     return _finish(alt.layer(*layers), WIDTH - 140, WIDTH - 140)
 
@@ -152,14 +157,14 @@ def _point_rows(points: Sequence[Point]) -> list[dict[str, Any]]:
     ]
 
 
-def _points(points: Sequence[Point], tiers: Sequence[str], x_card: str, y_card: str) -> Any:
+def _points(points: Sequence[Point], colours: alt.Scale, x_card: str, y_card: str) -> Any:
     return (
         alt.Chart(_data(_point_rows(points)), name="accounts")
         .mark_point(filled=True, size=36, opacity=0.85, stroke="#222", strokeWidth=0.4)
         .encode(
             x=alt.X("x:Q", title=f"{x_card} score", scale=alt.Scale(domain=[0, 100])),
             y=alt.Y("y:Q", title=f"{y_card} score", scale=alt.Scale(domain=[0, 100])),
-            color=alt.Color("tier:N", scale=tier_scale(tiers), legend=alt.Legend(title="tier")),
+            color=alt.Color("tier:N", scale=colours, legend=alt.Legend(title="tier")),
             shape=alt.Shape(
                 "placement:N",
                 scale=alt.Scale(domain=[m[0] for m in MARKERS.values()], range=[m[1] for m in MARKERS.values()]),
@@ -219,7 +224,7 @@ def _density(points: Sequence[Point], x_card: str, y_card: str) -> Any:
 
 def _strip(portfolio: Portfolio) -> Spec:
     """A one-scorecard rulebook has no matrix: the score across, one row per tier."""
-    tiers = portfolio.rulebook.tier_names
+    tiers, excluded = portfolio.outcomes, portfolio.excluded
     rows = _point_rows(portfolio.points[:AGGREGATE_ABOVE])
     chart = (
         alt.Chart(_data(rows), name="accounts")
@@ -227,7 +232,7 @@ def _strip(portfolio: Portfolio) -> Spec:
         .encode(
             x=alt.X("y:Q", title=f"{portfolio.y_card} score", scale=alt.Scale(domain=[0, 100])),
             y=alt.Y("tier:N", sort=list(tiers)),
-            color=alt.Color("tier:N", scale=tier_scale(tiers)),
+            color=alt.Color("tier:N", scale=tier_scale(tiers, excluded)),
             description="label:N",
         )
     )
@@ -236,7 +241,7 @@ def _strip(portfolio: Portfolio) -> Spec:
 
 def tier_counts(portfolio: Portfolio) -> Spec:
     """Accounts per tier, with each tier's capacity as a tick."""
-    tiers = portfolio.rulebook.tier_names
+    tiers, excluded = portfolio.outcomes, portfolio.excluded
     capacities = portfolio.capacities()
     rows = [
         {
@@ -255,7 +260,7 @@ def tier_counts(portfolio: Portfolio) -> Spec:
         .encode(
             y=alt.Y("tier:N", sort=list(tiers), title=None),
             x=alt.X("accounts:Q", title="accounts"),
-            color=alt.Color("tier:N", scale=tier_scale(tiers), legend=None),
+            color=alt.Color("tier:N", scale=tier_scale(tiers, excluded), legend=None),
             description="label:N",
         )
     )
@@ -275,7 +280,7 @@ def tier_counts(portfolio: Portfolio) -> Spec:
 
 def score_distribution(portfolio: Portfolio) -> Spec:
     """The primary score's histogram by tier, with tier minimums and capacity cut-offs."""
-    tiers = portfolio.rulebook.tier_names
+    tiers, excluded = portfolio.outcomes, portfolio.excluded
     counts: dict[tuple[int, str], int] = {}
     for p in portfolio.points:
         start = min(int(p.y) // CELL, 100 // CELL - 1) * CELL
@@ -291,7 +296,7 @@ def score_distribution(portfolio: Portfolio) -> Spec:
             x=alt.X("x:Q", title=f"{portfolio.y_card} score", scale=alt.Scale(domain=[0, 100])),
             x2="x2:Q",
             y=alt.Y("sum(accounts):Q", title="accounts", stack="zero"),
-            color=alt.Color("tier:N", scale=tier_scale(tiers), legend=alt.Legend(title="tier")),
+            color=alt.Color("tier:N", scale=tier_scale(tiers, excluded), legend=alt.Legend(title="tier")),
             order=alt.Order("order:Q"),
             description="label:N",
         )

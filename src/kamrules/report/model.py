@@ -119,12 +119,23 @@ class Portfolio:
     """Tiers some account fell out of for capacity."""
 
     @property
+    def excluded(self) -> str | None:
+        """The name of the excluded outcome, when the rulebook gives excluded accounts one."""
+        return self.rulebook.spec.excluded.name if self.rulebook.spec.excluded else None
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """Every tier a decision can give, best first, then the excluded outcome if any."""
+        return self.rulebook.tier_names + ((self.excluded,) if self.excluded else ())
+
+    @property
     def decided(self) -> int:
         return len(self.points)
 
     def capacities(self) -> dict[str, int | None]:
         """Each tier's capacity in accounts, as placement resolved it for this many decisions."""
-        return {t.name: tier_capacity(t.capacity, self.decided) for t in self.rulebook.spec.tiers}
+        capacities = {t.name: tier_capacity(t.capacity, self.decided) for t in self.rulebook.spec.tiers}
+        return capacities | ({self.excluded: None} if self.excluded else {})
 
     def thresholds(self) -> list[Threshold]:
         """Segment boundaries, tier minimums and capacity cut-offs, in rulebook order."""
@@ -254,7 +265,7 @@ def gather(
     """A :class:`Portfolio` from decisions (each with its account manager), streamed."""
     y_card, x_card = matrix_axes(rulebook)
     portfolio = Portfolio(rulebook=rulebook, as_of=as_of, y_card=y_card, x_card=x_card)
-    for name in rulebook.tier_names:
+    for name in portfolio.outcomes:
         portfolio.tiers[name] += 0
     for item, manager in items:
         portfolio.add(item, manager)

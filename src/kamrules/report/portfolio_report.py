@@ -104,6 +104,8 @@ def _tiers(p: Portfolio) -> str:
                 cutoff,
             )
         )
+    if p.excluded:
+        rows.append((p.excluded, f"{p.tiers[p.excluded]:,}", "", "", ""))
     return section(
         "tiers",
         "Tiers",
@@ -120,7 +122,7 @@ def _tiers(p: Portfolio) -> str:
 
 
 def _compliance(p: Portfolio) -> str:
-    tiers = [t for t in p.rulebook.tier_names if any(p.compliance_by_tier.get((t, s)) for s in STATUSES)]
+    tiers = [t for t in p.outcomes if any(p.compliance_by_tier.get((t, s)) for s in STATUSES)]
     managers = sorted({m for m, _ in p.compliance_by_manager})
     worst = charts.most_failing(p, 10)
     parts = [
