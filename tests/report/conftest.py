@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from kamrules import load_rulebook
+from kamrules.portfolio.sources import read_records
 from kamrules.report.model import Portfolio
 from kamrules.report.portfolio_report import load_portfolio, render
+from kamrules.workbench.impact import Impact, impact
+from kamrules.workbench.sensitivity import WeightEffect, sensitivity
 from tests.conftest import AS_OF, ROOT
 
 ACCOUNTS = ROOT / "examples" / "accounts.jsonl"
 GOLD_CAPACITY = 10
+SENSITIVITY_ACCOUNTS = 80
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +50,26 @@ def report_html(portfolio: Portfolio) -> str:
 @pytest.fixture(scope="session")
 def capacity_html(capacity_portfolio: Portfolio) -> str:
     return render(capacity_portfolio)
+
+
+@pytest.fixture(scope="session")
+def proposed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default rulebook with Silver from 55 instead of 60."""
+    rules = tmp_path_factory.mktemp("proposed") / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    tiers = rules / "tiers.yaml"
+    tiers.write_text(tiers.read_text(encoding="utf-8").replace("    min_score: 60\n", "    min_score: 55\n"))
+    return rules
+
+
+@pytest.fixture(scope="session")
+def effects() -> list[WeightEffect]:
+    """The default rulebook's weights moved by 5 over the first SENSITIVITY_ACCOUNTS example
+    accounts (each weight step re-decides them: kept small, computed once)."""
+    records = list(read_records(ACCOUNTS))[:SENSITIVITY_ACCOUNTS]
+    return sensitivity(load_rulebook(ROOT / "rules"), records, AS_OF, Decimal(5))
+
+
+@pytest.fixture(scope="session")
+def moved_by_silver_55(proposed: Path) -> Impact:
+    return impact(load_rulebook(ROOT / "rules"), load_rulebook(proposed), list(read_records(ACCOUNTS)), AS_OF)

@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 
 from kamrules.report.model import Portfolio
-from tests.conftest import ROOT
+from kamrules.workbench.impact import Impact
+from kamrules.workbench.sensitivity import WeightEffect
+from tests.conftest import AS_OF, ROOT
+from tests.report.conftest import ACCOUNTS, SENSITIVITY_ACCOUNTS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -121,3 +124,35 @@ def test_capacity_report_in_the_browser(
     cut = opened.page.locator("#chart-distribution line[aria-label^='Gold full: cut-off']")
     assert cut.count() == 1
     opened.screenshot("report-capacity-tiers.png", "#tiers")
+
+
+def test_explain_impact_and_sensitivity_pages_in_the_browser(
+    browser: Any, moved_by_silver_55: Impact, effects: list[WeightEffect], tmp_path: Path
+) -> None:
+    from kamrules import load_rulebook
+    from kamrules.portfolio import decisions
+    from kamrules.report import account_report, workbench_report
+
+    rulebook = load_rulebook(ROOT / "rules")
+    (decision,) = decisions(rulebook, ACCOUNTS, AS_OF, accounts=["ACC-00003"])
+    assert decision.kind == "decision"
+    pages = {
+        "explain": (account_report.render(decision, rulebook), "#chart-waterfall-attractiveness [class*='waterfall']"),
+        "impact": (workbench_report.impact_page(moved_by_silver_55), "#chart-flow [class*='flows']"),
+        "sensitivity": (
+            workbench_report.sensitivity_page(
+                effects, Decimal(5), SENSITIVITY_ACCOUNTS, "default_kam", AS_OF.isoformat()
+            ),
+            "#chart-sensitivity [class*='sensitivity']",
+        ),
+    }
+    expected = {
+        "explain": len(decision.scores["attractiveness"].criteria) + 1,
+        "impact": len(moved_by_silver_55.tiers),
+        "sensitivity": sum(1 + (e.down is not None) for e in effects),
+    }
+    for name, (html, layer) in pages.items():
+        opened = Opened(browser, html, tmp_path / f"{name}.html")
+        opened.assert_clean()
+        assert opened.page.locator(f"{layer} > *").count() == expected[name], name
+        opened.screenshot(f"{name}.png")

@@ -52,6 +52,9 @@ def explain(
     ] = None,
     input_format: InputFormatOpt = None,
     placement: PlacementOpt = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the decision as an HTML page with pictures to this file.")
+    ] = None,
 ) -> None:
     """Explain one account's decision: every criterion, gate and tier test.
 
@@ -73,6 +76,11 @@ def explain(
         return
     outcome = decide_one(engine, records[0], date)
     decision = placed_alone(engine, outcome, all_records, date, placement).decision()
+    if html is not None:
+        from kamrules.cli.report import report_module, write_html
+
+        write_html(report_module("account_report").render(decision, engine.rulebook), html)
+        return
     if output_format is ExplainFormat.json:
         typer.echo(to_json(decision))
     elif output_format is ExplainFormat.markdown:

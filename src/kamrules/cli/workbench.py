@@ -75,6 +75,9 @@ def impact(
     markdown: Annotated[bool, typer.Option("--markdown", help="Write the report as Markdown.")] = False,
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the answer as an HTML page with pictures to this file.")
+    ] = None,
 ) -> None:
     """What a rule change does to a portfolio: rule diff, tier movement, and why each account moved.
 
@@ -84,6 +87,11 @@ def impact(
 
     old, new = load(old_rules), load(new_rules)
     result = impact_report.impact(old, new, read_all(accounts, input_format), as_of_date(as_of))
+    if html is not None:
+        from kamrules.cli.report import report_module, write_html
+
+        write_html(report_module("workbench_report").impact_page(result), html)
+        return
     if output_format is LintFormat.json:
         text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
     elif markdown:
@@ -106,6 +114,9 @@ def sensitivity(
     as_of: AsOfOpt = None,
     output_format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
     input_format: InputFormatOpt = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the answer as an HTML page with pictures to this file.")
+    ] = None,
 ) -> None:
     """Which weights matter: accounts that change tier when each weight moves by --step.
 
@@ -123,7 +134,15 @@ def sensitivity(
         fail("--step must be more than 0", exit_codes.USAGE)
     rulebook = load(rules)
     records = read_all(accounts, input_format)
-    effects = run_sensitivity(rulebook, records, as_of_date(as_of), amount)
+    date = as_of_date(as_of)
+    effects = run_sensitivity(rulebook, records, date, amount)
+    if html is not None:
+        from kamrules.cli.report import report_module, write_html
+
+        name = f"{rulebook.id} {rulebook.version}"
+        page = report_module("workbench_report").sensitivity_page(effects, amount, len(records), name, date.isoformat())
+        write_html(page, html)
+        return
     if output_format is LintFormat.json:
         typer.echo(
             json.dumps(
