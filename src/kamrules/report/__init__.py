@@ -2,7 +2,7 @@
 
 ``kamrules report`` draws the portfolio matrix, tiers, plan compliance and criteria;
 ``impact``, ``sensitivity`` and ``explain --account`` draw their answers with ``--html``.
-The pictures are Vega-Lite charts rendered to SVG ahead of time (decision 24), so a report
+The pictures are Vega-Lite charts rendered to SVG ahead of time (decision 25), so a report
 opens offline, prints on A4, and is the same bytes for the same inputs.
 
 Every number drawn is read off the decisions (:func:`kamrules.portfolio.decisions`) or the

@@ -3,7 +3,7 @@
 Why Vega-Lite rendered ahead of time rather than a chart drawn by a script in the page: the
 report must open offline, print on A4 and be byte-for-byte the same for the same inputs.
 SVG made here has no script, no font file and no random id; hovering works through the
-``<title>`` each mark gets from its description (see :func:`svg`). Decision 24 in
+``<title>`` each mark gets from its description (see :func:`svg`). Decision 25 in
 ``docs/decisions.md`` says why Altair and vl-convert rather than Plotly or Matplotlib.
 
 Every mark layer has a name, so the SVG says what it is (``accounts_marks``,
