@@ -42,13 +42,13 @@ def test_the_shipped_default_rulebook_loads() -> None:
 def test_misspelt_key_names_line_and_suggests() -> None:
     text = SMALL_RULEBOOK.replace("        weight: 60\n", "        wieght: 60\n")
     assert (
-        only_problem(text) == "r.yaml:7:9: unknown key 'wieght' in scorecards[0].criteria[0] (did you mean 'weight'?)"
+        only_problem(text) == "r.yaml:7:9: unknown key 'wieght' in criterion 'revenue' (did you mean 'weight'?)"
     )
 
 
 def test_unquoted_version_says_to_quote_it() -> None:
     text = SMALL_RULEBOOK.replace('version: "1"', "version: 2026.10")
-    assert only_problem(text) == "r.yaml:2:10: version: must be text (put it in quotes: YAML reads 2026.1 as a number)"
+    assert only_problem(text) == "r.yaml:2:10: version must be text (put it in quotes: YAML reads 2026.1 as a number)"
 
 
 def test_misspelt_fact_path_suggests_the_field() -> None:
@@ -68,7 +68,7 @@ def test_gate_naming_a_missing_tier_suggests_one() -> None:
 def test_negative_weight_is_refused() -> None:
     text = SMALL_RULEBOOK.replace("weight: 60", "weight: -5")
     assert only_problem(text).startswith(
-        "r.yaml:7:17: scorecards[0].criteria[0].weight: Input should be greater than or equal to 0"
+        "r.yaml:7:17: criterion 'revenue': weight must be at least 0, not -5"
     )
 
 

@@ -34,6 +34,8 @@ def validate(rules: RulesArg) -> None:
         f"{len(spec.plan_checks)} plan check(s)"
     )
     typer.echo(f"content hash {rulebook.content_hash}")
+    for warning in rulebook.source_map.warnings:
+        err.print(f"warning: {warning}", markup=False)
 
 
 @app.command()

@@ -47,6 +47,9 @@ def compile_scorecard(criteria: Sequence[CompiledCriterion]) -> ScoreCard:
             assert c.expression is not None
             names[f"_x{k}"] = c.expression.evaluate
             lines.append(f"    v, e = _x{k}(r, None, as_of)")
+            # NaN (infinity minus infinity, after an overflow) is no number of points: unknown.
+            lines.append("    if v != v:")
+            lines.append("        v = None")
         lines.append("    if v is None:")
         if c.missing == "drop":
             lines.append(f"        {row} = (None, 0, 0, 2, e)")

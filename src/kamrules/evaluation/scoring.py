@@ -87,9 +87,20 @@ def boolean_scorer(points: Mapping[Any, Decimal]) -> Scorer:
 
 
 def expression_points(value: Any) -> int:
-    """Points an expression gives, clamped to 0..100, as centipoints (half rounds up)."""
-    half = Fraction(1, 2) if isinstance(value, Fraction) else 0.5
-    cp = math.floor(value * 100 + half)
+    """Points an expression gives, clamped to 0..100, as centipoints (half rounds up).
+
+    Arithmetic on large but valid facts can leave the range of floats (infinity) or of
+    floats altogether (a whole number too large to convert): both are clamped like any
+    other value beyond 0..100, never an OverflowError. NaN never gets here (it is unknown,
+    see ``codegen``)."""
+    if isinstance(value, int):
+        cp = value * 100
+    elif isinstance(value, Fraction):
+        cp = math.floor(value * 100 + Fraction(1, 2))
+    elif math.isinf(value):
+        return 10_000 if value > 0 else 0
+    else:
+        cp = math.floor(value * 100 + 0.5)
     return 0 if cp < 0 else 10_000 if cp > 10_000 else int(cp)
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from kamrules.explanation.decision import AccountError, CriterionResult, Decision, PlanCheckResult
+from kamrules.facts.records import summarise_problems
 
 
 def show_value(value: Any) -> str:
@@ -167,7 +168,7 @@ def to_markdown(decision: Decision) -> str:
 def error_text(error: AccountError) -> str:
     who = f"account {error.account_id}" if error.account_id else "a record without an account id"
     lines = [f"record {error.record} ({who}) could not be decided:"]
-    lines += [f"  {e.field}: {e.message}" for e in error.errors]
+    lines += [f"  {line}" for line in summarise_problems([(e.field, e.message) for e in error.errors])]
     return "\n".join(lines)
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -42,6 +43,33 @@ class FieldProblem:
         return f"{self.field}: {self.message}"
 
 
+SHOWN_PER_PROBLEM = 3
+"""Items of a list shown with the same problem before the rest are counted ("and 660 more
+contacts with a problem in role"): an account with 666 bad contacts is one error to fix in
+the CRM, not a thousand lines. The full list stays in ``InvalidRecord.problems`` and in the
+``errors`` of the JSON error record."""
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def summarise_problems(problems: Sequence[tuple[str, str]]) -> list[str]:
+    """``field: message`` lines, each problem of list items shown for its first few items
+    and then counted, in the order the problems first occur."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for field, message in problems:
+        groups.setdefault(_INDEX.sub("[*]", field), []).append((field, message))
+    lines: list[str] = []
+    for pattern, group in groups.items():
+        lines += [f"{field}: {message}" for field, message in group[:SHOWN_PER_PROBLEM]]
+        rest = len(group) - SHOWN_PER_PROBLEM
+        if rest > 0:
+            head, _, tail = pattern.rpartition("[*]")
+            items = head.rsplit(".", 1)[-1].split("[", 1)[0] or "items"
+            what = tail.lstrip(".") or "the item itself"
+            lines.append(f"and {rest} more {items} with a problem in {what}")
+    return lines
+
+
 class InvalidRecord(RecordError):
     """A record that cannot be decided, with every field problem found."""
 
@@ -49,7 +77,7 @@ class InvalidRecord(RecordError):
         self.account_id = account_id
         self.problems = problems
         who = f"account '{account_id}'" if account_id else "a record without an account id"
-        super().__init__(f"{who}: " + "; ".join(str(p) for p in problems))
+        super().__init__(f"{who}: " + "; ".join(summarise_problems([(p.field, p.message) for p in problems])))
 
 
 def _python_type(fact: FactField) -> Any:
@@ -142,15 +170,43 @@ class RecordValidator:
             raise InvalidRecord(
                 None, [FieldProblem("(record)", f"expected an object of facts, got {type(raw).__name__}")]
             )
-        data = {self.renames.get(k, k): v for k, v in raw.items()} if self.renames else raw
+        problems: list[FieldProblem] = []
+        data = self._renamed(raw, problems) if self.renames else raw
+        account_id = data.get("id")
+        if isinstance(account_id, str) and not account_id.strip():
+            problems.append(FieldProblem("id", "is blank; every account needs its CRM id", account_id))
         try:
-            return self.model.model_validate(data)
+            record = self.model.model_validate(data)
         except ValidationError as exc:
-            account_id = data.get("id")
+            problems += [self._problem(e, data) for e in exc.errors(include_url=False)]
+        if problems:
             raise InvalidRecord(
-                str(account_id) if account_id not in (None, "") else None,
-                [self._problem(e, data) for e in exc.errors(include_url=False)],
+                str(account_id) if account_id is not None and str(account_id).strip() else None, problems
             ) from None
+        return record
+
+    def _renamed(self, raw: Mapping[str, Any], problems: list[FieldProblem]) -> dict[str, Any]:
+        """The record under fact names. A fact given both under its name and under its CRM
+        column is an error naming both: which of two values is meant is not ours to guess."""
+        data: dict[str, Any] = {}
+        given: dict[str, str] = {}
+        for key, value in raw.items():
+            name = self.renames.get(key, key)
+            if value is None and name in data:
+                continue
+            if name in given and data[name] is not None:
+                problems.append(
+                    FieldProblem(
+                        name,
+                        f"is given twice, as '{given[name]}' ({data[name]!r}) and as '{key}' ({value!r}); "
+                        "give it under one of the two",
+                        value,
+                    )
+                )
+                continue
+            data[name] = value
+            given[name] = key
+        return data
 
     def _problem(self, error: Mapping[str, Any], data: Mapping[str, Any]) -> FieldProblem:
         loc = tuple(error["loc"])

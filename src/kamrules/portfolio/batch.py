@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 from kamrules.evaluation.engine import Engine, Outcome, account_error
 from kamrules.evaluation.exact import score2
 from kamrules.explanation.decision import AccountError, FieldError
-from kamrules.facts.records import InvalidRecord
+from kamrules.facts.records import InvalidRecord, summarise_problems
 from kamrules.portfolio.capacity import has_capacity, portfolio_note
 from kamrules.portfolio.placement import Contender, Placement, capacity_tiers, contender, notes_of, place
 from kamrules.portfolio.sources import RawRecord
@@ -226,7 +226,7 @@ def flat_values(engine: Engine, item: Outcome | AccountError, number: int) -> di
             "record": number,
             "account_id": item.account_id,
             "status": "error",
-            "error": "; ".join(f"{e.field}: {e.message}" for e in item.errors),
+            "error": "; ".join(summarise_problems([(e.field, e.message) for e in item.errors])),
         }
     row: dict[str, Any] = {
         "record": number,

@@ -386,6 +386,13 @@ class _Run:
                 if fact.required:
                     bad[name] = pl.lit(True)
                 continue
+            if len(sources) > 1:  # given under its name and its CRM column: the per-account error
+                bad[f"{name}, given twice"] = pl.all_horizontal([pl.col(s).is_not_null() for s in sources])
+            if name == "id":  # a blank id: the per-account error
+                bad["id, blank"] = pl.any_horizontal(
+                    [pl.col(s).cast(pl.String).str.strip_chars() == "" for s in sources if frame.schema[s] != pl.Object]
+                    or [pl.lit(False)]
+                )
             if any(frame.schema[s] == pl.Object for s in sources):
                 eager[name] = self._object_fact(frame, sources, fact)
                 continue

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kamrules.portfolio.sources import RawRecord, SourceError, detect_format, open_text, read_records
+from kamrules.portfolio.sources import (
+    CSV_FIELD_LIMIT,
+    RawRecord,
+    SourceError,
+    detect_format,
+    open_text,
+    read_records,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -202,6 +209,8 @@ def _read_csv(path: Path, nested: Sequence[str]) -> Table | None:
     when the file needs the per-account reader (duplicate headers, nested facts as JSON)."""
     import polars as pl
 
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
     with open_text(path) as handle:
         try:
             reader = csv.reader(handle)
@@ -227,6 +236,8 @@ def _read_csv(path: Path, nested: Sequence[str]) -> Table | None:
                 lines.append(reader.line_num)
         except UnicodeDecodeError as exc:
             raise SourceError(f"'{path}' is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except csv.Error:
+            return None  # a cell above the field limit: the per-account reader makes it an error record
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     frame = pl.DataFrame(
         [pl.Series(name, column, dtype=pl.String) for name, column in zip(names, columns, strict=True)],

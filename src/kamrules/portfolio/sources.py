@@ -19,6 +19,16 @@ from kamrules.errors import KamrulesError
 
 FORMATS = ("jsonl", "json", "csv", "parquet")
 
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+"""The largest CSV cell read, 64 MiB. The csv module's own limit (128 KiB) is smaller than
+a relationship map of a thousand contacts given as JSON in one cell; a larger cell is an
+error record for its row."""
+
+NUMBER_DIGITS = 400
+"""A JSON number with more digits than this is read as a float (infinity, so the fact check
+refuses it as "not a finite number"), not handed to ``int()``, which refuses numbers over
+4,300 digits with a ValueError that would end the whole batch."""
+
 
 class SourceError(KamrulesError):
     """The input as a whole cannot be read (missing file, unknown format, not UTF-8)."""
@@ -78,11 +88,12 @@ def read_records(path: Path, fmt: str | None = None) -> Iterator[RawRecord]:
     if kind == "parquet":
         yield from parquet_records(path)
         return
+    if kind == "jsonl":
+        yield from _jsonl_file(path)
+        return
     with open_text(path) as handle:
         try:
-            if kind == "jsonl":
-                yield from _jsonl(handle)
-            elif kind == "json":
+            if kind == "json":
                 yield from _json(handle.read())
             else:
                 yield from csv_records(handle)
@@ -90,28 +101,98 @@ def read_records(path: Path, fmt: str | None = None) -> Iterator[RawRecord]:
             raise SourceError(f"'{path}' is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+class DuplicateKey(ValueError):
+    """A JSON object gives one key twice; JSON parsers keep the last without a word."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKey(
+                f"the key '{key}' appears twice in one object (the values {_short(result[key])} and {_short(value)})"
+            )
+        result[key] = value
+    return result
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _parse_int(text: str) -> int | float:
+    return int(text) if len(text) <= NUMBER_DIGITS else float(text)
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` made safe for hostile input: duplicate keys refused, numbers of
+    thousands of digits read as infinity. Raises ``ValueError`` (with the JSON error, a
+    :class:`DuplicateKey`) or ``RecursionError`` (nested too deeply)."""
+    return json.loads(text, object_pairs_hook=_no_duplicates, parse_int=_parse_int)
+
+
+def json_problem(exc: Exception) -> str:
+    """A JSON text's problem in plain words."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"is not valid JSON: {exc.msg} at column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "is nested too deeply (lists or objects inside each other hundreds of levels deep)"
+    return f"is not valid JSON: {exc}"
+
+
+def _jsonl_file(path: Path) -> Iterator[RawRecord]:
+    """JSON Lines read line by line as bytes, so that a line that is not UTF-8 is an error
+    record of its own rather than the end of the whole file."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise SourceError(f"cannot read '{path}': {exc.strerror}") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield RawRecord(
+                    number,
+                    None,
+                    f"line {number} is not UTF-8 text: the byte 0x{raw[exc.start]:02X} at byte {exc.start + 1} "
+                    f"of the line ({exc.reason})",
+                )
+                continue
+            yield from _jsonl_line(number, line)
+
+
 def _jsonl(handle: TextIO) -> Iterator[RawRecord]:
     for number, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield RawRecord(number, None, f"line {number} is not valid JSON: {exc.msg} at column {exc.colno}")
-            continue
-        if not isinstance(value, dict):
-            yield RawRecord(number, None, f"line {number} is not a JSON object of facts")
-            continue
-        yield RawRecord(number, value)
+        yield from _jsonl_line(number, line)
+
+
+def _jsonl_line(number: int, line: str) -> Iterator[RawRecord]:
+    if not line.strip():
+        return
+    try:
+        value = parse_json(line)
+    except (ValueError, RecursionError) as exc:
+        yield RawRecord(number, None, f"line {number} {json_problem(exc)}")
+        return
+    if not isinstance(value, dict):
+        yield RawRecord(number, None, f"line {number} is not a JSON object of facts")
+        return
+    yield RawRecord(number, value)
 
 
 def _json(text: str) -> Iterator[RawRecord]:
     if not text.strip():
         return
     try:
-        value = json.loads(text)
+        value = parse_json(text)
     except json.JSONDecodeError as exc:
         raise SourceError(f"the file is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise SourceError(f"the file {json_problem(exc)}") from None
     if isinstance(value, dict) and isinstance(value.get("accounts"), list):
         value = value["accounts"]
     if not isinstance(value, list):
@@ -129,14 +210,29 @@ def csv_records(handle: TextIO) -> Iterator[RawRecord]:
     Nested facts can be given as JSON text in ``plan`` and ``contacts`` columns, since a
     flat export has nowhere else to put them.
     """
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
     reader = csv.reader(handle)
     try:
         header = next(reader)
     except StopIteration:
         return
+    except csv.Error as exc:
+        raise SourceError(f"the CSV header cannot be read: {exc}") from None
     header = [h.strip() for h in header]
     width = len(header)
-    for row in reader:
+    repeated = _repeated(header)
+    if repeated:
+        raise SourceError(f"the CSV header names a column twice: {repeated}; each fact is one column")
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num
+            yield RawRecord(line, None, f"line {line} cannot be read as CSV: {exc}")
+            continue
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -151,13 +247,23 @@ def csv_records(handle: TextIO) -> Iterator[RawRecord]:
                 continue
             if key in ("plan", "contacts"):
                 try:
-                    data[key] = json.loads(cell)
-                except json.JSONDecodeError as exc:
-                    problem = f"line {line}: the {key} cell is not valid JSON ({exc.msg})"
+                    data[key] = parse_json(cell)
+                except (ValueError, RecursionError) as exc:
+                    problem = f"line {line}: the {key} cell {json_problem(exc)}"
                     break
             else:
                 data[key] = cell
         yield RawRecord(line, None if problem else data, problem)
+
+
+def _repeated(header: list[str]) -> str | None:
+    """The first column named twice, with both positions, or None."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            return f"'{name}' (columns {seen[name]} and {position})"
+        seen[name] = position
+    return None
 
 
 PARQUET_BATCH = 10_000

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kamrules.errors import RulebookError
+from kamrules.errors import Problem, RulebookError
 from kamrules.rulebook.loading import read_sources, rule_files, validate_spec
 from kamrules.rulebook.model import RulebookSpec
 from kamrules.rulebook.semantics import Rulebook, canonical_hash, check
@@ -41,7 +41,30 @@ def load_rulebook_text(text: str, name: str = "<rulebook>") -> Rulebook:
 
 def _finish(document: dict[str, object], source_map: SourceMap, sources: list[str]) -> Rulebook:
     spec = validate_spec(document, source_map)
+    source_map.warnings.extend(_lost_rules(spec, document, source_map))
     result = check(spec, source_map, sources)
     if isinstance(result, list):
         raise RulebookError(result)
     return result
+
+
+def _lost_rules(spec: RulebookSpec, document: dict[str, object], source_map: SourceMap) -> list[Problem]:
+    """Rules that are valid but look emptied by accident: a `gates:` list with nothing left in
+    it, or a single tier (every account then gets the same tier, and nothing is selected)."""
+    warnings = []
+    if "gates" in document and not spec.gates:
+        warnings.append(
+            Problem(
+                "`gates:` is empty: no account is excluded or capped, whatever its facts",
+                source_map.key_location(("gates",)),
+                "remove the key if that is meant",
+            )
+        )
+    if len(spec.tiers) == 1:
+        warnings.append(
+            Problem(
+                f"there is only one tier ('{spec.tiers[0].name}'): every account gets it, so nothing is selected",
+                source_map.key_location(("tiers",)),
+            )
+        )
+    return warnings

@@ -11,6 +11,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -45,17 +46,21 @@ def read_sources(files: Iterable[FsPath]) -> tuple[dict[str, Any], SourceMap]:
     merged: dict[str, Any] = {}
     source_map = SourceMap()
     problems: list[Problem] = []
+    empty: list[str] = []
+    files = list(files)
     for file in files:
         name = str(file)
         try:
-            text = file.read_text(encoding="utf-8-sig")
+            raw = file.read_bytes()
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            problems.append(
-                Problem(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})", SourceLocation(name, 1, 1))
-            )
+            problems.append(not_utf8(raw, exc, name))
             continue
         except OSError as exc:
             problems.append(Problem(f"cannot read the file: {exc.strerror}", SourceLocation(name, 1, 1)))
+            continue
+        if not text.strip() or document_is_empty(text):
+            empty.append(name)
             continue
         try:
             document, positions = read_yaml(text, name)
@@ -87,9 +92,45 @@ def read_sources(files: Iterable[FsPath]) -> tuple[dict[str, Any], SourceMap]:
             else:
                 merged[key] = value
                 _copy_positions(positions, source_map, (key,), 0)
+    if not merged and empty and not problems:
+        # Nothing but empty files: say which, rather than "the rulebook is missing 'rulebook'".
+        raise RulebookError(
+            [Problem("the rule file is empty (or holds only comments)", SourceLocation(name, 1, 1)) for name in empty]
+        )
     if problems:
         raise RulebookError(problems)
+    for name in empty:
+        source_map.warnings.append(
+            Problem(
+                "the rule file is empty (or holds only comments), so it adds nothing to the rulebook",
+                SourceLocation(name, 1, 1),
+                "delete it if that is meant; otherwise its rules were lost",
+            )
+        )
     return merged, source_map
+
+
+def document_is_empty(text: str) -> bool:
+    """Whether a YAML text holds no value at all (only comments, or an explicit empty document)."""
+    import yaml
+
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader) is None
+    except yaml.YAMLError:
+        return False
+
+
+def not_utf8(raw: bytes, exc: UnicodeDecodeError, name: str) -> Problem:
+    """A decoding error at the line and column of the bad byte, not at the top of the file."""
+    start = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+    before = raw[:start]
+    line = before.count(b"\n") + 1
+    column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+    return Problem(
+        f"the file is not UTF-8 text: the byte 0x{raw[start]:02X} here is not valid UTF-8 ({exc.reason})",
+        SourceLocation(name, line, column),
+        "save the file as UTF-8 in your editor",
+    )
 
 
 def _copy_positions(src: SourceMap, dst: SourceMap, prefix: Path, shift: int) -> None:
@@ -110,9 +151,39 @@ def validate_spec(document: Mapping[str, Any], source_map: SourceMap) -> Ruleboo
     try:
         return RulebookSpec.model_validate(document)
     except ValidationError as exc:
-        errors = _without_shadowed_missing(exc.errors(include_url=False))
-        problems = [_problem_from(error, source_map) for error in errors]
+        errors = _merge_union_errors([_field_loc(e) for e in exc.errors(include_url=False)])
+        errors = _without_shadowed_missing(errors)
+        problems = [_problem_from(error, source_map, document) for error in errors]
         raise RulebookError(_dedupe(problems)) from None
+
+
+def _field_loc(error: Mapping[str, Any]) -> dict[str, Any]:
+    """The error with its location cut to the rule file's keys: pydantic adds the member of a
+    union it tried (``constrained-int``, ``function-before[...]``), which no file has."""
+    annotation: Any = RulebookSpec
+    kept: list[str | int] = []
+    for part in error["loc"]:
+        step = _step(annotation, part)
+        if step is None and isinstance(part, str) and _model_of(annotation) is None and kept:
+            continue  # a union member's tag
+        kept.append(part)
+        annotation = step
+    return {**error, "loc": tuple(kept)}
+
+
+def _merge_union_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One problem per value: a value that fits no member of a union (a capacity that is
+    neither a count nor a share) gets one message saying what the value may be."""
+    by_loc: dict[Path, list[dict[str, Any]]] = {}
+    for error in errors:
+        by_loc.setdefault(error["loc"], []).append(error)
+    merged = []
+    for loc, group in by_loc.items():
+        if len(group) > 1 and loc and loc[-1] == "capacity":
+            merged.append({**group[0], "type": "capacity"})
+        else:
+            merged.extend(group)
+    return merged
 
 
 def _without_shadowed_missing(errors: list[Any]) -> list[Any]:
@@ -143,39 +214,130 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-def _problem_from(error: Mapping[str, Any], source_map: SourceMap) -> Problem:
+_PLAIN_WORDS = {
+    "finite_number": "must be a finite number (.nan and .inf are not numbers a rule can use)",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "decimal_type": "must be a number",
+    "decimal_parsing": "must be a number",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "list_type": "must be a list (items each on a line starting with '- ')",
+    "dict_type": "must be a mapping of keys",
+    "model_type": "must be a mapping of keys",
+    "model_attributes_type": "must be a mapping of keys",
+    "capacity": "must be a count of accounts (such as 20) or a share from 0% to 100% (such as '5%')",
+}
+
+
+def _problem_from(error: Mapping[str, Any], source_map: SourceMap, document: Mapping[str, Any]) -> Problem:
     loc: Path = tuple(error["loc"])
     kind = error["type"]
-    where = describe_path(loc)
+    where = describe_rule(loc, document)
     if kind == "extra_forbidden":
         key = str(loc[-1])
         allowed = _allowed_keys(loc[:-1])
         return Problem(
-            f"unknown key '{key}' in {describe_path(loc[:-1])}",
+            f"unknown key '{key}' in {describe_rule(loc[:-1], document)}",
             source_map.key_location(loc),
             did_you_mean(key, allowed) or (f"allowed keys: {', '.join(allowed)}" if allowed else None),
         )
     if kind == "missing":
         return Problem(
-            f"{describe_path(loc[:-1])} is missing the required key '{loc[-1]}'", source_map.location(loc[:-1])
+            f"{describe_rule(loc[:-1], document)} is missing the required key '{loc[-1]}'",
+            source_map.location(loc[:-1]),
         )
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
+    ctx = error.get("ctx", {})
     hint = None
-    if kind == "string_type":
+    if kind in _PLAIN_WORDS:
+        message = _PLAIN_WORDS[kind]
+        given = error.get("input")
+        if kind != "capacity" and isinstance(given, str) and kind != "finite_number":
+            message += f", not the text '{given}'"
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = ctx.get("ge", ctx.get("gt", ctx.get("le", ctx.get("lt"))))
+        word = {"greater_than_equal": "at least", "greater_than": "more than", "less_than_equal": "at most"}.get(
+            kind, "less than"
+        )
+        message = f"must be {word} {_number(bound)}, not {_number(error.get('input'))}"
+    elif kind == "decimal_max_places":
+        message = f"may have at most {ctx.get('decimal_places')} decimals, not {_number(error.get('input'))}"
+    elif kind in ("too_short", "string_too_short"):
+        message = "must not be empty"
+    elif kind in ("too_long", "string_too_long"):
+        limit = ctx.get("max_length")
+        message = f"is too long (at most {limit} characters)" if kind == "string_too_long" else "has too many items"
+    elif kind == "string_type":
         message = "must be text"
         if isinstance(error.get("input"), int | float):
             hint = f"put it in quotes: YAML reads {error['input']} as a number"
-    if kind == "string_pattern_mismatch":
+    elif kind == "string_pattern_mismatch":
         chars = "lower-case letters, digits, '-' and '_'" if loc == ("rulebook",) else "lower-case letters, digits, '_'"
         message = f"'{error.get('input')}' is not a valid id: start with a lower-case letter, then use {chars}"
-    if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
+    elif kind == "literal_error":
+        expected = ctx.get("expected", "")
         options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
         hint = did_you_mean(str(error.get("input")), options)
         message = f"'{error.get('input')}' is not allowed here; expected {expected}"
-    return Problem(f"{where}: {message}", source_map.location(loc), hint)
+    joint = " " if loc and isinstance(loc[-1], str) else ": "
+    return Problem(f"{where}{joint}{message}", source_map.location(loc), hint)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value() and abs(value) < 10**16:
+        value = int(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return f"{int(value):,}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+_RULE_WORDS = {
+    "criteria": "criterion",
+    "scorecards": "scorecard",
+    "gates": "gate",
+    "tiers": "tier",
+    "segments": "segment",
+    "plan_checks": "plan check",
+    "custom": "custom fact",
+    "tie_breakers": "tie-breaker",
+    "bands": "band",
+    "requires": "requirement",
+}
+
+
+def describe_rule(loc: Path, document: Mapping[str, Any]) -> str:
+    """A path as a policy owner reads it, naming the innermost rule: ``criterion 'revenue':
+    weight`` rather than ``scorecards[0].criteria[1].weight``."""
+    value: Any = document
+    name: str | None = None
+    rest: Path = loc
+    for i, part in enumerate(loc):
+        previous = loc[i - 1] if i else None
+        value = value.get(part) if isinstance(value, Mapping) else value[part] if (
+            isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+        ) else None
+        if isinstance(part, int) and isinstance(previous, str) and previous in _RULE_WORDS:
+            word = _RULE_WORDS[previous]
+            label = None
+            if isinstance(value, Mapping):
+                label = value.get("id") or value.get("name")
+            if isinstance(label, str | int) and not isinstance(label, bool) and str(label).strip():
+                name = f"{word} '{label}'"
+            else:
+                parent = name + ", " if name and previous in ("bands", "requires") else ""
+                name = f"{parent}{word} {part + 1}"
+            rest = loc[i + 1 :]
+    if name is None:
+        return describe_path(loc)
+    return f"{name}: {describe_path(rest)}" if rest else name
 
 
 def describe_path(loc: Path) -> str:

@@ -35,13 +35,40 @@ RulebookId = Annotated[
     Field(description="The rulebook's id: lower-case letters, digits, '-' and '_'."),
 ]
 TierName = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+NUMBER_LIMIT = 1_000_000_000_000_000
+"""The largest magnitude of a number in a rule file (a threshold, a scale end, a fact's
+bound): 10**15. Above it a float no longer holds every whole number nor every cent, so
+two engines could round a threshold differently; no KAM fact comes near it."""
+
+WEIGHT_LIMIT = 1_000_000
+"""The largest weight. Weights are relative, so no rulebook needs more; the bound keeps a
+scorecard's exact weighted sum within the columnar engine's 64-bit integers."""
+
+COUNT_LIMIT = 1_000_000_000
+"""The largest capacity count: more accounts than any portfolio holds."""
+
+RuleNumber = Annotated[
+    float,
+    Field(
+        ge=-NUMBER_LIMIT,
+        le=NUMBER_LIMIT,
+        allow_inf_nan=False,
+        description="A finite number between -10^15 and 10^15.",
+    ),
+]
+
 Points = Annotated[
     Decimal,
     Field(ge=0, le=100, decimal_places=2, description="Points from 0 to 100, at most 2 decimals."),
 ]
 Weight = Annotated[
     Decimal,
-    Field(ge=0, decimal_places=2, description="A criterion's relative weight, at most 2 decimals."),
+    Field(
+        ge=0,
+        le=WEIGHT_LIMIT,
+        decimal_places=2,
+        description="A criterion's relative weight, from 0 to 1,000,000, at most 2 decimals.",
+    ),
 ]
 Expression = Annotated[
     str,
@@ -63,7 +90,7 @@ class _Strict(BaseModel):
 class Band(_Strict):
     """A threshold: values at or above ``at_least`` earn ``points``."""
 
-    at_least: float = Field(description="The lowest fact value that earns these points.")
+    at_least: RuleNumber = Field(description="The lowest fact value that earns these points.")
     points: Points
     label: str | None = Field(default=None, description="A name for the band, shown in explanations.")
 
@@ -76,8 +103,8 @@ class Scale(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    from_value: float = Field(alias="from", description="The fact value that earns `points_from`.")
-    to_value: float = Field(alias="to", description="The fact value that earns `points_to`.")
+    from_value: RuleNumber = Field(alias="from", description="The fact value that earns `points_from`.")
+    to_value: RuleNumber = Field(alias="to", description="The fact value that earns `points_to`.")
     points_from: Points = Decimal(0)
     points_to: Points = Decimal(100)
 
@@ -165,8 +192,8 @@ class Requirement(_Strict):
 
 CapacityShare = Annotated[
     str,
-    StringConstraints(pattern=r"^(100|[0-9]{1,2})(\.[0-9]{1,2})?%$"),
-    Field(description="A share of the portfolio's decided accounts, such as '5%'."),
+    StringConstraints(pattern=r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)%$"),
+    Field(description="A share of the portfolio's decided accounts from 0% to 100%, such as '5%' or '12.5%'."),
 ]
 
 
@@ -197,19 +224,14 @@ class Tier(_Strict):
         default=None,
         description="Whether accounts in this tier are key accounts (default: every tier but the last).",
     )
-    capacity: int | CapacityShare | None = Field(
+    capacity: Annotated[int, Field(ge=0, le=COUNT_LIMIT)] | CapacityShare | None = Field(
         default=None,
         description="How many accounts the tier can hold in a portfolio: a count (20) or a share ('5%').",
     )
     capacity_per_manager: int | None = Field(
-        default=None, gt=0, description="At most this many accounts of the tier per account manager."
+        default=None, gt=0, le=COUNT_LIMIT, description="At most this many accounts of the tier per account manager."
     )
 
-    @model_validator(mode="after")
-    def _capacity_positive(self) -> Tier:
-        if isinstance(self.capacity, int) and self.capacity < 0:
-            raise ValueError("`capacity` cannot be negative")
-        return self
 
 
 class Gate(_Strict):
@@ -269,8 +291,8 @@ class CustomFact(_Strict):
     values: list[str] | None = Field(default=None, description="The allowed values of a category.")
     column: str | None = Field(default=None, description="The CRM export column the fact is read from.")
     required: bool = False
-    minimum: float | None = None
-    maximum: float | None = None
+    minimum: RuleNumber | None = Field(default=None, description="The smallest value a record may give.")
+    maximum: RuleNumber | None = Field(default=None, description="The largest value a record may give.")
     past: bool = Field(
         default=False,
         description="For a date of something that happened (a visit, a review): a date after the as-of date "
@@ -283,6 +305,15 @@ class CustomFact(_Strict):
             raise ValueError("a category fact needs its `values`")
         if self.type != "category" and self.values is not None:
             raise ValueError("only a category fact takes `values`")
+        bounds = [(k, v) for k, v in (("minimum", self.minimum), ("maximum", self.maximum)) if v is not None]
+        if bounds and self.type not in ("number", "integer"):
+            raise ValueError(f"only a number or integer fact takes `{bounds[0][0]}`")
+        if self.type == "integer":
+            for key, value in bounds:
+                if value != int(value):
+                    raise ValueError(f"an integer fact's `{key}` must be a whole number, not {value}")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"`minimum` ({self.minimum:g}) is larger than `maximum` ({self.maximum:g})")
         return self
 
 

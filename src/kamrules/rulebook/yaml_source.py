@@ -10,6 +10,7 @@ position is kept so that every later error can say ``file:line:column``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,15 @@ Path = tuple[str | int, ...]
 MAX_NODES = 100_000
 """Values built from one file at most; real rulebooks have a few thousand. A larger count
 means an alias bomb, and is refused before it eats the machine."""
+
+MAX_DEPTH = 64
+"""Lists and mappings nested in each other at most. The deepest shipped rule is six levels
+deep; PyYAML's composer recurses once per level, so a few hundred levels would end in a
+RecursionError instead of a message."""
+
+_FORBIDDEN_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+"""Characters YAML does not allow in a document (control characters, NUL, lone surrogates):
+PyYAML refuses them with an offset into the whole text, so they are found first, by line."""
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -63,6 +73,9 @@ class SourceMap:
     """Positions of every value of a document (or of a merged rulebook), by path."""
 
     positions: dict[Path, ValuePosition] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    """What loads but is probably a mistake (an emptied file, a rulebook without gates):
+    ``validate`` shows these, loading never fails on them."""
 
     def find(self, path: Path) -> ValuePosition | None:
         """The position of ``path`` or of its nearest enclosing value.
@@ -146,6 +159,19 @@ class _Builder:
         except yaml.YAMLError as exc:
             self.problems.append(Problem(f"cannot read this value: {exc}", _loc(self.file, node.start_mark)))
             return None
+        except ValueError:
+            # Only a timestamp raises this: YAML reads `2026-02-30` as a date and the calendar
+            # has no such day (an integer or float that fits the pattern always converts).
+            what = "date" if node.tag == "tag:yaml.org,2002:timestamp" else "value"
+            self.problems.append(
+                Problem(
+                    f"'{node.value}' is not a real {what}"
+                    + (": the month has no such day, or the month or time is out of range" if what == "date" else ""),
+                    _loc(self.file, node.start_mark),
+                    "put it in quotes if it is meant as text",
+                )
+            )
+            return None
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -180,17 +206,56 @@ class _Builder:
         return result
 
 
+def forbidden_characters(text: str, file: str) -> list[Problem]:
+    """Every control character (NUL included) in ``text``, by line and column; at most ten."""
+    problems: list[Problem] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        for match in _FORBIDDEN_CHARACTER.finditer(line):
+            code = ord(match.group())
+            problems.append(
+                Problem(
+                    f"the control character U+{code:04X} is not allowed in a rule file",
+                    SourceLocation(file, number, match.start() + 1),
+                    "delete it; it is invisible in most editors, and often comes from a copy and paste",
+                )
+            )
+            if len(problems) == 10:
+                return problems
+    return problems
+
+
+def _too_deep(text: str, file: str) -> Problem | None:
+    """The first place lists and mappings nest deeper than :data:`MAX_DEPTH`, found from the
+    event stream (which does not recurse) before the composer (which does) runs."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return Problem(
+                    f"lists and mappings are nested more than {MAX_DEPTH} levels deep here; "
+                    "a rule file never needs that many",
+                    _loc(file, event.start_mark),  # type: ignore[arg-type]
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
 def read_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document into plain values and the positions of each value."""
+    forbidden = forbidden_characters(text, file)
+    if forbidden:
+        raise YamlProblems(forbidden)
     loader = yaml.SafeLoader(text)
     try:
         try:
+            deep = _too_deep(text, file)
+            if deep is not None:
+                raise YamlProblems([deep])
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            what = exc.problem or "malformed YAML"
-            context = f" ({exc.context})" if exc.context else ""
-            raise YamlProblems([Problem(f"this is not valid YAML: {what}{context}", _loc(file, mark))]) from None
+            raise YamlProblems([syntax_problem(exc, file)]) from None
         except yaml.YAMLError as exc:
             raise YamlProblems([Problem(f"this is not valid YAML: {exc}", SourceLocation(file, 1, 1))]) from None
         if node is None:
@@ -202,3 +267,60 @@ def read_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         return value, builder.source_map
     finally:
         loader.dispose()
+
+
+def syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
+    """A YAML syntax error in a policy owner's words, at the parser's position.
+
+    PyYAML speaks of tokens (``expected <block end>, but found '?'``); a policy owner needs
+    to hear what the lines look like and what to do about it. Messages we do not recognise
+    keep PyYAML's wording, behind the same "this is not valid YAML"."""
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or ""
+    context = exc.context or ""
+    opened = exc.context_mark.line + 1 if exc.context_mark is not None else None
+    since = f" (the one opened on line {opened})" if opened is not None else ""
+    message: str | None = None
+    hint: str | None = None
+    if problem.startswith("expected <block end>, but found '") and problem[-2:-1] in "]}":
+        closing = problem[-2]
+        message = f"a closing '{closing}' here has no opening '{'[' if closing == ']' else '{'}'"
+    elif problem.startswith("expected <block end>") or problem.startswith("did not find expected"):
+        message = "this line is indented differently from the lines around it"
+        if "block collection" in context:
+            message = "a list item ('- ') and a key are mixed at the same indentation here"
+        hint = "line up keys of one mapping, and items of one list, at the same column, with spaces"
+    elif problem == "mapping values are not allowed here":
+        message = "a ':' here starts a second key on one line"
+        hint = "put the value in quotes if it holds ': ', or move the key to a line of its own"
+    elif problem == "could not find expected ':'":
+        message = "this line has no ':' after its key"
+        hint = "write `key: value`, or `- item` for a list item"
+        mark = exc.context_mark or mark
+    elif "that cannot start any token" in problem:
+        if "'\\t'" in problem:
+            message = "a tab is used for indentation here"
+            hint = "YAML indents with spaces only; replace the tab with spaces"
+        else:
+            character = problem.split("'")[1] if "'" in problem else "?"
+            message = f"a value cannot start with '{character}'"
+            hint = "put the value in quotes"
+    elif problem == "found unexpected end of stream" and "quoted" in context:
+        message = f"a quoted text is not closed{since}"
+        hint = "add the closing quote"
+    elif problem.startswith("expected ',' or ']'") or problem.startswith("expected ',' or '}'"):
+        what = "a list in brackets [...]" if "]" in problem else "a mapping in braces {...}"
+        message = f"{what} is not closed{since}, or its items are not separated by ','"
+        hint = f"close it with '{']' if ']' in problem else '}'}'"
+    elif problem.startswith("found undefined alias"):
+        message = f"the alias {problem.rsplit(' ', 1)[-1]} names no anchor ('&name') above it"
+    elif "found another document" in problem:
+        message = "a second document starts here ('---'); a rule file holds one"
+        hint = "split the documents into two files of the folder"
+    elif problem.startswith("found unknown escape character"):
+        message = f"{problem.replace('found unknown', 'an unknown')} in a double-quoted text"
+        hint = "use single quotes, or write a backslash as \\\\"
+    if message is None:
+        detail = f" ({context})" if context else ""
+        return Problem(f"this is not valid YAML: {problem or 'malformed YAML'}{detail}", _loc(file, mark))
+    return Problem(f"this is not valid YAML: {message}", _loc(file, mark), hint)
