@@ -70,7 +70,10 @@ def test_json_nested_a_thousand_levels_deep_is_one_error_record(engine: Engine, 
     else:
         path = tmp_path / "a.csv"
         path.write_text(f"id,contacts\nG1,\nB,{deep}\nG2,\n", encoding="utf-8")
-        expected = "(record): line 3: the contacts cell is nested too deeply (lists or objects inside each other hundreds of levels deep)"
+        expected = (
+            "(record): line 3: the contacts cell is nested too deeply "
+            "(lists or objects inside each other hundreds of levels deep)"
+        )
     items = per_account(engine, path)
     assert errors_of(items) == [expected]
     assert len(items) == 3

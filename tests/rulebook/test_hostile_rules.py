@@ -37,7 +37,9 @@ def test_an_impossible_date_is_named_with_its_place() -> None:
     )
 
 
-@pytest.mark.parametrize(("character", "code"), [("\x00", "0000"), ("\x07", "0007"), ("\x1b", "001B"), ("\x7f", "007F")])
+@pytest.mark.parametrize(
+    ("character", "code"), [("\x00", "0000"), ("\x07", "0007"), ("\x1b", "001B"), ("\x7f", "007F")]
+)
 def test_control_characters_are_named_by_line_and_column(character: str, code: str) -> None:
     text = SMALL_RULEBOOK + f'title: "ab{character}c"\n'
     line = text.count("\n")

@@ -134,3 +134,84 @@ def test_tiers_listed_the_wrong_way_round(tmp_path: Path) -> None:
     (finding,) = [f for f in findings if "KAM008" in f]
     assert "plan check 'mentor_review_silver_bronze' lets tier Gold go 90 days" in finding
     assert "but 'mentor_review_gold' gives tier Bronze only 60" in finding
+
+
+def test_a_tie_for_the_largest_weight_is_not_revenue_dominance() -> None:
+    # revenue 40 of 80 (50%, above the 40% limit) still warns; 30 of 100 tied with fit does not.
+    tied = SMALL_RULEBOOK.replace("weight: 60", "weight: 40")
+    assert any("KAM001" in f for f in codes(tied))
+    three = tied.replace("weight: 40", "weight: 30").replace(
+        "      - id: fit\n",
+        "      - id: growth\n        weight: 40\n        fact: account.growth_potential\n"
+        "        scale: {from: 1, to: 5}\n      - id: fit\n",
+    )
+    # revenue 30, growth 40, fit 30 of 100: revenue is not the largest, and a tie with fit
+    assert not any("KAM001" in f for f in codes(three))
+    tie_top = three.replace("weight: 40\n        fact: account.growth", "weight: 30\n        fact: account.growth")
+    # revenue 30, growth 30, fit 30: a three-way tie for the largest weight, 33% each
+    assert not any("KAM001" in f for f in codes(tie_top))
+    alone_top = tie_top.replace("weight: 30\n        fact: account.annual", "weight: 31\n        fact: account.annual")
+    assert any("KAM001" in f for f in codes(alone_top))
+
+
+def test_a_warning_is_switched_off_per_rule_with_its_reason() -> None:
+    from kamrules.workbench.lint import lint_report
+
+    text = SMALL_RULEBOOK.replace(
+        "        weight: 60\n",
+        "        weight: 60\n        lint:\n          KAM001: Revenue leads this year, by board decision of 2026-10.\n",
+    )
+    findings, suppressed = lint_report(load_rulebook_text(text, "r.yaml"))
+    assert findings == []
+    assert [(s.finding.code, s.reason) for s in suppressed] == [
+        ("KAM001", "Revenue leads this year, by board decision of 2026-10.")
+    ]
+
+
+def test_switching_off_needs_a_known_code_and_a_reason() -> None:
+    from kamrules import RulebookError
+
+    for lint_block, expected in [
+        ("KAM0001: x", "'KAM0001' is not allowed here"),
+        ("KAM001: ''", "criterion 'revenue': lint.KAM001 must not be empty"),
+    ]:
+        text = SMALL_RULEBOOK.replace("        weight: 60\n", f"        weight: 60\n        lint: {{{lint_block}}}\n")
+        with pytest.raises(RulebookError) as info:
+            load_rulebook_text(text, "r.yaml")
+        assert expected in str(info.value), str(info.value)
+
+
+def test_a_scorecard_can_switch_a_code_off_for_its_criteria() -> None:
+    from kamrules.workbench.lint import lint_report
+
+    text = SMALL_RULEBOOK.replace(
+        "  - id: attractiveness\n", "  - id: attractiveness\n    lint: {KAM001: Our revenue-led year.}\n"
+    )
+    findings, suppressed = lint_report(load_rulebook_text(text, "r.yaml"))
+    assert findings == [] and len(suppressed) == 1
+
+
+def test_weighted_facts_missing_in_most_of_the_portfolio_warn() -> None:
+    import datetime as dt
+
+    from kamrules import Engine
+
+    rulebook = load_rulebook_text(BALANCED, "r.yaml")
+    engine = Engine(rulebook)
+    as_of = dt.date(2026, 11, 1)
+    # strategic_fit missing in 3 of 4 accounts; revenue in 1 of 4; relationship in none
+    records = [
+        {"id": "A", "annual_revenue": 1, "strategic_fit": 3, "relationship_strength": 2},
+        {"id": "B", "annual_revenue": 1, "relationship_strength": 2},
+        {"id": "C", "annual_revenue": 1, "relationship_strength": 2},
+        {"id": "D", "relationship_strength": 2},
+    ]
+    decisions = [engine.decide(r, as_of) for r in records]
+    findings = [str(f) for f in lint(rulebook, None, decisions)]
+    assert findings == [
+        "r.yaml:14:15: warning KAM010: criterion 'fit' (weight 40) reads account.strategic_fit, which is missing "
+        "in 3 of the 4 accounts (75%): its weight mostly follows the missing-fact policy, not the facts (fill the "
+        "fact in the CRM (or map its CRM column under facts.columns), or lower the weight)"
+    ]
+    # half missing is not "most"
+    assert lint(rulebook, None, decisions[:2]) == []

@@ -37,30 +37,57 @@ class LintFormat(StrEnum):
 def lint(
     rules: RulesArg,
     accounts: Annotated[
-        Path | None, typer.Option("--accounts", help="A portfolio to check capacities against (.jsonl/.json/.csv).")
+        Path | None,
+        typer.Option(
+            "--accounts",
+            help="A portfolio (.jsonl/.json/.csv) to check capacities and missing facts against.",
+        ),
     ] = None,
     output_format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Warn about rules that are valid but probably not what is meant (exit code 5 when any).
 
     Example: `kamrules lint rules/ --accounts examples/accounts.jsonl`
     """
-    from kamrules.workbench.lint import lint as run_lint
+    from kamrules.evaluation.engine import Engine
+    from kamrules.facts.records import InvalidRecord
+    from kamrules.workbench.lint import lint_report
 
     rulebook = load(rules)
-    size = len(read_all(accounts, None)) if accounts else None
-    findings = run_lint(rulebook, size)
+    size = None
+    decisions = None
+    if accounts:
+        records = read_all(accounts, None)
+        size = len(records)
+        engine = Engine(rulebook)
+        date = as_of_date(as_of)
+        decisions = []
+        for record in records:
+            if record.data is None:
+                continue
+            try:
+                decisions.append(engine.decide(record.data, date))
+            except InvalidRecord:
+                continue
+    findings, suppressed = lint_report(rulebook, size, decisions)
     if output_format is LintFormat.json:
         typer.echo(
             json.dumps(
-                {"rulebook": rulebook.id, "version": rulebook.version, "warnings": [f.as_dict() for f in findings]},
+                {
+                    "rulebook": rulebook.id,
+                    "version": rulebook.version,
+                    "warnings": [f.as_dict() for f in findings],
+                    "switched_off": [{**s.finding.as_dict(), "reason": s.reason} for s in suppressed],
+                },
                 indent=2,
             )
         )
     else:
         for finding in findings:
             typer.echo(str(finding))
-        typer.echo(f"{len(findings)} warning(s) in {rulebook.id} {rulebook.version}", err=True)
+        off = f" ({len(suppressed)} more switched off in the rulebook)" if suppressed else ""
+        typer.echo(f"{len(findings)} warning(s) in {rulebook.id} {rulebook.version}{off}", err=True)
     if findings:
         raise typer.Exit(exit_codes.LINT_WARNINGS)
 

@@ -76,6 +76,17 @@ Expression = Annotated[
     Field(description="An expression in the kamrules rule language (see docs/rules.md)."),
 ]
 
+LintCode = Literal["KAM001", "KAM002", "KAM003", "KAM004", "KAM005", "KAM006", "KAM007", "KAM008", "KAM009", "KAM010"]
+"""The codes of ``kamrules lint`` (see ``kamrules.workbench.lint``)."""
+
+LintSuppressions = Annotated[
+    dict[LintCode, Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]] | None,
+    Field(
+        description="Lint warnings switched off for this rule, each code with the reason why "
+        "(e.g. KAM001: Revenue leads this year by board decision).",
+    ),
+]
+
 MissingPolicy = Literal["zero", "drop", "error"]
 """What a criterion does when its fact is missing: score 0 points, leave the criterion (and
 its weight) out of the score, or refuse to decide the account."""
@@ -142,6 +153,7 @@ class Criterion(_Strict):
     missing: MissingPolicy | None = Field(
         default=None, description="When the fact is missing: zero, drop or error (default: the rulebook's)."
     )
+    lint: LintSuppressions = None
 
     @property
     def method(self) -> str:
@@ -181,6 +193,7 @@ class Scorecard(_Strict):
     title: str | None = None
     description: str | None = None
     criteria: list[Criterion] = Field(min_length=1)
+    lint: LintSuppressions = None
 
 
 class Requirement(_Strict):
@@ -231,6 +244,7 @@ class Tier(_Strict):
     capacity_per_manager: int | None = Field(
         default=None, gt=0, le=COUNT_LIMIT, description="At most this many accounts of the tier per account manager."
     )
+    lint: LintSuppressions = None
 
 
 
@@ -251,6 +265,7 @@ class Gate(_Strict):
         default="skip",
         description="When a fact the gate reads is missing: do not apply it (flagged), apply it, or refuse.",
     )
+    lint: LintSuppressions = None
 
     @model_validator(mode="after")
     def _cap_names_tier(self) -> Gate:
@@ -298,6 +313,7 @@ class CustomFact(_Strict):
         description="For a date of something that happened (a visit, a review): a date after the as-of date "
         "makes the record an error instead of a very fresh event.",
     )
+    lint: LintSuppressions = None
 
     @model_validator(mode="after")
     def _category_values(self) -> CustomFact:
@@ -408,6 +424,7 @@ class PlanCheck(_Strict):
         description="Who acts when the check fails: a fact such as plan.owner or plan.mentor, or a role name.",
     )
     remediation: str = Field(min_length=1, description="What to do to pass the check.")
+    lint: LintSuppressions = None
 
     @model_validator(mode="after")
     def _one_condition(self) -> PlanCheck:

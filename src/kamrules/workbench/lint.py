@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from kamrules.errors import SourceLocation
+from kamrules.explanation.decision import Decision
 from kamrules.facts.types import CategoryType, FactField
 from kamrules.rulebook.model import Criterion
 from kamrules.rulebook.semantics import Rulebook
@@ -28,12 +29,20 @@ SMALL_SWING = Fraction(1)
 """A criterion that can move the score by less than one point rarely changes anything."""
 
 
+MOSTLY_MISSING = Fraction(1, 2)
+"""Above this share of a portfolio's accounts without it, a weighted criterion's fact is
+called missing in most of the portfolio (KAM010)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     message: str
     location: SourceLocation | None = None
     hint: str | None = None
+    rule: Path | None = None
+    """The rule the warning is about, by its path in the spec; a `lint:` mapping on that rule
+    (or on a rule around it, such as the criterion's scorecard) can switch the code off."""
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -42,8 +51,20 @@ class Finding:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("rule")
         data["location"] = str(self.location) if self.location else None
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """A warning switched off in the rulebook, with the reason written there."""
+
+    finding: Finding
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.finding} [switched off: {self.reason}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +141,83 @@ def best_score(rulebook: Rulebook, card_index: int) -> Fraction:
     return best
 
 
-def lint(rulebook: Rulebook, portfolio_size: int | None = None) -> list[Finding]:
-    """Every warning for a rulebook; ``portfolio_size`` enables the capacity check."""
+def lint(
+    rulebook: Rulebook, portfolio_size: int | None = None, portfolio: Sequence[Decision] | None = None
+) -> list[Finding]:
+    """Every warning for a rulebook not switched off in it; ``portfolio_size`` enables the
+    capacity check, ``portfolio`` (decisions of the accounts) the missing-facts check."""
+    return lint_report(rulebook, portfolio_size, portfolio)[0]
+
+
+def lint_report(
+    rulebook: Rulebook, portfolio_size: int | None = None, portfolio: Sequence[Decision] | None = None
+) -> tuple[list[Finding], list[Suppressed]]:
+    """The warnings, and the ones the rulebook switched off with its reason."""
+    findings = _all_findings(rulebook, portfolio_size)
+    if portfolio is not None:
+        findings += _mostly_missing(rulebook, portfolio)
+    kept: list[Finding] = []
+    suppressed: list[Suppressed] = []
+    for finding in findings:
+        reason = _suppression(rulebook, finding)
+        if reason is None:
+            kept.append(finding)
+        else:
+            suppressed.append(Suppressed(finding, reason))
+    return kept, suppressed
+
+
+def _suppression(rulebook: Rulebook, finding: Finding) -> str | None:
+    """The reason a rule on the finding's path gives for switching its code off, if any."""
+    node: Any = rulebook.spec
+    for part in finding.rule or ():
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            node = getattr(node, part, None)
+        if node is None:
+            return None
+        switched = getattr(node, "lint", None)
+        if isinstance(switched, dict) and finding.code in switched:
+            return str(switched[finding.code])
+    return None
+
+
+def _mostly_missing(rulebook: Rulebook, portfolio: Sequence[Decision]) -> list[Finding]:
+    """KAM010: a weighted criterion whose fact is missing in most decided accounts scores
+    (or drops) on nothing but the missing-fact policy: its weight does not weigh."""
+    if not portfolio:
+        return []
+    found = []
+    spec = rulebook.spec
+    card_base: Path = ("scorecards",) if spec.scorecards is not None else ()
+    for i, card in enumerate(rulebook.scorecards):
+        for j, c in enumerate(card.criteria):
+            if c.weight <= 0:
+                continue
+            missing = 0
+            for decision in portfolio:
+                result = decision.scores[card.id].criteria[j]
+                missing += result.missing or result.dropped
+            if Fraction(missing, len(portfolio)) <= MOSTLY_MISSING:
+                continue
+            path: Path = (*card_base, i, "criteria", j) if card_base else ("criteria", j)
+            reads = c.fact or "its expression's facts"
+            found.append(
+                Finding(
+                    "KAM010",
+                    f"criterion '{c.id}' (weight {c.weight}) reads {reads}, which is missing in {missing} of the "
+                    f"{len(portfolio)} accounts ({missing / len(portfolio):.0%}): its weight mostly follows the "
+                    "missing-fact policy, not the facts",
+                    rulebook.source_map.location((*path, "fact" if c.fact else "expression")),
+                    "fill the fact in the CRM (or map its CRM column under facts.columns), or lower the weight",
+                    path,
+                )
+            )
+    return found
+
+
+def _all_findings(rulebook: Rulebook, portfolio_size: int | None) -> list[Finding]:
     findings: list[Finding] = []
     where = rulebook.source_map.location
     spec = rulebook.spec
@@ -144,9 +240,11 @@ def lint(rulebook: Rulebook, portfolio_size: int | None = None) -> list[Finding]
                             "big sales last year is not the same as a key account",
                             where((*path, "weight")),
                             "add criteria for growth potential, strategic fit, margin and relationship",
+                            path,
                         )
                     )
-                elif share > REVENUE_SHARE_LIMIT or c.weight == max(x.weight for x in card.criteria):
+                elif share > REVENUE_SHARE_LIMIT or all(c.weight > x.weight for x in card.criteria if x is not c):
+                    # The largest weight alone; a tie with another criterion is a balance, not dominance.
                     findings.append(
                         Finding(
                             "KAM001",
@@ -154,6 +252,7 @@ def lint(rulebook: Rulebook, portfolio_size: int | None = None) -> list[Finding]
                             f"'{card.id}', the largest weight: big sales last year is not the same as a key account",
                             where((*path, "weight")),
                             "weigh growth potential and strategic fit at least as much",
+                            path,
                         )
                     )
             r = point_range(rulebook, c)
@@ -166,6 +265,7 @@ def lint(rulebook: Rulebook, portfolio_size: int | None = None) -> list[Finding]
                         "too little to change a tier but at a boundary",
                         where((*path, "weight")),
                         "raise its weight or remove it",
+                        path,
                     )
                 )
             findings += _band_findings(rulebook, c, path)
@@ -189,6 +289,7 @@ def lint(rulebook: Rulebook, portfolio_size: int | None = None) -> list[Finding]
                         f"best possible {card_id} score is {float(best):.2f}",
                         where(path),
                         "lower the threshold or raise the points the criteria can give",
+                        ("tiers", index),
                     )
                 )
         if portfolio_size is not None and isinstance(tier.capacity, int) and tier.capacity > portfolio_size:
@@ -198,6 +299,7 @@ def lint(rulebook: Rulebook, portfolio_size: int | None = None) -> list[Finding]
                     f"tier '{tier.name}' holds {tier.capacity} accounts, more than the {portfolio_size} "
                     "accounts of the portfolio it was run on: the capacity limits nothing",
                     where(("tiers", index, "capacity")),
+                    rule=("tiers", index),
                 )
             )
     for index, check in enumerate(spec.plan_checks):
@@ -209,6 +311,7 @@ def lint(rulebook: Rulebook, portfolio_size: int | None = None) -> list[Finding]
                     f"plan check '{check.id}' has an empty `{empty}` list, so it never applies",
                     where(("plan_checks", index, empty)),
                     "list where it applies, or remove the key to apply it everywhere",
+                    ("plan_checks", index),
                 )
             )
     findings += _looser_for_higher_tiers(rulebook)
@@ -275,6 +378,7 @@ def _looser_for_higher_tiers(rulebook: Rulebook) -> list[Finding]:
                 "is held to a looser standard",
                 rulebook.source_map.location(("plan_checks", index, "fresh", "within_days")),
                 "give higher tiers the shorter window, or check which tiers each check lists",
+                ("plan_checks", index),
             )
         )
     return findings
@@ -298,6 +402,7 @@ def _band_findings(rulebook: Rulebook, c: Criterion, path: Path) -> list[Finding
                         f"criterion '{c.id}': the band 'at least {band.at_least:g}' can never match, "
                         f"{c.fact} is at most {fact.maximum:g}",
                         where((*path, "bands", k, "at_least")),
+                        rule=path,
                     )
                 )
             if k and band.points > c.bands[k - 1].points:
@@ -308,6 +413,7 @@ def _band_findings(rulebook: Rulebook, c: Criterion, path: Path) -> list[Finding
                         f"({band.points}) than the band above it ({c.bands[k - 1].points})",
                         where((*path, "bands", k, "points")),
                         "bands usually give more points for higher values",
+                        path,
                     )
                 )
         lowest = c.bands[-1]
@@ -318,6 +424,7 @@ def _band_findings(rulebook: Rulebook, c: Criterion, path: Path) -> list[Finding
                     f"criterion '{c.id}': `below_bands` can never apply, {c.fact} is at least "
                     f"{fact.minimum:g} and the lowest band starts at {lowest.at_least:g}",
                     where((*path, "below_bands")),
+                    rule=path,
                 )
             )
     if c.scale is not None and fact is not None:
@@ -329,6 +436,7 @@ def _band_findings(rulebook: Rulebook, c: Criterion, path: Path) -> list[Finding
                     f"criterion '{c.id}': the scale {c.scale.from_value:g} to {c.scale.to_value:g} lies "
                     f"outside the values {c.fact} can take",
                     where((*path, "scale")),
+                    rule=path,
                 )
             )
     return found
@@ -360,6 +468,7 @@ def _unused_custom_facts(rulebook: Rulebook) -> list[Finding]:
                     f"the custom fact '{custom.name}'{kind} is declared but no rule reads it",
                     rulebook.source_map.location(("facts", "custom", index, "name")),
                     "use it in a criterion, gate or check, or remove it",
+                    ("facts", "custom", index),
                 )
             )
     return found
