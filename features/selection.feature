@@ -538,7 +538,7 @@ Feature: Selecting key accounts
           - name: Standard
         """
       When the rulebook is loaded
-      Then loading the rulebook fails at line 7 because "unknown key 'wieght' in scorecards[0].criteria[0] (did you mean 'weight'?)"
+      Then loading the rulebook fails at line 7 because "unknown key 'wieght' in criterion 'revenue' (did you mean 'weight'?)"
 
     Scenario: A misspelt fact, and a misspelt value of a fact
       Given the rulebook:

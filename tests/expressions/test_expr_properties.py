@@ -8,6 +8,7 @@ from fractions import Fraction
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from expr_support import (
     AS_OF,
     SCHEMA,
@@ -472,6 +473,7 @@ def _matches_type(value: Any, kind: Any) -> bool:
     return isinstance(value, int | float | Fraction) and not isinstance(value, bool)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     source=st.one_of(typed("bool", 3), typed("num", 3), typed("date", 2), typed("text", 2)),
@@ -591,6 +593,7 @@ def _nested_aggregate(scope: Scope, levels: int) -> Strategy:
     return st.sampled_from(list(LISTS)).flatmap(build)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(source=_nested_aggregate((), 2), rec=records, card_scores=scores)
 def test_nested_aggregates_agree_with_the_reference_interpreter(

@@ -338,6 +338,7 @@ def compare(engine: Engine, frame: pl.DataFrame, expected: list[Outcome | Accoun
             assert row[f"gate.{gate.spec.id}"] == ("applies" if applied else "unknown" if unknown else "no"), where
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(spec=rulebooks(), data=st.data())
 def test_columnar_decisions_equal_per_account_decisions(spec: dict[str, Any], data: st.DataObject) -> None:

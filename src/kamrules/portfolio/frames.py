@@ -218,8 +218,8 @@ def _read_csv(path: Path, nested: Sequence[str]) -> Table | None:
             if header is None:
                 return from_records([], nested)
             names = [h.strip() for h in header]
-            if len(set(names)) != len(names) or any(n in nested for n in names):
-                return None
+            if not names or len(set(names)) != len(names) or any(n in nested or not n for n in names):
+                return None  # duplicate, nested or unnamed columns: the per-account reader says what is wrong
             width = len(names)
             rows: list[list[str]] = []
             unreadable: dict[int, str] = {}
