@@ -15,7 +15,7 @@ from kamrules._version import __version__
 from kamrules.cli import exit_codes
 from kamrules.cli.app import OutputOpt, RulesArg, app, err, fail, load, open_output
 from kamrules.facts.schema import DEFAULT_SCHEMA
-from kamrules.rulebook import RulebookSpec
+from kamrules.rulebook.model import rulebook_json_schema
 from kamrules.suggestions import did_you_mean
 
 
@@ -43,20 +43,23 @@ def schema(
     events: Annotated[
         bool, typer.Option("--events", help="The JSON Schema of the monitor's CRM events instead.")
     ] = False,
+    whole: Annotated[
+        bool,
+        typer.Option("--whole", help="A complete rulebook in one file (rulebook, version, tiers required)."),
+    ] = False,
 ) -> None:
-    """Print the rulebook's JSON Schema, for editors that complete and validate YAML.
+    """Print the JSON Schema of a rule file, for editors that complete and validate YAML.
 
-    Example: `kamrules schema > kamrules.schema.json`; `kamrules schema --events` for CRM events.
+    Any file of a rulebook folder validates against it (no key is required); `--whole` for a
+    rulebook in one file. Example: `kamrules schema > kamrules.schema.json`; `kamrules schema
+    --events` for CRM events.
     """
     if events:
         from kamrules.monitor.events import events_json_schema
 
         typer.echo(json.dumps(events_json_schema(), indent=2, sort_keys=True))
         return
-    document = RulebookSpec.model_json_schema(by_alias=True)
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "kamrules rulebook"
-    typer.echo(json.dumps(document, indent=2, sort_keys=True))
+    typer.echo(json.dumps(rulebook_json_schema(whole), indent=2, sort_keys=True))
 
 
 @app.command()

@@ -234,6 +234,8 @@ class RecordValidator:
             return FieldProblem(label, f"must be {expected}, got {value!r}", value)
         if kind == "finite_number":
             return FieldProblem(label, "must be a finite number", value)
+        if kind == "string_type":
+            return FieldProblem(label, f"must be text, got {_kind_of(value)}", _plain_value(value))
         if kind in ("bool_parsing", "bool_type"):
             return FieldProblem(label, f"must be true or false, got {value!r}", value)
         if kind.startswith("date"):
@@ -264,6 +266,15 @@ class RecordValidator:
                 else None
             )
         return fact
+
+
+def _kind_of(value: Any) -> str:
+    return {dict: "an object", list: "a list", bool: "true or false"}.get(type(value), type(value).__name__)
+
+
+def _plain_value(value: Any) -> Any:
+    """A value small enough to repeat in an error record."""
+    return value if not isinstance(value, dict | list) else _kind_of(value)
 
 
 def _plain(value: Any) -> str:

@@ -390,7 +390,7 @@ class _Run:
                 bad[f"{name}, given twice"] = pl.all_horizontal([pl.col(s).is_not_null() for s in sources])
             if name == "id":  # a blank id: the per-account error
                 bad["id, blank"] = pl.any_horizontal(
-                    [pl.col(s).cast(pl.String).str.strip_chars() == "" for s in sources if frame.schema[s] != pl.Object]
+                    [pl.col(s).str.strip_chars() == "" for s in sources if frame.schema[s] == pl.String]
                     or [pl.lit(False)]
                 )
             if any(frame.schema[s] == pl.Object for s in sources):
@@ -471,6 +471,8 @@ class _Run:
                 problems[i] = bool(b)
         if fact.required:
             problems = [p or v is None for p, v in zip(problems, values, strict=True)]
+        if fact.name == "id":  # a blank id: the per-account error
+            problems = [p or (isinstance(v, str) and not v.strip()) for p, v in zip(problems, merged, strict=True)]
         return pl.Series(fact.name, values, dtype=_fact_dtype(fact)), pl.Series(problems, dtype=pl.Boolean)
 
     # -- compiling against this frame -----------------------------------------------------

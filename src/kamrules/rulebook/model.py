@@ -11,7 +11,7 @@ position in the file.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -514,3 +514,23 @@ class RulebookSpec(_Strict):
             return self.scorecards
         assert self.criteria is not None
         return [Scorecard(id="score", title="Score", criteria=self.criteria)]
+
+
+def rulebook_json_schema(whole: bool = False) -> dict[str, Any]:
+    """The JSON Schema editors validate rule files with.
+
+    A rulebook is usually a folder of files, each holding some of the top-level keys
+    (``gates.yaml`` holds only ``gates:``), so by default the schema is that of *a part*: every
+    key is checked as strictly as ``validate`` checks it, but none is required. ``whole``
+    gives the schema of a complete rulebook in one file (``rulebook``, ``version`` and
+    ``tiers`` required). What needs the whole rulebook (a gate naming a tier, expressions
+    against the facts) only ``kamrules validate`` can check.
+    """
+    document = RulebookSpec.model_json_schema(by_alias=True)
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    if whole:
+        document["title"] = "kamrules rulebook"
+    else:
+        document["title"] = "kamrules rule file (any part of a rulebook)"
+        document.pop("required", None)
+    return document
