@@ -141,8 +141,12 @@ def test_explain_text_markdown_json() -> None:
 def test_schema_is_json_schema() -> None:
     code, out, _ = invoke("schema")
     schema = json.loads(out)
-    assert code == 0 and schema["title"] == "kamrules rulebook"
-    assert {"rulebook", "version", "tiers"} <= set(schema["required"])
+    assert code == 0 and schema["title"] == "kamrules rule file (any part of a rulebook)"
+    assert "required" not in schema  # each file of a rulebook folder validates on its own
+    code, out, _ = invoke("schema", "--whole")
+    whole = json.loads(out)
+    assert code == 0 and whole["title"] == "kamrules rulebook"
+    assert {"rulebook", "version", "tiers"} <= set(whole["required"])
 
 
 def test_console_script_runs_without_traceback(tmp_path: Path) -> None:

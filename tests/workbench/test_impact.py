@@ -92,3 +92,19 @@ def test_columnar_and_per_account_impact_agree(monkeypatch, tmp_path) -> None:  
     columnar = module.impact(old, new, flat, AS_OF).as_dict()
     assert columnar == per_account
     assert per_account["accounts"] == 300 and per_account["moved"]
+
+
+def test_an_account_name_with_a_bar_keeps_the_impact_table_in_shape() -> None:
+    base = {"strategic_fit": 4, "relationship_strength": 4, "wants_key_account": True, "credit_risk": "low"}
+    result = impact(
+        load_rulebook_text(SMALL_RULEBOOK),
+        load_rulebook_text(NEW),
+        records({"id": "DROPS", "name": "Acme | Partners", "annual_revenue": 5_000_000, **base}),
+        AS_OF,
+    )
+    rows = [line for line in to_markdown(result).splitlines() if line.startswith("| DROPS")]
+    assert rows == [
+        "| DROPS (Acme \\| Partners) | Silver | Bronze | 66.00 | 66.00 | "
+        "tier 'Silver' now needs attractiveness 70 (was 60) |"
+    ]
+    assert rows[0].replace("\\|", "").count("|") == 7  # six cells

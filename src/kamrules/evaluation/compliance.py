@@ -65,7 +65,7 @@ class CompiledCheck:
         if spec.from_stage:
             return f"from {_words(spec.from_stage)} on"
         if spec.to_stage:
-            return f"up to {_words(spec.to_stage)}"
+            return f"up to and including {_words(spec.to_stage)}"
         return "at every stage"
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from kamrules.explanation import markdown
 from kamrules.explanation.decision import AccountError, CriterionResult, Decision, PlanCheckResult
 from kamrules.facts.records import summarise_problems
 
@@ -104,8 +105,7 @@ def to_text(decision: Decision) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+_md = markdown.cell
 
 
 def to_markdown(decision: Decision) -> str:

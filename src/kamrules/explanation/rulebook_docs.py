@@ -33,6 +33,7 @@ from kamrules._version import __version__
 from kamrules.evaluation.compliance import SEVERITY_WEIGHT
 from kamrules.evaluation.exact import round_ratio
 from kamrules.evaluation.scoring import centi, scale_scorer
+from kamrules.explanation import markdown
 from kamrules.expressions.functions import FUNCTIONS
 from kamrules.facts.schema import DEFAULT_SCHEMA, STAGES, FactSchema
 from kamrules.facts.types import FactField, ListType, RecordType
@@ -1096,20 +1097,8 @@ def rulebook_document(rulebook: Rulebook) -> Document:
 # -- Markdown ------------------------------------------------------------------------------------
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
-_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
-
-
-def _md_text(text: str) -> str:
-    escaped = _MD_ENTITY.sub("&amp;", _MD_SPECIAL.sub(r"\\\1", text))
-    return escaped
-
-
-def _md_code(text: str) -> str:
-    runs = [len(m) for m in re.findall(r"`+", text)]
-    fence = "`" * (max(runs, default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.strip()) else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+_md_text = markdown.text
+_md_code = markdown.code
 
 
 def _md_span(span: Span, *, cell: bool = False) -> str:
@@ -1117,7 +1106,7 @@ def _md_span(span: Span, *, cell: bool = False) -> str:
     for part in span:
         if isinstance(part, Code):
             text = _md_code(part.text)
-            out.append(text.replace("|", "\\|") if cell else text)
+            out.append(markdown.code_cell(part.text) if cell else text)
         elif isinstance(part, Strong):
             out.append(f"**{_md_text(part.text)}**")
         elif isinstance(part, Link):

@@ -190,7 +190,7 @@ def place(engine: Engine, contenders: Sequence[Contender], portfolio: int, *, ru
                 managers[c.manager] += 1
                 target = spec.index
             else:
-                target = next_tier(c.eligible, c.ceiling, spec.index, last)
+                target = next_tier(c.eligible, spec.index, last)
                 final[c.row] = target
             steps.setdefault(c.row, []).append(Step(spec.index, place_, eligible, accepted, over and slots > 0, target))
             entries.append(SavedEntry(c.account_id, c.weighted, c.total, c.breakers, c.manager, accepted))
@@ -206,10 +206,15 @@ def managers_of(contenders: Iterable[Contender]) -> list[str | None]:
     return [c.manager for c in contenders]
 
 
-def next_tier(eligible: int, ceiling: int, index: int, last: int) -> int:
-    """The next tier below ``index`` the account is eligible for and its gates allow, or the last."""
+def next_tier(eligible: int, index: int, last: int) -> int:
+    """The next tier below ``index`` the account is eligible for, or the last.
+
+    Its gates need no second look: an account competes in a tier only at or below its gates'
+    ceiling (the engine caps it, stability keeps it under the ceiling, and every fall moves
+    it down), so every tier below ``index`` is allowed. The test used to be here too, and
+    could never fail (issue 12)."""
     for candidate in range(index + 1, last):
-        if eligible >> candidate & 1 and candidate >= ceiling:
+        if eligible >> candidate & 1:
             return candidate
     return last
 
@@ -416,7 +421,7 @@ class Placement:
             slots = (saved.capacity - saved.held if saved.capacity is not None else len(others) + 1) - admitted_above
             over = saved.per_manager is not None and c.manager is not None and same_manager >= saved.per_manager
             accepted = slots > 0 and not over
-            target = saved.index if accepted else next_tier(c.eligible, c.ceiling, saved.index, last)
+            target = saved.index if accepted else next_tier(c.eligible, saved.index, last)
             eligible = saved.held + len(others) + 1
             step = Step(saved.index, saved.held + position + 1, eligible, accepted, over and slots > 0, target)
             notes.append(note(engine, step, saved.capacity, saved.per_manager, c.manager))

@@ -17,6 +17,7 @@ from typing import Any
 
 from kamrules.evaluation.engine import Engine
 from kamrules.evaluation.exact import round_ratio
+from kamrules.explanation import markdown
 from kamrules.portfolio.batch import Summary, flat_row, run
 from kamrules.portfolio.sources import RawRecord
 from kamrules.rulebook.semantics import Rulebook
@@ -323,9 +324,9 @@ def to_markdown(result: Impact) -> str:
     tiers = _order([old, new], [n for pair in result.tiers for n in pair])
     out += ["", "## Tier movement", ""]
     table = _matrix(result.tiers, tiers, tiers)
-    out.append("| " + " | ".join(table[0]) + " |")
+    out.append("| " + " | ".join(markdown.cell(c) for c in table[0]) + " |")
     out.append("|" + "---|" * len(table[0]))
-    out += ["| " + " | ".join(row) + " |" for row in table[1:]]
+    out += ["| " + " | ".join(markdown.cell(c) for c in row) + " |" for row in table[1:]]
     if result.moved:
         out += [
             "",
@@ -336,9 +337,8 @@ def to_markdown(result: Impact) -> str:
         ]
         for m in result.moved:
             name = f"{m.account_id}" + (f" ({m.account_name})" if m.account_name else "")
-            out.append(
-                f"| {name} | {m.old_tier} | {m.new_tier} | {m.old_score} | {m.new_score} | {'; '.join(m.reasons)} |"
-            )
+            cells = [name, m.old_tier, m.new_tier, str(m.old_score), str(m.new_score), "; ".join(m.reasons)]
+            out.append("| " + " | ".join(markdown.cell(c) for c in cells) + " |")
     if result.segment_changes:
         out += ["", "## Segment changes", ""]
         counts = Counter((a, b) for _, a, b in result.segment_changes)
