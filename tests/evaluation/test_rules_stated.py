@@ -179,6 +179,37 @@ def test_a_stage_range_reads_the_same_in_explanations_and_in_the_rulebook_docume
 def test_one_markdown_escaper_keeps_an_account_name_with_a_bar_in_its_cell() -> None:
     from kamrules.explanation import markdown
 
-    assert markdown.cell("Acme | Partners *Ltd*") == "Acme \\| Partners \\*Ltd\\*"
+    assert markdown.cell("Acme | Partners") == "Acme \\| Partners"
+    assert markdown.text("Acme *Ltd* <b>") == "Acme \\*Ltd\\* \\<b\\>"
     assert markdown.cell("two\nlines") == "two lines"
     assert markdown.code_cell("a|b") == "`a\\|b`"
+
+
+DUE = """\
+rulebook: due
+version: "1"
+criteria:
+  - {id: fit, weight: 1, fact: account.fit_score, scale: {from: 0, to: 100}}
+tiers:
+  - {name: Gold, min_score: 0}
+  - {name: Standard}
+facts:
+  custom:
+    - {name: fit_score, type: number, description: A score from 0 to 100}
+plan_checks:
+  - id: signed
+    title: The plan is signed.
+    severity: minor
+    require: account.fit_score > 100
+    due: DUE
+    remediation: Sign it.
+"""
+
+
+@pytest.mark.parametrize(("due", "overdue"), [("2026-11-01", None), ("2026-10-31", 1), ("2026-11-02", None)])
+def test_a_failed_check_due_on_the_as_of_date_is_not_yet_overdue(due: str, overdue: int | None) -> None:
+    engine = Engine(load_rulebook_text(DUE.replace("DUE", f"date('{due}')")))
+    decision = engine.decide({"id": "X", "fit_score": 50}, AS_OF)
+    assert decision.compliance is not None
+    (check,) = decision.compliance.checks
+    assert not check.passed and check.overdue_days == overdue

@@ -47,6 +47,9 @@ def schema(
         bool,
         typer.Option("--whole", help="A complete rulebook in one file (rulebook, version, tiers required)."),
     ] = False,
+    decision: Annotated[
+        bool, typer.Option("--decision", help="The JSON Schema of a decision (evaluate --format json) instead.")
+    ] = False,
 ) -> None:
     """Print the JSON Schema of a rule file, for editors that complete and validate YAML.
 
@@ -58,6 +61,11 @@ def schema(
         from kamrules.monitor.events import events_json_schema
 
         typer.echo(json.dumps(events_json_schema(), indent=2, sort_keys=True))
+        return
+    if decision:
+        from kamrules.explanation.decision_schema import decision_json_schema
+
+        typer.echo(json.dumps(decision_json_schema(), indent=2, sort_keys=True))
         return
     typer.echo(json.dumps(rulebook_json_schema(whole), indent=2, sort_keys=True))
 

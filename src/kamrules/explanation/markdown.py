@@ -4,7 +4,7 @@ report, the rulebook document).
 Account names, titles and reasons come from CRMs and policy owners: a `|` in an account name
 ends a table cell, a `*` or `_` starts emphasis, a `<` opens HTML. Each writer used to escape
 its own way (one only `|`, one nothing); now each calls :func:`text` for running text,
-:func:`cell` inside a table, and :func:`code` for a code span.
+:func:`cell` inside a table cell, and :func:`code` for a code span.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ def text(value: str) -> str:
 
 
 def cell(value: str) -> str:
-    """Text for a table cell: escaped, and on one line (a line break ends the row)."""
-    return text(" ".join(value.split("\n")))
+    """Text for a table cell of a report: on one line (a line break ends the row) and with
+    its `|` escaped (a bar ends the cell). Nothing else is escaped: report cells hold
+    expressions and fact paths (`plan.order_processing`, `<= 90`) that GFM shows as written,
+    and that readers of the raw Markdown should see as written too."""
+    return " ".join(value.split("\n")).replace("|", "\\|")
 
 
 def code(value: str) -> str:
