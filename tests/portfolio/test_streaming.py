@@ -81,23 +81,35 @@ def test_a_parquet_file_that_breaks_is_a_source_error(tmp_path: Path) -> None:
 
 
 def test_the_command_streams_and_an_input_that_breaks_partway_is_exit_code_4(tmp_path: Path) -> None:
+    """A CSV that stops being UTF-8 partway is refused as a whole (exit 4) after the decisions
+    read before the break were written: the run streams. (In JSON Lines a bad byte is one error
+    record instead, issue 12: see the second half.)"""
     pytest.importorskip("typer")
     from typer.testing import CliRunner
 
     from kamrules.cli import exit_codes
     from kamrules.cli.main import app
 
-    good = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in EXAMPLES[:3]).encode("utf-8")
-    path = tmp_path / "accounts.jsonl"
-    path.write_bytes(good + b'{"id": "ACC-\xff"}\n')
+    rows = "".join(f"ACC-{i:05d},{1_000_000 + i}\n" for i in range(3000))
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(b"id,annual_revenue\n" + rows.encode("utf-8") + b"ACC-\xff,1\n")
     result = CliRunner().invoke(
         app, ["evaluate", str(ROOT / "rules"), str(path), "--as-of", "2026-11-01", "-f", "jsonl"]
     )
     assert result.exit_code == exit_codes.INVALID_INPUT
     assert "is not UTF-8" in result.stderr
-    # decisions read before the break (the decoder reads ahead, so not every one of the
-    # three) were already written: the run streamed instead of reading everything first
-    assert 1 <= result.stdout.count('"kind":"decision"') <= 3
+    # decisions read before the break (the decoder reads ahead, so not every one) were
+    # already written: the run streamed instead of reading everything first
+    assert 1 <= result.stdout.count('"kind":"decision"') < 3000
+
+    good = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in EXAMPLES[:3]).encode("utf-8")
+    lines = tmp_path / "accounts.jsonl"
+    lines.write_bytes(good + b'{"id": "ACC-\xff"}\n')
+    result = CliRunner().invoke(
+        app, ["evaluate", str(ROOT / "rules"), str(lines), "--as-of", "2026-11-01", "-f", "jsonl"]
+    )
+    assert result.exit_code == exit_codes.RECORDS_FAILED
+    assert result.stdout.count('"kind":"decision"') == 3 and result.stdout.count('"kind":"error"') == 1
 
 
 CAPACITY_TIERS = """\
