@@ -9,6 +9,7 @@ reads it. A batch that only needs tiers never pays for explanation objects it dr
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import operator
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kamrules._version import __version__
@@ -36,6 +38,7 @@ from kamrules.explanation.decision import (
     AccountError,
     Decision,
     FieldError,
+    ProfileRef,
     RulebookRef,
 )
 from kamrules.expressions import CompiledExpression, compile_item_facts
@@ -46,6 +49,7 @@ from kamrules.rulebook.semantics import Rulebook
 from kamrules.suggestions import did_you_mean
 
 if TYPE_CHECKING:
+    from kamrules.crm.profile import Profile, ProfiledValidator
     from kamrules.explanation.encoder import DecisionEncoder
     from kamrules.portfolio.placement import Placement
 
@@ -113,7 +117,9 @@ class Engine:
     def __init__(self, rulebook: Rulebook) -> None:
         self.rulebook = rulebook
         spec = rulebook.spec
-        self.validator = RecordValidator(rulebook.schema)
+        self.validator: RecordValidator | ProfiledValidator = RecordValidator(rulebook.schema)
+        self.profile: ProfileRef | None = None
+        """The CRM profile records are read through (:meth:`with_profile`), named in decisions."""
         self.ref = RulebookRef(id=rulebook.id, version=rulebook.version, content_hash=rulebook.content_hash)
         self.cards = tuple(self._compile_card(i, card) for i, card in enumerate(rulebook.scorecards))
         self.card_functions = tuple(compile_scorecard(card.criteria) for card in self.cards)
@@ -413,17 +419,45 @@ class Engine:
 
         return DecisionEncoder(self)
 
-    def decide(self, raw: Mapping[str, Any], as_of: dt.date, *, placement: Placement | None = None) -> Decision:
-        """Validate and decide one raw record; raises :class:`InvalidRecord` if it does not fit.
+    def with_profile(self, profile: Profile | str | Path | None) -> Engine:
+        """This engine reading records through a CRM profile (a :class:`~kamrules.crm.Profile`,
+        a shipped profile's name or a file), checked against the rulebook's facts.
+
+        The compiled rules are shared, not rebuilt: only the validator differs, so that
+        every path that validates a raw record (a batch, one account, the columnar path's
+        per-account rows) converts it the same way, and decisions name the profile."""
+        if profile is None:
+            return self
+        from kamrules.crm.profile import ProfiledValidator, load_profile
+
+        loaded = load_profile(profile)
+        engine = copy.copy(self)
+        engine.__dict__.pop("encoder", None)  # a cached encoder belongs to the engine it was built for
+        base = self.validator.base if isinstance(self.validator, ProfiledValidator) else self.validator
+        engine.validator = ProfiledValidator(base, loaded.bind(self.rulebook.schema))
+        engine.profile = loaded.ref
+        return engine
+
+    def decide(
+        self,
+        raw: Mapping[str, Any],
+        as_of: dt.date,
+        *,
+        placement: Placement | None = None,
+        profile: Profile | str | Path | None = None,
+    ) -> Decision:
+        """Validate and decide one raw record, read through the CRM ``profile`` when given;
+        raises :class:`InvalidRecord` if it does not fit.
 
         When tiers have capacities, one account alone cannot know whether a tier is full:
         pass the ``placement`` of its portfolio (saved by a batch run) to place it against it;
         without one, the decision says that capacity was not applied."""
-        outcome = self.evaluate(self.validator.validate(raw), as_of)
-        if placement is not None and self.has_capacity:
+        engine = self.with_profile(profile)
+        outcome = engine.evaluate(engine.validator.validate(raw), as_of)
+        if placement is not None and engine.has_capacity:
             from kamrules.portfolio.capacity import place_outcome
 
-            outcome = place_outcome(self, outcome, placement)
+            outcome = place_outcome(engine, outcome, placement)
         return outcome.decision()
 
 
@@ -608,6 +642,7 @@ class Outcome:
                 else None,
                 "missing_facts": sorted(set(missing)),
                 "rulebook": engine.ref,
+                "profile": engine.profile,
                 "kamrules_version": __version__,
             }
         )

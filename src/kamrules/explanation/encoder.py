@@ -294,7 +294,9 @@ class DecisionEncoder:
         self._tail = (
             ',"rulebook":'
             + engine.ref.model_dump_json()
-            + ',"profile":null,"kamrules_version":'
+            + ',"profile":'
+            + (engine.profile.model_dump_json() if engine.profile is not None else "null")
+            + ',"kamrules_version":'
             + json_str(__version__)
             + "}"
         )

@@ -1,0 +1,1 @@
+"""The CRM profiles shipped with kamrules, as package data: ``salesforce``, ``hubspot``, ``dynamics``."""
