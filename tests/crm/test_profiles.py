@@ -304,7 +304,7 @@ def test_check_reports_unmapped_values_with_counts_and_unfilled_facts(engine: ka
         RawRecord(i, {"Id": f"A{i}", "Credit_Risk__c": risk, "Website": "x", "KAM_Stage__c": "Review"})
         for i, risk in enumerate(["Low", "Very High", "Very High", "Unknown", "high"], start=2)
     ]
-    report = check_profile(bound, records, engine.validator.known_keys)
+    report = check_profile(bound, records)
     risk = next(c for c in report.columns if c.column == "Credit_Risk__c")
     assert (risk.filled, dict(risk.failed)) == (2, {"'Very High'": 2, "'Unknown'": 1})
     assert dict(report.unmapped_columns) == {"Website": 5}

@@ -58,6 +58,14 @@ InputFormatOpt = Annotated[
     typer.Option("--input-format", help=f"Input format when the file name does not tell: {', '.join(FORMATS)}."),
 ]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+CrmOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--crm",
+        help="Read the accounts through a CRM profile: a shipped one (salesforce, hubspot, dynamics) or a profile "
+        "file. It maps the export's columns and values onto facts; decisions name it beside the rulebook.",
+    ),
+]
 PlacementOpt = Annotated[
     Path | None,
     typer.Option(
@@ -66,6 +74,43 @@ PlacementOpt = Annotated[
         "instead of placing the whole accounts file first.",
     ),
 ]
+
+
+def with_crm(engine: Engine, crm: str | None) -> Engine:
+    """The engine reading records through the ``--crm`` profile; a profile that cannot be
+    used (unreadable, or naming facts the rulebook lacks) is a bad command line, exit code 2."""
+    if crm is None:
+        return engine
+    from kamrules.crm.profile import ProfileError
+
+    try:
+        return engine.with_profile(crm)
+    except ProfileError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(exit_codes.USAGE) from None
+
+
+def through_crm(rulebook: Rulebook, records: list[RawRecord], crm: str | None) -> list[RawRecord]:
+    """Records converted by the ``--crm`` profile up front, for the workbench commands that
+    build engines of their own (impact, sensitivity); a record the profile cannot convert
+    becomes an unreadable record that names every field."""
+    if crm is None:
+        return records
+    from kamrules.facts.records import InvalidRecord
+
+    validator = with_crm(Engine(rulebook), crm).validator
+    profile = getattr(validator, "profile", None)
+    assert profile is not None
+    converted = []
+    for raw in records:
+        if raw.data is None:
+            converted.append(raw)
+            continue
+        try:
+            converted.append(RawRecord(raw.line, profile.apply(raw.data)))
+        except InvalidRecord as exc:
+            converted.append(RawRecord(raw.line, None, str(exc)))
+    return converted
 
 
 def fail(message: str, code: int) -> NoReturn:

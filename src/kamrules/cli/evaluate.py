@@ -17,6 +17,7 @@ from kamrules.cli import exit_codes
 from kamrules.cli.app import (
     AccountsArg,
     AsOfOpt,
+    CrmOpt,
     InputFormatOpt,
     OutputOpt,
     RulesArg,
@@ -28,6 +29,7 @@ from kamrules.cli.app import (
     open_output,
     report,
     stream_records,
+    with_crm,
 )
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError
@@ -65,6 +67,7 @@ def evaluate(
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
+    crm: CrmOpt = None,
     overrides: Annotated[
         Path | None,
         typer.Option("--overrides", help="Pinned tiers: a CSV/JSONL of account, tier, reason, approver, expires."),
@@ -102,9 +105,11 @@ def evaluate(
     `kamrules evaluate rules/ examples/accounts.csv --format csv -o decisions.csv`
 
     `kamrules evaluate rules/ accounts.parquet --format parquet -o decisions.parquet`
+
+    `kamrules evaluate rules/ examples/crm/salesforce_accounts.csv --crm salesforce`
     """
     rulebook = load(rules)
-    engine = Engine(rulebook)
+    engine = with_crm(Engine(rulebook), crm)
     date = as_of_date(as_of)
     if overrides is not None and engine_choice is EngineChoice.columnar:
         fail("--overrides needs the per-account engine; leave out --engine columnar", exit_codes.USAGE)

@@ -14,6 +14,7 @@ from kamrules.cli import exit_codes
 from kamrules.cli.app import (
     AccountsArg,
     AsOfOpt,
+    CrmOpt,
     InputFormatOpt,
     PlacementOpt,
     RulesArg,
@@ -26,6 +27,7 @@ from kamrules.cli.app import (
     placed_alone,
     placement_for,
     read_all,
+    with_crm,
 )
 from kamrules.evaluation.engine import Engine
 from kamrules.explanation.render import to_json, to_markdown, to_text
@@ -51,6 +53,7 @@ def explain(
         str | None, typer.Option("--to", help="Say what it would take to reach (or drop to) this tier.")
     ] = None,
     input_format: InputFormatOpt = None,
+    crm: CrmOpt = None,
     placement: PlacementOpt = None,
     html: Annotated[
         Path | None, typer.Option("--html", help="Write the decision as an HTML page with pictures to this file.")
@@ -67,7 +70,7 @@ def explain(
 
     `kamrules explain rules/ examples/accounts.jsonl --account ACC-00042 --to Gold`
     """
-    engine = Engine(load(rules))
+    engine = with_crm(Engine(load(rules)), crm)
     date = as_of_date(as_of)
     all_records = read_all(accounts, input_format)
     records = only_account(engine, all_records, account, accounts)

@@ -16,6 +16,7 @@ from kamrules.cli import exit_codes
 from kamrules.cli.app import (
     AccountsArg,
     AsOfOpt,
+    CrmOpt,
     InputFormatOpt,
     OutputOpt,
     PlacementOpt,
@@ -31,6 +32,7 @@ from kamrules.cli.app import (
     placed_alone,
     read_all,
     report,
+    with_crm,
 )
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError, Decision
@@ -78,6 +80,7 @@ def check_plan(
     ] = PlanFormat.table,
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
+    crm: CrmOpt = None,
     placement: PlacementOpt = None,
 ) -> None:
     """Check account plans: what is missing for each account's stage and tier, who acts, by when.
@@ -91,7 +94,7 @@ def check_plan(
     `kamrules check-plan rules/ examples/accounts.jsonl --status non_compliant --status at_risk -f actions -o tasks.csv`
     """
     rulebook = load(rules)
-    engine = Engine(rulebook)
+    engine = with_crm(Engine(rulebook), crm)
     if not engine.checks:
         fail(f"the rulebook {rulebook.id} has no plan_checks", exit_codes.INVALID_RULES)
     date = as_of_date(as_of)

@@ -16,6 +16,7 @@ from kamrules.cli import exit_codes
 from kamrules.cli.app import (
     AccountsArg,
     AsOfOpt,
+    CrmOpt,
     InputFormatOpt,
     OutputOpt,
     RulesArg,
@@ -25,6 +26,8 @@ from kamrules.cli.app import (
     load,
     open_output,
     read_all,
+    through_crm,
+    with_crm,
 )
 
 
@@ -45,6 +48,7 @@ def lint(
     ] = None,
     output_format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
     as_of: AsOfOpt = None,
+    crm: CrmOpt = None,
 ) -> None:
     """Warn about rules that are valid but probably not what is meant (exit code 5 when any).
 
@@ -60,7 +64,7 @@ def lint(
     if accounts:
         records = read_all(accounts, None)
         size = len(records)
-        engine = Engine(rulebook)
+        engine = with_crm(Engine(rulebook), crm)
         date = as_of_date(as_of)
         decisions = []
         for record in records:
@@ -105,6 +109,7 @@ def impact(
     html: Annotated[
         Path | None, typer.Option("--html", help="Write the answer as an HTML page with pictures to this file.")
     ] = None,
+    crm: CrmOpt = None,
 ) -> None:
     """What a rule change does to a portfolio: rule diff, tier movement, and why each account moved.
 
@@ -113,7 +118,8 @@ def impact(
     from kamrules.workbench import impact as impact_report
 
     old, new = load(old_rules), load(new_rules)
-    result = impact_report.impact(old, new, read_all(accounts, input_format), as_of_date(as_of))
+    records = through_crm(old, read_all(accounts, input_format), crm)
+    result = impact_report.impact(old, new, records, as_of_date(as_of))
     if html is not None:
         from kamrules.cli.report import report_module, write_html
 
@@ -144,6 +150,7 @@ def sensitivity(
     html: Annotated[
         Path | None, typer.Option("--html", help="Write the answer as an HTML page with pictures to this file.")
     ] = None,
+    crm: CrmOpt = None,
 ) -> None:
     """Which weights matter: accounts that change tier when each weight moves by --step.
 
@@ -160,7 +167,7 @@ def sensitivity(
     if amount <= 0:
         fail("--step must be more than 0", exit_codes.USAGE)
     rulebook = load(rules)
-    records = read_all(accounts, input_format)
+    records = through_crm(rulebook, read_all(accounts, input_format), crm)
     date = as_of_date(as_of)
     effects = run_sensitivity(rulebook, records, date, amount)
     if html is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from kamrules.crm.convert import ConversionFailed
 from kamrules.crm.profile import BoundProfile, Level
+from kamrules.facts.records import RecordValidator
 from kamrules.facts.types import ListType, RecordType
 from kamrules.portfolio.sources import RawRecord
 
@@ -28,6 +29,8 @@ class ColumnReport:
     failed: Counter[str] = field(default_factory=Counter)
     """Values that have no mapping or do not convert, with how many rows give each."""
     reasons: dict[str, str] = field(default_factory=dict)
+    nested: bool = False
+    """A field of nested records (contacts, ...): counted per item, not per row."""
 
 
 @dataclass
@@ -75,7 +78,8 @@ class ProfileReport:
         for c in self.columns:
             bad = sum(c.failed.values())
             note = f", {bad:,} cannot be read" if bad else ""
-            lines.append(f"  {c.column.ljust(width)}  -> {c.fact}: {c.filled:,} of {self.records:,} rows{note}")
+            filled = f"{c.filled:,} items" if c.nested else f"{c.filled:,} of {self.records:,} rows"
+            lines.append(f"  {c.column.ljust(width)}  -> {c.fact}: {filled}{note}")
         failing = [c for c in self.columns if c.failed]
         if failing:
             lines.append("")
@@ -96,10 +100,12 @@ class ProfileReport:
 
 
 def check_profile(
-    profile: BoundProfile, records: Iterable[RawRecord], known_keys: frozenset[str] = frozenset()
+    profile: BoundProfile, records: Iterable[RawRecord], validator: RecordValidator | None = None
 ) -> ProfileReport:
-    """The report of ``profile`` over ``records``; ``known_keys`` are the keys the rulebook's
-    own validator reads (fact names and its ``facts.columns``), which a profile passes on."""
+    """The report of ``profile`` over ``records``. Columns the profile does not map are passed
+    on to the rulebook's own ``validator``, which reads fact names and its ``facts.columns``."""
+    validator = validator or RecordValidator(profile.schema)
+    known_keys = validator.known_keys
     report = ProfileReport(profile.profile.name, profile.profile.content_hash)
     columns: dict[tuple[str, ...], ColumnReport] = {}
     filled: set[str] = set()
@@ -110,7 +116,7 @@ def check_profile(
             continue
         _walk(profile, profile.account, raw.data, (), columns, report, known_keys, top=True)
         converted, _ = profile.convert_partial(raw.data)
-        _filled(converted, "", filled)
+        _filled({validator.renames.get(k, k): v for k, v in converted.items()}, "", filled)
     report.columns = list(columns.values())
     # a nested fact is listed only when its record is filled somewhere: "plan" says it all
     report.never_filled = [
@@ -136,7 +142,7 @@ def _walk(
         if entry is None:
             name = ".".join((*where, key))
             fact = ".".join((*(w for w in where), column.label)) if where else column.label
-            entry = columns[(*where, key)] = ColumnReport(name, fact)
+            entry = columns[(*where, key)] = ColumnReport(name, fact, nested=bool(where))
         value = data.get(key)
         if profile.is_missing(value):
             continue

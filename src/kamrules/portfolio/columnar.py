@@ -255,7 +255,7 @@ class ColumnarEngine:
                 f"kamrules: deciding every account per account; {reason}", ColumnarFallbackWarning, stacklevel=2
             )
             return self._per_account(table, as_of, reason)
-        return _Run(self, table, as_of).result()
+        return _Run(self, _profiled(self.engine, table), as_of).result()
 
     def _per_account(self, table: Table, as_of: dt.date, reason: str | None) -> PortfolioResult:
         import polars as pl
@@ -283,6 +283,18 @@ class ColumnarEngine:
             capacity_notes=_wide_notes(notes),
             final_tiers=pl.Series("@final", tiers, dtype=pl.Int64),
         )
+
+
+def _profiled(engine: Engine, table: Table) -> Table:
+    """The table as fact columns when the engine reads records through a CRM profile (the rows
+    the columns cannot carry exactly go per account, through the same profile)."""
+    from kamrules.crm.profile import ProfiledValidator
+
+    if not isinstance(engine.validator, ProfiledValidator):
+        return table
+    from kamrules.crm.frames import apply_to_table
+
+    return apply_to_table(engine.validator.profile, table)
 
 
 # -- per-account pieces shared by both paths ---------------------------------------------------
