@@ -25,6 +25,10 @@ Setting the scene (Given)::
                                                service metrics, growth opportunities, management feedback
     account "A-1" has no plan                  (or: has no contacts, has no plan reviews, ...)
     the accounts in "examples/accounts.csv"    a CRM export: JSON Lines, JSON or CSV
+    the CRM profile "salesforce"               read the accounts through a CRM profile (a shipped name,
+                                               or a profile file relative to the rootdir); with one,
+                                               'these accounts:' tables keep their cells exactly as
+                                               the CRM writes them ("Key Account - Gold", "29/10/2026")
 
 Acting (When)::
 
@@ -42,6 +46,8 @@ Checking (Then)::
     gate "high_credit_risk" applies to account "A-1" / does not apply to account "A-1"
     the explanation of account "A-1" says "not Gold because"
     account "A-1" could not be decided because "is missing"
+    every account is decided                   none of them is an error record
+    account "A-1" was read with the CRM profile "salesforce"
     the rulebook loads
     loading the rulebook fails at line 7 because "unknown key 'wieght'"
     loading the rulebook fails because "no rule file or folder"
@@ -323,6 +329,8 @@ class PolicyWorld:
     load_error: RulebookError | None = None
     loaded: bool = False
     outcomes: dict[str, Outcome] | None = None
+    profile: str | None = None
+    """The CRM profile the accounts are read through (a shipped name or a file), if any."""
     errors: list[AccountError] = field(default_factory=list)
     _decisions: dict[str, Decision] = field(default_factory=dict)
 
@@ -400,7 +408,10 @@ class PolicyWorld:
         """Decide every account once, as a portfolio run does (tier capacities applied across
         all of them); an account that cannot be decided gets an error record."""
         engine = self.require_engine()
-        written = set(self.written.values())
+        if self.profile is not None:
+            engine = self.profiled(engine)
+        # with a CRM profile, accounts written in the feature are CRM records, as exported
+        written = set(self.written.values()) if self.profile is None else set()
         records = [
             RawRecord(line=i + 1, data=self.conformed(engine, raw) if i in written else raw)
             for i, raw in enumerate(self.records)
@@ -417,6 +428,17 @@ class PolicyWorld:
         if self.coverage is not None:
             source = self.label(self.rulebook_source) if isinstance(self.rulebook_source, Path) else None
             self.coverage.record(engine, source, list(outcomes.values()))
+
+    def profiled(self, engine: Engine) -> Engine:
+        """The engine reading records through the scenario's CRM profile."""
+        from kamrules.crm.profile import ProfileError
+
+        assert self.profile is not None
+        path = self.path(self.profile)
+        try:
+            return engine.with_profile(path if path.is_file() else self.profile)
+        except ProfileError as exc:
+            _fail(str(exc))
 
     def decided(self) -> dict[str, Outcome]:
         if self.outcomes is None:
@@ -458,7 +480,7 @@ class PolicyWorld:
     def check_facts(self, account_id: str) -> None:
         """Check an account's facts as soon as it is described, when the rulebook is known and loads,
         so that a misspelt fact fails at the table that has it."""
-        if self.rulebook_source is None:
+        if self.rulebook_source is None or self.profile is not None:
             return
         engine = self.load()
         if engine is not None:
@@ -697,7 +719,11 @@ def these_accounts(policy: PolicyWorld, datatable: Sequence[Sequence[object]]) -
     if first not in ("account", "id", "account_id"):
         _fail(f'the first column of a table of accounts names the account: call it "account", not "{header[0]}"')
     for row in rows:
-        policy.add_account(row[0].strip(), _facts(header[1:], row[1:]))
+        if policy.profile is not None:  # the CRM's own text, for the profile to read
+            facts = {key: cell.strip() for key, cell in zip(header[1:], row[1:], strict=True) if cell.strip()}
+        else:
+            facts = _facts(header[1:], row[1:])
+        policy.add_account(row[0].strip(), facts)
         policy.check_facts(row[0].strip())
 
 
@@ -717,6 +743,13 @@ def accounts_in_file(policy: PolicyWorld, path: str) -> None:
                 )
     except SourceError as exc:
         _fail(str(exc))
+    policy.forget_decisions()
+
+
+@given(phrase('the CRM profile "{profile}"'))
+def crm_profile(policy: PolicyWorld, profile: str) -> None:
+    """Read the accounts through a CRM profile: a shipped one by name, or a file."""
+    policy.profile = profile
     policy.forget_decisions()
 
 
@@ -868,6 +901,23 @@ def _load_problems(policy: PolicyWorld) -> list[Problem]:
     if policy.load_error is None:
         _fail("loading the rulebook was expected to fail, but it loads without a problem")
     return policy.load_error.problems
+
+
+@then("every account is decided")
+def every_account_decided(policy: PolicyWorld) -> None:
+    """No account is an error record (each error is shown, with why)."""
+    policy.decided()
+    if policy.errors:
+        shown = "\n".join(error_text(e) for e in policy.errors[:5])
+        _fail(f"{len(policy.errors)} account(s) could not be decided:\n{shown}")
+
+
+@then(phrase('account "{account}" was read with the CRM profile "{profile}"'))
+def read_with_profile(policy: PolicyWorld, account: str, profile: str) -> None:
+    """The decision names the CRM profile that read its facts."""
+    named = policy.decision(account).profile
+    if named is None or named.name != profile:
+        _fail(f'account "{account}" was read with {f"the CRM profile {named.name!r}" if named else "no CRM profile"}')
 
 
 @then("the rulebook loads")
