@@ -101,3 +101,14 @@ def test_typed_hubspot_and_dynamics_records_in_columns(engine: kamrules.Engine) 
     fast, slow = _both(dynamics, from_records(rows))
     assert fast.frame.equals(slow.frame)  # type: ignore[attr-defined]
     assert fast.summary.errors == 0  # type: ignore[attr-defined]
+
+
+def test_the_frame_api_finds_accounts_by_the_profiles_id_column(engine: kamrules.Engine) -> None:
+    from kamrules.portfolio.api import decisions
+
+    records = [{"Id": f"S-{n}", "Credit_Risk__c": "High", "AnnualRevenue": "USD 3,000,000"} for n in range(3)]
+    (decision,) = decisions(engine.with_profile("salesforce"), records, AS_OF, accounts=["S-1"])
+    assert isinstance(decision, kamrules.Decision)
+    assert decision.account_id == "S-1"
+    assert decision.profile is not None and decision.profile.name == "salesforce"
+    assert decision.scores["attractiveness"].criteria[0].value == 3_000_000

@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 import kamrules
+from kamrules.crm import Profile
 from kamrules.errors import ExpressionError, RulebookError
 from kamrules.explanation.rulebook_docs import update_reference
 from kamrules.expressions import FUNCTIONS, compile_expression
@@ -104,6 +105,9 @@ def test_the_page_has_examples_of_every_kind() -> None:
 def test_yaml_example_loads(block: Block) -> None:
     document, _ = read_yaml(block.body, block.id)  # kamrules' own, strict YAML reader
     assert isinstance(document, dict), "a YAML example is a mapping of rulebook keys"
+    if "profile" in document:  # a CRM profile: it must load and fit the default rulebook's facts
+        Profile.from_text(block.body, block.id).bind(kamrules.load_rulebook(ROOT / "rules").schema)
+        return
     if "rulebook" in document:
         kamrules.load_rulebook_text(block.body, block.id)
         return

@@ -160,12 +160,13 @@ def _placed(engine: Engine, outcome: Outcome, placed: PortfolioResult, row: int)
 
 
 def _rows_of(engine: Engine, table: Table, wanted: set[str]) -> list[int]:
-    """Rows whose account id (under the fact's name or its CRM column) is asked for."""
+    """Rows whose account id (under the fact's name, its CRM column, or the column a CRM
+    profile reads it from) is asked for."""
     import polars as pl
 
     frame = table.frame
-    column = engine.rulebook.schema.account.fields["id"].column
-    sources = [c for c in frame.columns if c in ("id", column)]
+    renames = engine.validator.renames
+    sources = [c for c in frame.columns if c == "id" or renames.get(c) == "id"]
     if not sources:
         return []
     ids = pl.coalesce([pl.col(c).cast(pl.String) for c in reversed(sources)])
