@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -313,3 +314,37 @@ def test_check_reports_unmapped_values_with_counts_and_unfilled_facts(engine: ka
     text = report.to_text()
     assert "Credit_Risk__c -> credit_risk: 'Very High' (2 rows): is not a credit risk value" in text
     assert report.failures == 3
+
+
+def test_a_rulebooks_own_synonyms_match_like_its_values(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    main = rules / "rulebook.yaml"
+    vocabulary = "  vocabularies:\n    credit_risk: {synonyms: {watch_list: high}}\n  custom:\n"
+    main.write_text(main.read_text(encoding="utf-8").replace("  custom:\n", vocabulary, 1), encoding="utf-8")
+    rulebook = kamrules.load_rulebook(rules)
+    text = (
+        "profile: t\nmatch: insensitive\ncolumns:\n  Id: id\n  Risk: credit_risk\n"
+        "  Mapped: {fact: credit_risk, values: {W: watch_list}}\n"
+    )
+    assert profile(text).apply({"Id": "A", "Risk": "Watch List"}, rulebook.schema) == {"id": "A", "credit_risk": "high"}
+    decided = kamrules.Engine(rulebook).decide({"Id": "A", "Mapped": "W"}, AS_OF, profile=profile(text))
+    assert next(g for g in decided.gates if g.id == "high_credit_risk").applied
+
+
+def test_a_plan_fact_from_a_flat_column_joins_the_plan_record() -> None:
+    text = (
+        "profile: t\ncolumns:\n  Id: id\n  Reviewed: {fact: plan.last_reviewed, date: iso}\n"
+        "records:\n  plan: {column: Plan}\n"
+    )
+    assert convert(text, {"Id": "A", "Plan": None, "Reviewed": "2026-10-01"}) == {
+        "id": "A",
+        "plan": {"last_reviewed": dt.date(2026, 10, 1)},
+    }
+    assert convert(text, {"Id": "A", "Plan": '{"mentor": "Kim"}', "Reviewed": "2026-10-01"})["plan"] == {
+        "mentor": "Kim",
+        "last_reviewed": dt.date(2026, 10, 1),
+    }
+    assert problems(text, {"Id": "A", "Plan": {"last_reviewed": "2026-09-01"}, "Reviewed": "2026-10-01"}) == [
+        "plan.last_reviewed: is given twice: in the plan record and by column 'Reviewed'"
+    ]

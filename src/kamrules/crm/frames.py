@@ -67,7 +67,10 @@ def apply_to_table(profile: BoundProfile, table: Table) -> Table:
                 continue
             passed.append(key)
     flag = pl.any_horizontal(flags).fill_null(False) if flags else pl.lit(False)
-    converted = frame.select([*exprs, *[pl.col(c) for c in passed], flag.alias("@profile.slow")])
+    try:
+        converted = frame.select([*exprs, *[pl.col(c) for c in passed], flag.alias("@profile.slow")])
+    except pl.exceptions.PolarsError:  # a value map and a conversion polars cannot join: all per account
+        return Table(frame, table.raw, table.unreadable, list(range(frame.height)))
     slow = converted.get_column("@profile.slow")
     rows = [int(i) for i in slow.arg_true().to_list()] if slow.any() else []
     mixed = sorted(set(table.mixed) | set(rows))

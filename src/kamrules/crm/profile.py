@@ -325,8 +325,9 @@ class BoundProfile:
         if spec.values is not None:
             values = {(normalise(k.strip()) if insensitive else k.strip()): v for k, v in spec.values.items()}
             if isinstance(fact.type, CategoryType):
+                words = set(fact.type.values) | set(fact.type.canonical())
                 for label, value in spec.values.items():
-                    if value not in fact.type.values:
+                    if value not in words:
                         self.problems.append(
                             Problem(
                                 f"column '{column}': '{label}' maps to '{value}', which is not a {fact.type.name} value"
@@ -337,7 +338,9 @@ class BoundProfile:
                         )
         categories = None
         if isinstance(fact.type, CategoryType) and insensitive:
-            categories = {normalise(v): v for v in fact.type.values}
+            # the rulebook's synonyms (a stance 'opponent' for 'enemy') match like its values
+            categories = {normalise(w): v for w, v in fact.type.canonical().items()}
+            categories.update({normalise(v): v for v in fact.type.values})
         percent = None
         if spec.percent is not None:
             fact_scale = "0-1" if fact.maximum is not None and fact.maximum <= 1 else "0-100"
@@ -452,7 +455,9 @@ class BoundProfile:
     ) -> None:
         holder = out
         for part in target[:-1]:
-            inner = holder.setdefault(part, {})
+            inner = holder.get(part)
+            if inner is None:  # no plan given, or a null one: the column starts it
+                inner = holder[part] = {}
             if not isinstance(inner, dict):
                 problems.append(FieldProblem(f"{prefix}{part}", f"is given as a whole and by column '{column}'", inner))
                 return
@@ -460,12 +465,8 @@ class BoundProfile:
         label = ".".join(target)
         last = target[-1]
         if last in holder:
-            problems.append(
-                FieldProblem(
-                    f"{prefix}{label}",
-                    f"is given twice: by column '{given_by.get(label, last)}' and by column '{column}'",
-                )
-            )
+            first = f"by column '{given_by[label]}'" if label in given_by else f"in the {target[0]} record"
+            problems.append(FieldProblem(f"{prefix}{label}", f"is given twice: {first} and by column '{column}'"))
             return
         holder[last] = value
         given_by[label] = column
