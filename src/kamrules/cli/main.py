@@ -23,7 +23,19 @@ from kamrules.cli import (
 from kamrules.cli.app import app, err
 from kamrules.errors import KamrulesError
 
-COMMAND_MODULES = (rulebook, evaluate, explain, plans, workbench, report, policy_tests, monitor, register, serve, profile)
+COMMAND_MODULES = (
+    rulebook,
+    evaluate,
+    explain,
+    plans,
+    workbench,
+    report,
+    policy_tests,
+    monitor,
+    register,
+    serve,
+    profile,
+)
 """Every command group, in the order ``kamrules --help`` lists them."""
 
 
