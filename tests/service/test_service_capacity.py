@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from kamrules import Engine, load_rulebook
 from kamrules.cli.main import app as cli
-from kamrules.register import Register
+from kamrules.register import Register, replay
 from kamrules.service import ServiceConfig, create_app
 from tests.conftest import SMALL_RULEBOOK
 
@@ -55,6 +55,11 @@ def test_single_accounts_are_placed_against_the_saved_placement(tmp_path: Path) 
     capacity = placed["capacity"]
     assert placed["tier"] == "Silver"
     assert capacity["applied"] is True and capacity["placement"] == saved.id  # type: ignore[index]
+    with Register(register) as opened:
+        last = opened.decisions_of("ACC-2")[-1]
+        assert last.source == "service"
+        result = replay(opened, last.id)  # placed against the same stored placement again
+    assert result.identical, result.differences
 
 
 def _engine(rules: Path) -> Engine:

@@ -128,9 +128,10 @@ class Replay:
 def replay(register: Register, decision_id: int) -> Replay:
     """Decide a stored decision again from its stored facts and stored rulebook.
 
-    Identical bytes prove the register can explain the decision on its own; any difference
-    (another kamrules version, a placement that needed the whole portfolio) is listed by
-    JSON path."""
+    Identical bytes prove the register can explain the decision on its own. A decision placed
+    against a saved portfolio placement (the service's, with tier capacities) is placed
+    against the same stored placement again. Any difference (another kamrules version, a
+    batch decision whose capacity needed the whole portfolio) is listed by JSON path."""
     stored = register.decision(decision_id)
     if stored.facts is None:
         raise RegisterError(
@@ -138,7 +139,15 @@ def replay(register: Register, decision_id: int) -> Replay:
         )
     engine = Engine(load_stored_rulebook(register.rulebook_files(stored.rulebook_hash)))
     outcome = engine.evaluate(engine.validate(stored.facts), stored.as_of)
-    text = outcome.decision().model_dump_json()
+    capacity = json.loads(stored.explanation).get("capacity") or {}
+    if capacity.get("placement") and engine.has_capacity:
+        # Placed alone against a saved portfolio placement: against the same one again.
+        from kamrules.portfolio.capacity import place_outcome
+
+        placement = register.placement(capacity["placement"], engine)
+        if placement is not None:
+            outcome = place_outcome(engine, outcome, placement)
+    text = outcome.decision_json()
     differences = (
         [] if text == stored.explanation else json_differences(json.loads(stored.explanation), json.loads(text))
     )

@@ -388,6 +388,21 @@ class Register:
             document = connection.execute(query).scalar_one_or_none()
         return Placement.from_json(document, engine) if document is not None else None
 
+    def placement(self, placement_id: str, engine: Engine) -> Placement | None:
+        """A saved placement by its id, for the engine's rulebook."""
+        from kamrules.portfolio.placement import Placement
+
+        query = (
+            sa.select(placements.c.document)
+            .where(placements.c.placement_id == placement_id)
+            .where(placements.c.rulebook_hash == engine.rulebook.content_hash)
+            .order_by(placements.c.id.desc())
+            .limit(1)
+        )
+        with self._connect() as connection:
+            document = connection.execute(query).scalar_one_or_none()
+        return Placement.from_json(document, engine) if document is not None else None
+
     # -- reading ---------------------------------------------------------------------------
 
     def decision(self, decision_id: int) -> StoredDecision:
