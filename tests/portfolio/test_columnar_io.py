@@ -15,6 +15,7 @@ import pytest
 pl = pytest.importorskip("polars")
 
 from kamrules import Engine, load_rulebook, load_rulebook_text  # noqa: E402
+from kamrules.columnar import output_schema  # noqa: E402
 from kamrules.portfolio import (  # noqa: E402
     ColumnarFallbackWarning,
     decisions,
@@ -22,7 +23,6 @@ from kamrules.portfolio import (  # noqa: E402
     evaluate_portfolio,
 )
 from kamrules.portfolio.batch import Summary, run  # noqa: E402
-from kamrules.portfolio.columnar import output_schema  # noqa: E402
 from kamrules.portfolio.frames import write_frame  # noqa: E402
 from kamrules.portfolio.sources import read_records  # noqa: E402
 from tests.conftest import AS_OF, ROOT  # noqa: E402
@@ -265,7 +265,7 @@ def test_import_kamrules_does_not_import_polars() -> None:
 def test_hundredths_become_exact_decimals_over_the_whole_range() -> None:
     from decimal import Decimal
 
-    from kamrules.portfolio.columnar import _hundredths
+    from kamrules.columnar.run import hundredths as _hundredths
 
     values = pl.DataFrame({"v": range(10_001)}).select(_hundredths(pl.col("v"))).to_series().to_list()
     assert values == [Decimal(n) / 100 for n in range(10_001)]

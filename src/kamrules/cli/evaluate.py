@@ -158,7 +158,7 @@ def evaluate(
         raise typer.Exit(exit_codes.RECORDS_FAILED)
 
 
-# -- the columnar batch path (kamrules.portfolio.columnar) ------------------------------------
+# -- the columnar batch path (kamrules.columnar) ------------------------------------
 
 FLAT_FORMATS = (OutputFormat.csv, OutputFormat.parquet, OutputFormat.jsonl)
 

@@ -1,4 +1,7 @@
-"""Checked expression trees to polars expressions: the columnar form of the rule language.
+"""Checked expression trees to polars expressions: the rule language's polars backend.
+
+It sits beside the Python backend (:mod:`kamrules.expressions.compiler`) so that a construct
+added to one is visibly missing from the other; :mod:`kamrules.columnar` runs it.
 
 The per-account compiler (``kamrules.expressions.compiler``) turns an expression into a
 Python function of one record. Here the same checked tree (``parse`` + ``TypeChecker``)
