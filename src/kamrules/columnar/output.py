@@ -10,7 +10,7 @@ from kamrules.columnar.run import hundredths
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError
 from kamrules.facts.schema import STAGES
-from kamrules.portfolio.batch import Summary, flat_values
+from kamrules.portfolio.batch import CHECK_STATUSES, Summary, flat_columns, flat_values
 from kamrules.portfolio.frames import Table
 
 if TYPE_CHECKING:
@@ -19,23 +19,13 @@ if TYPE_CHECKING:
     from kamrules.columnar.run import Run
 
 
-def _output_columns(engine: Engine) -> list[str]:
-    columns = ["record", "account_id", "account_name", "status", "tier", "key_account", "segment"]
-    columns += [f"score.{card.id}" for card in engine.cards]
-    columns += [f"weighted.{card.id}" for card in engine.cards]
-    columns += [f"total_weight.{card.id}" for card in engine.cards]
-    columns += [f"points.{c.spec.id}" for card in engine.cards for c in card.criteria]
-    columns += [f"gate.{g.spec.id}" for g in engine.gates]
-    columns += ["compliance", "tier_by_rules", "placement", "error"]
-    return columns
-
-
 def output_schema(engine: Engine) -> dict[str, pl.DataType]:
     """The columns of a result frame, in order, with their types.
 
     Scores and points are ``Decimal(5, 2)`` (0.00 to 100.00, exact); columns with a fixed
     set of values (status, tiers, segment, gates, compliance) are enums, which Parquet
-    stores dictionary-encoded and CSV and JSON write as text."""
+    stores dictionary-encoded and CSV and JSON write as text. ``failed_checks`` is a list of
+    check ids (written ``;``-joined as text by :func:`~kamrules.portfolio.frames.write_frame`)."""
     import polars as pl
 
     money = pl.Decimal(5, 2)
@@ -50,7 +40,7 @@ def output_schema(engine: Engine) -> dict[str, pl.DataType]:
         "key_account": pl.Boolean(),
     }
     schema: dict[str, pl.DataType] = {}
-    for name in _output_columns(engine):
+    for name in flat_columns(engine):
         if name in fixed:
             schema[name] = fixed[name]
         elif name.startswith(("score.", "points.")):
@@ -59,6 +49,10 @@ def output_schema(engine: Engine) -> dict[str, pl.DataType]:
             schema[name] = pl.Int64()
         elif name.startswith("gate."):
             schema[name] = pl.Enum(["applies", "unknown", "no"])
+        elif name.startswith("check."):
+            schema[name] = pl.Enum(list(CHECK_STATUSES))
+        elif name == "failed_checks":
+            schema[name] = pl.List(pl.String())
         else:
             schema[name] = pl.String()
     return schema
@@ -116,7 +110,7 @@ def output(
     keys = [t.key_account for t in tiers]
     stage_code = pl.col("stage").replace_strict(list(STAGES), list(range(len(STAGES))), default=None)
     placed = placed.with_columns((pl.col("@final") * 8 + stage_code.fill_null(7)).alias("@situation"))
-    status = compliance(run, placed)
+    status, checks = compliance(run, placed)
     notes = [pl.col("@notes")] + [pl.col(c) for c in placed.columns if c.startswith("@cap.")]
     placement = pl.concat_str(notes, separator="; ", ignore_nulls=True)
     exprs: list[pl.Expr] = [
@@ -140,6 +134,7 @@ def output(
             exprs.append(hundredths(pl.col(f"@p.{c.spec.id}")).alias(f"points.{c.spec.id}"))
     exprs += [pl.col(f"gate.{g.spec.id}") for g in engine.gates]
     exprs.append(status.alias("compliance"))
+    exprs += checks
     exprs.append(pl.col("@natural").replace_strict(indices, names, return_dtype=pl.String).alias("tier_by_rules"))
     exprs.append(pl.when(placement != "").then(placement).alias("placement"))
     exprs.append(pl.lit(None, dtype=pl.String).alias("error"))
