@@ -12,8 +12,10 @@ It agrees with :class:`~kamrules.evaluation.engine.Engine` plus
 deciding in columns only what it reproduces exactly, and handing every other row to the
 per-account evaluator:
 
-* rows with nested facts (a plan, contacts or other lists), which are validated and read
-  item by item;
+* rows whose nested facts (the plan, contacts and the other lists, read as struct and list
+  columns by :mod:`~kamrules.columnar.lists`) the columns do not read exactly, and every row
+  with nested facts when the rulebook reads items in a way without a columnar form, or when
+  they were not given as columns (records and JSON Lines);
 * rows with a cell the column parsers do not read exactly as pydantic would (``'1_000'``,
   ``' 3'``, a date with a time, an integer beyond 2**31 ...), or that fail validation (the
   per-account validator then words the error);
@@ -295,6 +297,8 @@ def result(run: Run) -> PortfolioResult:
     if slow_rows:
         parts = [f"{count} {reason}" for reason, count in run.reasons.items()]
         fallback = f"{len(slow_rows)} of {run.table.rows} rows were decided per account: " + "; ".join(parts)
+        if run.nested_problem is not None:
+            fallback += f" (nested facts are not read in columns: {run.nested_problem})"
         if any(r.startswith(("nested", "records")) for r in run.reasons) and run.owner.nested_expressions:
             expressions = tuple(f"{w}: {s}" for w, s in run.owner.nested_expressions.items())
             warnings.warn(

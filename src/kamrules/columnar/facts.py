@@ -64,17 +64,15 @@ def fact_columns(run: Run) -> tuple[pl.DataFrame, pl.Series]:
                 source = pl.coalesce([pl.col(s).cast(pl.String) for s in reversed(sources)])
             else:
                 source = pl.coalesce([pl.col(s) for s in reversed(sources)])
-        value, problem = _parse(source, dtype, fact, run.as_of)
+        value, problem = parse_column(source, dtype, fact, run.as_of)
         exprs.append(value.alias(name))
         bad[name] = problem
-    for name in run.owner.nested:
-        if name in present:
-            bad[f"@nested.{name}"] = _nested_present(pl.col(name), frame.schema[name], name == "plan")
     # with_columns broadcasts literal columns (a fact no column gives) to the frame's height.
     checks = [v.fill_null(False).alias(f"@bad.{k}") for k, v in bad.items()]
     typed = frame.with_columns(exprs + checks).select([e.meta.output_name() for e in exprs + checks])
     for name, (parsed, problems) in eager.items():
         typed = typed.with_columns(parsed.alias(name), problems.alias(f"@bad.{name}"))
+    typed = _nested(run, frame, typed, present)
     bad_columns = [c for c in typed.columns if c.startswith("@bad.")]
     slow = typed.select(pl.any_horizontal(bad_columns) if bad_columns else pl.repeat(False, typed.height))
     slow_series = slow.to_series()
@@ -121,7 +119,7 @@ def _object_fact(run: Run, frame: pl.DataFrame, sources: list[str], fact: FactFi
             for i in rows:
                 problems[i] = True
             continue
-        value, problem = _parse(pl.col("v"), sub.dtype, fact, run.as_of)
+        value, problem = parse_column(pl.col("v"), sub.dtype, fact, run.as_of)
         parsed = sub.to_frame().select(value.alias("value"), problem.fill_null(False).alias("bad"))
         for i, (v, b) in zip(rows, parsed.iter_rows(), strict=True):
             values[i] = v
@@ -129,6 +127,37 @@ def _object_fact(run: Run, frame: pl.DataFrame, sources: list[str], fact: FactFi
     if fact.required:
         problems = [p or v is None for p, v in zip(problems, values, strict=True)]
     return pl.Series(fact.name, values, dtype=fact_dtype(fact)), pl.Series(problems, dtype=pl.Boolean)
+
+
+def _nested(run: Run, frame: pl.DataFrame, typed: pl.DataFrame, present: set[str]) -> pl.DataFrame:
+    """The nested facts in columns (:mod:`kamrules.columnar.lists`): plan facts, aggregate
+    columns, and the rows whose items the columns do not read exactly. Where the rulebook reads
+    items in a way that has no columnar form, every row with nested facts goes per account."""
+    import polars as pl
+
+    from kamrules.columnar.lists import Lists, list_labels, nested_sources, trees
+    from kamrules.expressions.polars_backend import Unsupported
+
+    run.lists = None
+    if nested_sources(frame, run.owner.nested):
+        lists = Lists(run, frame)
+        try:
+            with_plan = typed.with_columns(lists.plan_columns())
+            for label in list_labels(run.schema):
+                lists.table(label)
+            with_aggregates = lists.aggregate_columns(with_plan, trees(run))
+        except Unsupported as exc:
+            run.nested_problem = exc.reason
+        else:
+            run.lists = lists
+            flags = [rows.alias(f"@bad.{reason}") for reason, rows in lists.bad.items()]
+            return with_aggregates.with_columns(*flags, lists.guarded.alias("@bad.@guarded"))
+    given = [
+        _nested_present(pl.col(name), frame.schema[name], name == "plan").alias(f"@bad.@nested.{name}")
+        for name in run.owner.nested
+        if name in present
+    ]
+    return typed.with_columns(frame.with_columns(given).select(e.meta.output_name() for e in given)) if given else typed
 
 
 def _nested_present(column: pl.Expr, dtype: pl.DataType, is_record: bool) -> pl.Expr:
@@ -142,7 +171,7 @@ def _nested_present(column: pl.Expr, dtype: pl.DataType, is_record: bool) -> pl.
     return column.is_not_null()
 
 
-def _parse(source: pl.Expr, dtype: pl.DataType, fact: FactField, as_of: dt.date) -> tuple[pl.Expr, pl.Expr]:
+def parse_column(source: pl.Expr, dtype: pl.DataType, fact: FactField, as_of: dt.date) -> tuple[pl.Expr, pl.Expr]:
     """A raw column as the fact's typed column, and the rows where it does not read exactly
     as the per-account validator reads it (or fails validation): those go per account."""
     import polars as pl

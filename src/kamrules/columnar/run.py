@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from kamrules.columnar.engine import ColumnarEngine
+    from kamrules.columnar.lists import Lists
 
 
 class Run:
@@ -36,6 +37,10 @@ class Run:
         self.as_of = as_of
         self.totals: dict[str, list[int]] = {}
         self.reasons: Counter[str] = Counter()
+        self.lists: Lists | None = None
+        """Nested facts in columns, when the table has them and the rulebook's reads compile."""
+        self.nested_problem: str | None = None
+        """Why nested facts are not read in columns this run (their rows go per account)."""
 
     def compiler(self) -> PolarsCompiler:
         import polars as pl
@@ -45,6 +50,7 @@ class Run:
             score=lambda card: (pl.col(f"@w.{card}"), pl.col(f"@t.{card}")),
             totals=lambda card: self.totals.get(card, [1]),
             as_of=self.as_of,
+            aggregate=self.lists.lookup if self.lists is not None else None,
         )
         return PolarsCompiler(self.schema, columns)
 
