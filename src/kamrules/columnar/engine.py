@@ -157,6 +157,14 @@ class ColumnarEngine:
                     "weights",
                     "the weights are too large for exact integer scores in 53 bits",
                 )
+        excluded = getattr(self.rulebook.spec, "excluded", None)
+        if excluded is not None:
+            # An excluded outcome holds no tier (and no place in capacity); the columns
+            # decide tiers only, so such a rulebook is decided per account.
+            self.problems["excluded"] = (
+                f"excluded: {excluded.name}",
+                "an excluded outcome (not a tier) has no columnar form yet",
+            )
 
     def _trial_compile(self) -> None:
         import polars as pl
