@@ -6,7 +6,8 @@ capacities as counts and shares and per manager, tie-breakers, stability, segmen
 checks) and random portfolios (missing facts, values exactly on thresholds, numbers given
 as text, bad values, overrides, unknown current tiers, nested facts, duplicate ids), and
 every decision of the columnar evaluator must equal the per-account decision: tier, segment,
-points, exact weighted sums, gates, compliance, tier by rules, placement, errors.
+points, exact weighted sums, gates, compliance, each plan check's result, tier by rules,
+placement, errors.
 """
 
 from __future__ import annotations
@@ -336,6 +337,15 @@ def compare(engine: Engine, frame: pl.DataFrame, expected: list[Outcome | Accoun
                 assert row[f"points.{c.spec.id}"] == expected_points, (where, c.spec.id)
         for gate, (applied, unknown, _) in zip(engine.gates, item.gates, strict=True):
             assert row[f"gate.{gate.spec.id}"] == ("applies" if applied else "unknown" if unknown else "no"), where
+        not_passed = []
+        for check, (kind, passed, *_) in zip(engine.checks, item.check_rows, strict=True):
+            # kind 0: evaluated at the final tier and stage; passed None: unknown
+            status = "not_applicable" if kind else {True: "passed", False: "failed", None: "evidence_missing"}[passed]
+            assert row[f"check.{check.spec.id}"] == status, (where, check.spec.id)
+            if status in ("failed", "evidence_missing"):
+                not_passed.append(check.spec.id)
+        if engine.checks:
+            assert row["failed_checks"] == not_passed, where
 
 
 @pytest.mark.slow

@@ -22,15 +22,15 @@ from hypothesis import strategies as st  # noqa: E402
 
 from kamrules.errors import ExpressionError  # noqa: E402
 from kamrules.expressions import compile_expression  # noqa: E402
-from kamrules.facts.records import RecordValidator  # noqa: E402
-from kamrules.facts.schema import build_schema  # noqa: E402
-from kamrules.facts.types import BOOLEAN, DATE, INTEGER, NUMBER, TEXT, CategoryType, FactField  # noqa: E402
-from kamrules.portfolio.polars_expressions import (  # noqa: E402
+from kamrules.expressions.polars_backend import (  # noqa: E402
     Columns,
     PolarsCompiler,
     Unsupported,
     score_threshold,
 )
+from kamrules.facts.records import RecordValidator  # noqa: E402
+from kamrules.facts.schema import build_schema  # noqa: E402
+from kamrules.facts.types import BOOLEAN, DATE, INTEGER, NUMBER, TEXT, CategoryType, FactField  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 1)
 CUSTOM = [

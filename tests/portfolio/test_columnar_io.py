@@ -15,6 +15,7 @@ import pytest
 pl = pytest.importorskip("polars")
 
 from kamrules import Engine, load_rulebook, load_rulebook_text  # noqa: E402
+from kamrules.columnar import output_schema  # noqa: E402
 from kamrules.portfolio import (  # noqa: E402
     ColumnarFallbackWarning,
     decisions,
@@ -22,7 +23,6 @@ from kamrules.portfolio import (  # noqa: E402
     evaluate_portfolio,
 )
 from kamrules.portfolio.batch import Summary, run  # noqa: E402
-from kamrules.portfolio.columnar import output_schema  # noqa: E402
 from kamrules.portfolio.frames import write_frame  # noqa: E402
 from kamrules.portfolio.sources import read_records  # noqa: E402
 from tests.conftest import AS_OF, ROOT  # noqa: E402
@@ -265,7 +265,46 @@ def test_import_kamrules_does_not_import_polars() -> None:
 def test_hundredths_become_exact_decimals_over_the_whole_range() -> None:
     from decimal import Decimal
 
-    from kamrules.portfolio.columnar import _hundredths
+    from kamrules.columnar.run import hundredths as _hundredths
 
     values = pl.DataFrame({"v": range(10_001)}).select(_hundredths(pl.col("v"))).to_series().to_list()
     assert values == [Decimal(n) / 100 for n in range(10_001)]
+
+
+def test_each_plan_check_has_a_column_and_the_engines_write_the_same_csv(
+    default_engine: Engine, tmp_path: Path
+) -> None:
+    import io
+    import json
+
+    from kamrules.portfolio.writers import write_decisions
+
+    path = ROOT / "examples" / "accounts.jsonl"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColumnarFallbackWarning)
+        frame = evaluate_portfolio(default_engine, path, AS_OF, engine="columnar").frame
+    ids = [c.spec.id for c in default_engine.checks]
+    assert [c for c in frame.columns if c.startswith("check.")] == [f"check.{i}" for i in ids]
+    assert frame.schema["failed_checks"] == pl.List(pl.String)
+    seen: set[str] = set()
+    for row in frame.filter(pl.col("status") == "decided").iter_rows(named=True):
+        statuses = [row[f"check.{i}"] for i in ids]
+        seen.update(statuses)
+        not_passed = [i for i, s in zip(ids, statuses, strict=True) if s in ("failed", "evidence_missing")]
+        assert row["failed_checks"] == not_passed
+        if row["compliance"] == "not_applicable":
+            assert set(statuses) == {"not_applicable"}
+    assert seen == {"passed", "failed", "not_applicable", "evidence_missing"}
+
+    summary = Summary()
+    expected = io.StringIO()
+    write_decisions(default_engine, run(default_engine, read_records(path), AS_OF, summary), "csv", expected, summary)
+    write_frame(frame, tmp_path / "decisions.csv", "csv")
+    assert (tmp_path / "decisions.csv").read_text() == expected.getvalue()
+
+    write_frame(frame, tmp_path / "decisions.parquet", "parquet")
+    assert pl.read_parquet(tmp_path / "decisions.parquet").equals(frame)
+    write_frame(frame, tmp_path / "decisions.jsonl", "jsonl")
+    lines = [json.loads(line) for line in (tmp_path / "decisions.jsonl").read_text().splitlines()]
+    joined = [";".join(f) if f else None for f in frame["failed_checks"].to_list()]
+    assert [line["failed_checks"] for line in lines] == joined

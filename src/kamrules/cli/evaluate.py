@@ -163,7 +163,7 @@ def evaluate(
         raise typer.Exit(exit_codes.RECORDS_FAILED)
 
 
-# -- the columnar batch path (kamrules.portfolio.columnar) ------------------------------------
+# -- the columnar batch path (kamrules.columnar) ------------------------------------
 
 FLAT_FORMATS = (OutputFormat.csv, OutputFormat.parquet, OutputFormat.jsonl)
 
@@ -192,7 +192,7 @@ def _evaluate_columnar(
         return False
     try:
         from kamrules.portfolio.api import columnar_engine
-        from kamrules.portfolio.frames import read_table, write_frame
+        from kamrules.portfolio.frames import as_text_columns, read_table, write_frame
         from kamrules.portfolio.sources import detect_format
     except ImportError:  # pragma: no cover - exercised only without the extra
         if fmt is OutputFormat.parquet or choice is EngineChoice.columnar:
@@ -220,9 +220,9 @@ def _evaluate_columnar(
         except OSError as exc:
             fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
     elif fmt is OutputFormat.csv:
-        sys.stdout.write(result.frame.write_csv())
+        sys.stdout.write(as_text_columns(result.frame).write_csv())
     else:
-        sys.stdout.write(result.frame.write_ndjson())
+        sys.stdout.write(as_text_columns(result.frame).write_ndjson())
     if result.fallback and choice is not EngineChoice.per_account:
         err.print(f"note: {result.fallback}", markup=False)
     report(result.summary, True, output)

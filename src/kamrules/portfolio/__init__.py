@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from kamrules.columnar import ColumnarEngine, ColumnarFallbackWarning, PortfolioResult
     from kamrules.portfolio.api import (
         columnar_engine,
         decisions,
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
         evaluate_portfolio,
         read_accounts,
     )
-    from kamrules.portfolio.columnar import ColumnarEngine, ColumnarFallbackWarning, PortfolioResult
     from kamrules.portfolio.frames import Table
 
 _API = {
@@ -27,9 +27,9 @@ _API = {
     "evaluate_frame": "kamrules.portfolio.api",
     "evaluate_portfolio": "kamrules.portfolio.api",
     "read_accounts": "kamrules.portfolio.api",
-    "ColumnarEngine": "kamrules.portfolio.columnar",
-    "ColumnarFallbackWarning": "kamrules.portfolio.columnar",
-    "PortfolioResult": "kamrules.portfolio.columnar",
+    "ColumnarEngine": "kamrules.columnar",
+    "ColumnarFallbackWarning": "kamrules.columnar",
+    "PortfolioResult": "kamrules.columnar",
     "Table": "kamrules.portfolio.frames",
 }
 

@@ -25,10 +25,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kamrules.columnar import ColumnarEngine, EngineChoice, PortfolioResult, decide_rows
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError, Decision
 from kamrules.portfolio.capacity import has_capacity
-from kamrules.portfolio.columnar import ColumnarEngine, EngineChoice, PortfolioResult, decide_rows
 from kamrules.portfolio.frames import Table, from_data, read_table
 from kamrules.rulebook.semantics import Rulebook
 
@@ -60,8 +60,8 @@ def read_accounts(path: str | Path, fmt: str | None = None, *, rulebook: Any = N
 
 
 def _default_nested() -> tuple[str, ...]:
+    from kamrules.expressions.polars_backend import list_facts
     from kamrules.facts.schema import DEFAULT_SCHEMA
-    from kamrules.portfolio.polars_expressions import list_facts
 
     return list_facts(DEFAULT_SCHEMA)
 

@@ -10,11 +10,12 @@ import datetime as dt
 import pickle
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, BinaryIO
 
+from kamrules.evaluation.compliance import APPLIES, CheckRow
 from kamrules.evaluation.engine import Engine, Outcome, account_error
 from kamrules.evaluation.exact import score2
 from kamrules.explanation.decision import AccountError, FieldError
@@ -202,7 +203,10 @@ def flat_columns(engine: Engine) -> list[str]:
 
     The same columns, in the same order, as the columnar evaluator writes, so a CRM feed
     does not change shape with the engine that produced it. ``weighted.<card>`` and
-    ``total_weight.<card>`` are the exact integers the score is made of.
+    ``total_weight.<card>`` are the exact integers the score is made of. With plan checks,
+    ``check.<id>`` gives each check's result (:data:`CHECK_STATUSES`) and ``failed_checks``
+    the ids of those that failed or lacked evidence, so a feed can filter on one check without
+    parsing explanations.
     """
     columns = ["record", "account_id", "account_name", "status", "tier", "key_account", "segment"]
     columns += [f"score.{card.id}" for card in engine.cards]
@@ -211,8 +215,32 @@ def flat_columns(engine: Engine) -> list[str]:
     for card in engine.cards:
         columns += [f"points.{c.spec.id}" for c in card.criteria]
     columns += [f"gate.{g.spec.id}" for g in engine.gates]
-    columns += ["compliance", "tier_by_rules", "placement", "error"]
+    columns += ["compliance"]
+    if engine.checks:
+        columns += [f"check.{c.spec.id}" for c in engine.checks] + ["failed_checks"]
+    columns += ["tier_by_rules", "placement", "error"]
     return columns
+
+
+CHECK_STATUSES = ("passed", "failed", "not_applicable", "evidence_missing")
+"""What ``check.<id>`` says of one plan check at the account's final tier and stage."""
+
+
+def check_statuses(rows: Sequence[CheckRow]) -> list[str]:
+    """Each plan check's result in the flat form: a check that does not apply at the tier or
+    stage is ``not_applicable``; one whose condition is unknown is ``evidence_missing``."""
+    return [_status(kind, passed) for kind, passed, *_ in rows]
+
+
+def _status(kind: int, passed: bool | None) -> str:
+    if kind != APPLIES:
+        return "not_applicable"
+    return "passed" if passed is True else "evidence_missing" if passed is None else "failed"
+
+
+def failed_checks(engine: Engine, statuses: Sequence[str]) -> list[str]:
+    """The ids of the checks that apply and did not pass (failed, or evidence missing)."""
+    return [c.spec.id for c, s in zip(engine.checks, statuses, strict=True) if s in ("failed", "evidence_missing")]
 
 
 def flat_values(engine: Engine, item: Outcome | AccountError, number: int) -> dict[str, Any]:
@@ -247,12 +275,20 @@ def flat_values(engine: Engine, item: Outcome | AccountError, number: int) -> di
     for gate, (applied, unknown, _) in zip(engine.gates, item.gates, strict=True):
         row[f"gate.{gate.spec.id}"] = "applies" if applied else "unknown" if unknown else "no"
     row["compliance"] = item.compliance_status
+    if engine.checks:
+        statuses = check_statuses(item.check_rows)
+        for check, status in zip(engine.checks, statuses, strict=True):
+            row[f"check.{check.spec.id}"] = status
+        row["failed_checks"] = failed_checks(engine, statuses)
     row["tier_by_rules"] = engine.tiers[item.rules_index].name
     row["placement"] = "; ".join(note for _, note in item.placement) or None
     return row
 
 
 _CENTS = Decimal("0.01")
+
+FAILED_SEPARATOR = ";"
+"""How ``failed_checks`` (a list in frames and Parquet) is written as text in CSV and JSON Lines."""
 
 
 def flat_row(engine: Engine, item: Outcome | AccountError, number: int) -> dict[str, Any]:
@@ -266,4 +302,6 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):  # failed_checks
+        return FAILED_SEPARATOR.join(value)
     return value

@@ -265,6 +265,22 @@ def _read_csv(path: Path, nested: Sequence[str]) -> Table | None:
     return Table(frame, raw, unreadable)
 
 
+def as_text_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """A result frame for CSV and JSON Lines: ``failed_checks``, a list in frames and
+    Parquet, becomes ``;``-joined text, as the per-account CSV writes it (an empty list is an
+    empty cell: polars would quote an empty string)."""
+    if "failed_checks" not in frame.columns:
+        return frame
+    import polars as pl
+
+    from kamrules.portfolio.batch import FAILED_SEPARATOR
+
+    failed = pl.col("failed_checks")
+    return frame.with_columns(
+        pl.when(failed.list.len() > 0).then(failed.list.join(FAILED_SEPARATOR)).alias("failed_checks")
+    )
+
+
 def write_frame(frame: pl.DataFrame, path: Path | None, fmt: str, handle: io.TextIOBase | None = None) -> None:
     """Write a result frame as Parquet, CSV or JSON Lines (to ``path``, or text to ``handle``)."""
     if fmt == "parquet":
@@ -272,6 +288,8 @@ def write_frame(frame: pl.DataFrame, path: Path | None, fmt: str, handle: io.Tex
         frame.write_parquet(path)
         return
     target: Any = path if path is not None else handle
+    if fmt in ("csv", "jsonl"):
+        frame = as_text_columns(frame)
     if fmt == "csv":
         frame.write_csv(target)
     elif fmt == "jsonl":

@@ -1,4 +1,7 @@
-"""Checked expression trees to polars expressions: the columnar form of the rule language.
+"""Checked expression trees to polars expressions: the rule language's polars backend.
+
+It sits beside the Python backend (:mod:`kamrules.expressions.compiler`) so that a construct
+added to one is visibly missing from the other; :mod:`kamrules.columnar` runs it.
 
 The per-account compiler (``kamrules.expressions.compiler``) turns an expression into a
 Python function of one record. Here the same checked tree (``parse`` + ``TypeChecker``)
@@ -26,10 +29,11 @@ How each construct keeps Python's meaning:
   exactly (with ``fractions.Fraction``) for each total weight that occurs; score against
   score and score against an integer are cross-multiplied in Int128. Any other use of a
   score (arithmetic, functions, comparison with a float fact) is refused.
-* Aggregates read lists. The columnar evaluator decides only rows without nested facts
-  (no plan, no contacts or other lists: those rows are evaluated per account), so an
-  aggregate over a top-level list is the value it has over an empty list and one over a
-  list inside the plan is unknown, exactly as the per-account code gives for such rows.
+* Aggregates read lists. With nested facts in columns, :mod:`kamrules.columnar.lists`
+  computes each aggregate into a column first (``Columns.aggregate``), and plan and item facts
+  are columns. Without them (rows that carry no plan and no lists), an aggregate over a
+  top-level list is the value it has over an empty list and one over a list inside the plan
+  is unknown, exactly as the per-account code gives for such rows.
 """
 
 from __future__ import annotations
@@ -107,11 +111,17 @@ class Columns:
         score: Callable[[str], tuple[pl.Expr, pl.Expr]],
         totals: Callable[[str], Sequence[int]],
         as_of: dt.date,
+        aggregate: Callable[[Aggregate], tuple[pl.Expr, float]] | None = None,
     ) -> None:
         self.fact = fact
         self.score = score
         self.totals = totals
         self.as_of = as_of
+        self.aggregate = aggregate
+        """With nested facts in columns: the column of an aggregate already computed (by
+        :mod:`kamrules.columnar.lists`) and, for an integer, the largest magnitude it can have;
+        plan facts are then columns ``plan.<fact>`` and an item's facts ``@i<level>.<fact>``.
+        Without it, rows have no nested facts (see :meth:`PolarsCompiler.aggregate`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +265,9 @@ class PolarsCompiler:
 
     def compile(self, source: str) -> ColumnarExpression:
         tree = check(source, self.schema)
+        return self.compile_tree(source, tree)
+
+    def compile_tree(self, source: str, tree: Node) -> ColumnarExpression:
         self.guards = []
         value = self.emit(tree)
         return ColumnarExpression(source, value.expr, value.kind, self.guards, nested_reads(tree))
@@ -340,15 +353,35 @@ class PolarsCompiler:
         return Compiled(pl.lit(value, dtype=dtype_of(kind)), kind)
 
     def field(self, node: Field) -> Compiled:
+        import polars as pl
+
         kind = kind_of(node.type)
         if node.namespace == "score":
             weighted, _ = self.columns.score(node.path[0])
             return Compiled(weighted, "number", score=node.path[0])
+        nested = self.columns.aggregate is not None
+        if node.namespace == "item" and nested:
+            if len(node.path) != 1:
+                raise Unsupported(f"'{node.label}' reads a record inside an item")
+            expr = pl.col(item_column(node.level, node.path[0]))
+            if kind == "integer":
+                item = _record_at(self.schema, node)
+                return self.checked_int(expr, field_bound(item.fields[node.path[0]]), node)
+            return Compiled(expr, kind)
         if node.namespace != "account":
             raise Unsupported(f"'{node.label}' reads an item outside an aggregate")
         if len(node.path) > 1:
-            # A fact of the plan: the rows decided in columns have no plan.
-            return Compiled(null_of(kind), kind)
+            if not nested:
+                # A fact of the plan: the rows decided in columns without nested facts have no plan.
+                return Compiled(null_of(kind), kind)
+            if len(node.path) != 2 or node.path[0] != "plan":
+                raise Unsupported(f"'{node.label}' reads a record other than the plan")
+            plan = self.schema.account.fields["plan"].type
+            assert isinstance(plan, RecordType)
+            expr = pl.col(".".join(node.path))
+            if kind == "integer":
+                return self.checked_int(expr, field_bound(plan.fields[node.path[1]]), node)
+            return Compiled(expr, kind)
         fact = self.schema.account.fields[node.path[0]]
         expr = self.columns.fact(node.path[0])
         if kind == "integer":
@@ -361,6 +394,11 @@ class PolarsCompiler:
         import polars as pl
 
         kind = kind_of(node.type)
+        if self.columns.aggregate is not None:
+            expr, bound = self.columns.aggregate(node)
+            if kind == "integer":
+                return self.checked_int(expr, bound, node)
+            return Compiled(expr, kind)
         items = node.items
         assert isinstance(items.type, ListType)
         under_record = items.namespace != "account" or len(items.path) > 1
@@ -541,6 +579,30 @@ class PolarsCompiler:
         if name == "lower":
             return Compiled(args[0].expr.str.to_lowercase(), "text")
         raise Unsupported(f"{name}() has no columnar form")
+
+
+def item_column(level: int, name: str) -> str:
+    """The column of an item's fact in the frame of the items of the aggregate at ``level``."""
+    return f"@i{level}.{name}"
+
+
+def _record_at(schema: FactSchema, node: Field) -> RecordType:
+    """The item type an item field of ``node`` belongs to (by its item name)."""
+    for record in _records(schema.account):
+        if record.name == node.item_name:
+            return record
+    raise Unsupported(f"no item type named '{node.item_name}'")
+
+
+def _records(record: RecordType) -> list[RecordType]:
+    found = []
+    for fact in record.fields.values():
+        if isinstance(fact.type, ListType):
+            found.append(fact.type.item)
+            found += _records(fact.type.item)
+        elif isinstance(fact.type, RecordType):
+            found += _records(fact.type)
+    return found
 
 
 def list_facts(schema: FactSchema) -> tuple[str, ...]:
