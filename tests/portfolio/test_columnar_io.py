@@ -308,3 +308,18 @@ def test_each_plan_check_has_a_column_and_the_engines_write_the_same_csv(
     lines = [json.loads(line) for line in (tmp_path / "decisions.jsonl").read_text().splitlines()]
     joined = [";".join(f) if f else None for f in frame["failed_checks"].to_list()]
     assert [line["failed_checks"] for line in lines] == joined
+
+
+def test_a_list_under_a_facts_crm_column_is_decided_as_the_per_account_batch_does(tmp_path: Path) -> None:
+    """Found by the fuzz suite: a fact given as a list under its CRM column in one record and as
+    a number under its name in another has no text form; it must not stop the batch."""
+    engine = Engine(load_rulebook(ROOT / "rules"))
+    column = engine.rulebook.schema.account.fields["nps"].column
+    assert column is not None
+    records = [{"id": "A", column: [], "annual_revenue": 1}, {"id": "B", "nps": 5, "annual_revenue": 1}]
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    columnar = evaluate_frame(engine, path, AS_OF, engine="columnar")
+    per_account = evaluate_frame(engine, path, AS_OF, engine="per-account")
+    assert columnar.to_dicts() == per_account.to_dicts()
+    assert columnar.get_column("status").to_list() == ["error", "decided"]

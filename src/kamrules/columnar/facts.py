@@ -68,7 +68,16 @@ def fact_columns(run: Run) -> tuple[pl.DataFrame, pl.Series]:
             dtype = frame.schema[sources[0]]
             if any(frame.schema[s] != dtype for s in sources):
                 dtype = pl.String()
-                source = pl.coalesce([pl.col(s).cast(pl.String) for s in reversed(sources)])
+                # a list or record where a value belongs has no text form: its rows go per account
+                nested = [s for s in sources if isinstance(frame.schema[s], pl.List | pl.Array | pl.Struct)]
+                if nested:
+                    bad[f"{name}, not a value"] = pl.any_horizontal([pl.col(s).is_not_null() for s in nested])
+                source = pl.coalesce(
+                    [
+                        pl.lit(None, dtype=pl.String) if s in nested else pl.col(s).cast(pl.String)
+                        for s in reversed(sources)
+                    ]
+                )
             else:
                 source = pl.coalesce([pl.col(s) for s in reversed(sources)])
         value, problem = parse_column(source, dtype, fact, run.as_of)
