@@ -33,6 +33,7 @@ from kamrules.evaluation.exact import score2  # noqa: E402
 from kamrules.explanation.decision import AccountError  # noqa: E402
 from kamrules.facts.records import InvalidRecord  # noqa: E402
 from kamrules.portfolio import evaluate_portfolio  # noqa: E402
+from kamrules.portfolio.batch import repeated_account  # noqa: E402
 from kamrules.portfolio.capacity import apply_capacity  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 1)
@@ -307,6 +308,12 @@ def reference(engine: Engine, rows: list[Any]) -> list[Outcome | AccountError]:
             items.append(engine.evaluate(engine.validate(raw), AS_OF))
         except InvalidRecord as exc:
             items.append(account_error(number, exc))
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):  # an account id given again is an error for the repeat
+        if isinstance(item, Outcome):
+            first = seen.setdefault(item.account_id, i)
+            if first != i:
+                items[i] = repeated_account(i + 1, i + 1, item.account_id, first + 1)
     placed = iter(apply_capacity(engine, [i for i in items if isinstance(i, Outcome)]))
     return [next(placed) if isinstance(i, Outcome) else i for i in items]
 

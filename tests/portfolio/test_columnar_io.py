@@ -244,8 +244,8 @@ def test_date_strings_and_dates_are_the_same_fact(default_engine: Engine) -> Non
     base = {"id": "A", "annual_revenue": 3e6, "strategic_fit": 4, "override_tier": "Gold"}
     rows = [
         base | {"override_reason": "r", "override_approver": "a", "override_expires": "2026-12-01"},
-        base | {"override_reason": "r", "override_approver": "a", "override_expires": dt.date(2026, 12, 1)},
-        base | {"override_reason": "r", "override_approver": "a", "override_expires": "2026-10-31"},
+        base | {"id": "B", "override_reason": "r", "override_approver": "a", "override_expires": dt.date(2026, 12, 1)},
+        base | {"id": "C", "override_reason": "r", "override_approver": "a", "override_expires": "2026-10-31"},
     ]
     frame = evaluate_frame(default_engine, rows, AS_OF)
     assert frame["tier"].to_list()[:2] == ["Gold", "Gold"]
@@ -323,3 +323,18 @@ def test_a_list_under_a_facts_crm_column_is_decided_as_the_per_account_batch_doe
     per_account = evaluate_frame(engine, path, AS_OF, engine="per-account")
     assert columnar.to_dicts() == per_account.to_dicts()
     assert columnar.get_column("status").to_list() == ["error", "decided"]
+
+
+def test_an_account_id_given_twice_is_an_error_for_the_repeat_on_both_engines(tmp_path: Path) -> None:
+    engine = Engine(load_rulebook(ROOT / "rules"))
+    lines = (ROOT / "examples" / "accounts.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    path = tmp_path / "twice.jsonl"
+    path.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")
+    columnar = evaluate_portfolio(engine, path, AS_OF, engine="columnar")
+    per_account = evaluate_frame(engine, path, AS_OF, engine="per-account")
+    assert columnar.frame.to_dicts() == per_account.to_dicts()
+    assert columnar.frame.get_column("status").to_list() == ["decided", "decided", "decided", "error"]
+    assert columnar.frame.get_column("error").to_list()[3] == (
+        "id: account 'ACC-00002' appears more than once; it was first given at line 2"
+    )
+    assert columnar.fallback == "the input gives an account id more than once"

@@ -54,7 +54,7 @@ from kamrules.expressions.polars_backend import (
     list_facts,
 )
 from kamrules.facts.records import InvalidRecord
-from kamrules.portfolio.batch import Summary
+from kamrules.portfolio.batch import Summary, repeated_account
 from kamrules.portfolio.capacity import apply_capacity
 from kamrules.portfolio.frames import Table, require_polars
 
@@ -208,6 +208,9 @@ class ColumnarEngine:
                 f"kamrules: deciding every account per account; {reason}", ColumnarFallbackWarning, stacklevel=2
             )
             return self._per_account(table, as_of, reason)
+        if _repeats_an_id(self.engine, table):
+            # which record keeps a repeated id depends on which ones validate: the batch's rule, per account
+            return self._per_account(table, as_of, "the input gives an account id more than once")
         return result(Run(self, _profiled(self.engine, table), as_of))
 
     def _per_account(self, table: Table, as_of: dt.date, reason: str | None) -> PortfolioResult:
@@ -215,6 +218,13 @@ class ColumnarEngine:
 
         engine = self.engine
         items = decide_rows(engine, table, range(table.rows), as_of)
+        raws = table.raw(range(table.rows))
+        seen: dict[str, int] = {}
+        for row, item in enumerate(items):
+            if isinstance(item, Outcome):
+                first = seen.setdefault(item.account_id, row)
+                if first != row:  # as the batch: the first record decided keeps the id
+                    items[row] = repeated_account(row + 1, raws[row].line, item.account_id, raws[first].line)
         outcomes = [item for item in items if isinstance(item, Outcome)]
         placed = iter(apply_capacity(engine, outcomes))
         final: list[Outcome | AccountError] = [next(placed) if isinstance(i, Outcome) else i for i in items]
@@ -404,3 +414,20 @@ def _profiled(engine: Engine, table: Table) -> Table:
     from kamrules.crm.frames import apply_to_table
 
     return apply_to_table(engine.validator.profile, table)
+
+
+def _repeats_an_id(engine: Engine, table: Table) -> bool:
+    """Whether some account id (under the fact's name or its CRM column) is given twice."""
+    import polars as pl
+
+    column = engine.rulebook.schema.account.fields["id"].column
+    frame = table.frame
+    sources = [
+        c
+        for c in frame.columns
+        if c in ("id", column) and (frame.schema[c] == pl.String or frame.schema[c].is_integer())
+    ]
+    if not sources:
+        return False
+    ids = frame.select(pl.coalesce([pl.col(c).cast(pl.String) for c in reversed(sources)]).alias("id")).to_series()
+    return bool(ids.drop_nulls().is_duplicated().any())

@@ -173,17 +173,22 @@ def _decide(
         if first_number != number:
             # one account twice in one portfolio: never decided (and ranked for capacity) twice
             summary.errors += 1
-            where = f"line {first_line}"
-            problem = f"account '{outcome.account_id}' appears more than once; it was first given at {where}"
-            yield AccountError(
-                record=number,
-                line=raw.line,
-                account_id=outcome.account_id,
-                errors=[FieldError(field="id", message=problem, value=outcome.account_id)],
-                message=problem,
-            )
+            yield repeated_account(number, raw.line, outcome.account_id, first_line)
             continue
         yield outcome
+
+
+def repeated_account(number: int, line: int | None, account_id: str, first_line: int | None) -> AccountError:
+    """The error record of an account id given again in one input (the first record decided
+    keeps it), worded the same by every executor."""
+    problem = f"account '{account_id}' appears more than once; it was first given at line {first_line}"
+    return AccountError(
+        record=number,
+        line=line,
+        account_id=account_id,
+        errors=[FieldError(field="id", message=problem, value=account_id)],
+        message=problem,
+    )
 
 
 def _count(engine: Engine, outcome: Outcome, summary: Summary) -> None:
