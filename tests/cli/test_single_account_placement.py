@@ -46,6 +46,26 @@ def batch(capacity_rules: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     return {row["account_id"]: row for row in rows}
 
 
+def save_placement(rules: Path, tmp_path: Path) -> tuple[Path, str]:
+    """Decide the examples with ``--save-placement``; the saved file and what was printed."""
+    saved = tmp_path / "placement.json"
+    code, _, err = invoke(
+        "evaluate",
+        str(rules),
+        ACCOUNTS,
+        "--as-of",
+        "2026-11-01",
+        "-f",
+        "csv",
+        "-o",
+        str(tmp_path / "d.csv"),
+        "--save-placement",
+        str(saved),
+    )
+    assert code == exit_codes.OK, err
+    return saved, err
+
+
 def moved(batch: dict[str, dict[str, object]]) -> list[str]:
     """Accounts capacity moved away from the tier the rules give, and some it admitted."""
     ids = [i for i, d in batch.items() if d["tier"] != d["tier_by_rules"]]
@@ -87,21 +107,7 @@ def test_check_plan_of_one_account_is_checked_at_its_portfolio_tier(
 def test_a_saved_placement_answers_later_without_the_portfolio(
     capacity_rules: Path, batch: dict[str, dict[str, object]], tmp_path: Path
 ) -> None:
-    saved = tmp_path / "placement.json"
-    code, _, err = invoke(
-        "evaluate",
-        str(capacity_rules),
-        ACCOUNTS,
-        "--as-of",
-        "2026-11-01",
-        "-f",
-        "csv",
-        "-o",
-        str(tmp_path / "d.csv"),
-        "--save-placement",
-        str(saved),
-    )
-    assert code == exit_codes.OK, err
+    saved, err = save_placement(capacity_rules, tmp_path)
     assert "saved to" in err
     # only the one account in the file: the saved placement stands in for the portfolio
     account = next(i for i, d in batch.items() if d["tier"] != d["tier_by_rules"])
@@ -141,20 +147,7 @@ def test_what_it_takes_respects_the_portfolio_cut_off(
 
 
 def test_a_placement_of_another_rulebook_is_refused(capacity_rules: Path, tmp_path: Path) -> None:
-    saved = tmp_path / "placement.json"
-    invoke(
-        "evaluate",
-        str(capacity_rules),
-        ACCOUNTS,
-        "--as-of",
-        "2026-11-01",
-        "-f",
-        "csv",
-        "-o",
-        str(tmp_path / "d.csv"),
-        "--save-placement",
-        str(saved),
-    )
+    saved, _ = save_placement(capacity_rules, tmp_path)
     text = saved.read_text(encoding="utf-8").replace('"content_hash":"', '"content_hash":"x')
     saved.write_text(text, encoding="utf-8")
     code, _, err = invoke(
