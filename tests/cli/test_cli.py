@@ -157,3 +157,16 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     assert done.returncode == exit_codes.INVALID_RULES
     assert f"{bad}:2:1: the key 'rulebook' appears twice" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_user_text_in_brackets_is_printed_as_it_is(tmp_path: Path) -> None:
+    """Rich reads ``[emea]`` as a style tag and drops it; names and messages are the user's text."""
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"id": "A-[1]", "name": "Acme [emea] [bold]Ltd"}) + "\n", encoding="utf-8")
+    code, out, err = invoke("evaluate", RULES, str(path), "--as-of", "2026-11-01", "-f", "table")
+    assert code == 0, err
+    assert "A-[1]" in out
+    assert "Acme [emea]" in out
+    code, _, err = invoke("evaluate", RULES, str(tmp_path / "[missing].jsonl"))
+    assert code == exit_codes.INVALID_INPUT
+    assert "[missing].jsonl" in err

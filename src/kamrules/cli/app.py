@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 try:
     import typer
     from rich.console import Console
+    from rich.markup import escape
+    from rich.text import Text
 except ImportError:  # pragma: no cover - exercised only without the extra
     sys.stderr.write("the kamrules command needs the cli extra: pip install 'kamrules[cli]'\n")
     raise SystemExit(2) from None
@@ -115,8 +117,14 @@ def through_crm(rulebook: Rulebook, records: list[RawRecord], crm: str | None) -
 
 def fail(message: str, code: int) -> NoReturn:
     """End the command with a message (no traceback) and an exit code."""
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
+
+
+def cells(*values: object) -> list[Text]:
+    """Table cells shown as they are: an account name such as ``Acme [emea]`` is the user's text,
+    not Rich markup (which would swallow ``[emea]`` as an unknown style)."""
+    return [Text(str(value)) for value in values]
 
 
 def load(rules: Path) -> Rulebook:

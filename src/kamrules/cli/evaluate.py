@@ -12,6 +12,7 @@ from typing import Annotated, Literal, TextIO
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from kamrules.cli import exit_codes
 from kamrules.cli.app import (
@@ -23,6 +24,7 @@ from kamrules.cli.app import (
     RulesArg,
     app,
     as_of_date,
+    cells,
     err,
     fail,
     load,
@@ -243,7 +245,7 @@ def _progress(records: Iterable[RawRecord]) -> Iterable[RawRecord]:
 
 def _table(engine: Engine, items: Iterator[Outcome | AccountError], handle: TextIO) -> None:
     console = Console(file=handle, highlight=False, width=160 if not handle.isatty() else None)
-    table = Table(title=f"{engine.rulebook.id} {engine.rulebook.version}", show_lines=False)
+    table = Table(title=Text(f"{engine.rulebook.id} {engine.rulebook.version}"), show_lines=False)
     table.add_column("account")
     table.add_column("name", max_width=30, overflow="ellipsis", no_wrap=True)
     table.add_column("tier")
@@ -258,12 +260,14 @@ def _table(engine: Engine, items: Iterator[Outcome | AccountError], handle: Text
             continue
         decision = item.decision()
         table.add_row(
-            decision.account_id,
-            decision.account_name or "",
-            decision.tier,
-            decision.segment or "",
-            *[str(decision.scores[c.id].score) for c in engine.cards],
-            decision.summary.split("; ", 1)[1] if "; " in decision.summary else "",
+            *cells(
+                decision.account_id,
+                decision.account_name or "",
+                decision.tier,
+                decision.segment or "",
+                *[str(decision.scores[c.id].score) for c in engine.cards],
+                decision.summary.split("; ", 1)[1] if "; " in decision.summary else "",
+            )
         )
     console.print(table)
     for error in errors:

@@ -23,6 +23,7 @@ from kamrules.cli.app import (
     RulesArg,
     app,
     as_of_date,
+    cells,
     decide_one,
     err,
     fail,
@@ -184,7 +185,7 @@ def _plan_table(items: Iterator[Decision | AccountError], handle: TextIO) -> Non
             errors.append(item)
             continue
         row = plan_row(item)
-        table.add_row(*(str(row[c]).replace("_", " ") if c in ("stage", "plan") else str(row[c]) for c in columns))
+        table.add_row(*cells(*(str(row[c]).replace("_", " ") if c in ("stage", "plan") else row[c] for c in columns)))
     console.print(table)
     for error in errors:
         console.print(error_text(error), markup=False)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from kamrules._version import __version__
 from kamrules.cli import exit_codes
-from kamrules.cli.app import OutputOpt, RulesArg, app, err, fail, load, open_output
+from kamrules.cli.app import OutputOpt, RulesArg, app, cells, err, fail, load, open_output
 from kamrules.facts.schema import DEFAULT_SCHEMA
 from kamrules.rulebook.model import rulebook_json_schema
 from kamrules.suggestions import did_you_mean
@@ -94,11 +94,13 @@ def facts(
         for fact in record.fields.values():
             bounds = [f"{b:g}" if b is not None else "" for b in (fact.minimum, fact.maximum)]
             table.add_row(
-                prefix + fact.name + (" (custom)" if fact.custom else ""),
-                fact.type.describe() + (", required" if fact.required else ""),
-                " to ".join(bounds) if any(bounds) else "",
-                fact.column or "",
-                fact.description,
+                *cells(
+                    prefix + fact.name + (" (custom)" if fact.custom else ""),
+                    fact.type.describe() + (", required" if fact.required else ""),
+                    " to ".join(bounds) if any(bounds) else "",
+                    fact.column or "",
+                    fact.description,
+                )
             )
         console.print(table)
 
