@@ -132,3 +132,51 @@ def test_an_excluded_outcome_is_drawn_after_the_tiers(tmp_path: Path) -> None:
     html = render(portfolio)
     assert f"Excluded: {expected['Excluded']} accounts" in marks(html, "tier_bars")
     assert len(marks(html, "accounts")) == portfolio.decided
+
+
+@pytest.mark.parametrize(
+    ("crm", "export", "rows"),
+    [("salesforce", "salesforce_accounts.csv", slice(0, 60)), ("hubspot", "hubspot_companies.jsonl", slice(60, 100))],
+)
+def test_a_crm_export_read_through_its_profile_draws_the_same_portfolio(
+    tmp_path: Path, crm: str, export: str, rows: slice
+) -> None:
+    """The shipped exports hold example accounts in the CRM's own columns and values: read
+    through their profile, tiers, plan status and the account managers' bars are those of the
+    same accounts in kamrules' own fields."""
+    from kamrules.evaluation.engine import Engine
+
+    rulebook = load_rulebook(ROOT / "rules")
+    originals = tmp_path / "originals.jsonl"
+    lines = (ROOT / "examples" / "accounts.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    originals.write_text("".join(lines[rows]), encoding="utf-8")
+    expected = load_portfolio(rulebook, originals, AS_OF)
+    through_crm = load_portfolio(Engine(rulebook).with_profile(crm), ROOT / "examples" / "crm" / export, AS_OF)
+    assert through_crm.decided == expected.decided == rows.stop - rows.start
+    assert through_crm.tiers == expected.tiers
+    assert through_crm.compliance_by_tier == expected.compliance_by_tier
+    assert through_crm.compliance_by_manager == expected.compliance_by_manager
+    assert len({m for m, _ in through_crm.compliance_by_manager}) > 1
+
+
+def test_report_command_reads_through_a_crm_profile(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            str(ROOT / "rules"),
+            str(ROOT / "examples/crm/salesforce_accounts.csv"),
+            "--crm",
+            "salesforce",
+            "--as-of",
+            AS_OF.isoformat(),
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "60 records read: 60 decided" in out.read_text(encoding="utf-8")
+    unknown = CliRunner().invoke(app, ["report", str(ROOT / "rules"), str(ACCOUNTS), "--crm", "nosuchcrm"])
+    assert unknown.exit_code == 2
+    assert "nosuchcrm" in unknown.stderr

@@ -10,7 +10,21 @@ from pathlib import Path
 from types import ModuleType
 
 from kamrules.cli import exit_codes
-from kamrules.cli.app import AccountsArg, AsOfOpt, InputFormatOpt, OutputOpt, RulesArg, app, as_of_date, err, fail, load
+from kamrules.cli.app import (
+    AccountsArg,
+    AsOfOpt,
+    CrmOpt,
+    InputFormatOpt,
+    OutputOpt,
+    RulesArg,
+    app,
+    as_of_date,
+    err,
+    fail,
+    load,
+    with_crm,
+)
+from kamrules.evaluation.engine import Engine
 from kamrules.portfolio.sources import SourceError
 
 
@@ -45,6 +59,7 @@ def report(
     as_of: AsOfOpt = None,
     output: OutputOpt = None,
     input_format: InputFormatOpt = None,
+    crm: CrmOpt = None,
 ) -> None:
     """The portfolio in pictures: matrix, tiers, plan compliance and criteria, as one HTML file.
 
@@ -54,10 +69,10 @@ def report(
     Example: `kamrules report rules/ examples/accounts.jsonl --as-of 2026-11-01 -o report.html`
     """
     module = report_module("portfolio_report")
-    rulebook = load(rules)
+    engine = with_crm(Engine(load(rules)), crm)
     date = as_of_date(as_of)
     try:
-        html = module.portfolio_report(rulebook, accounts, date, input_format)
+        html = module.portfolio_report(engine, accounts, date, input_format)
     except SourceError as exc:
         fail(str(exc), exit_codes.INVALID_INPUT)
     write_html(html, output)

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from kamrules.evaluation.engine import Engine
 from kamrules.explanation.decision import AccountError, Decision
 from kamrules.report import charts
 from kamrules.report.model import STATUSES, Portfolio, gather
@@ -18,26 +19,32 @@ from kamrules.report.page import figure, heading, page, para, section, table
 from kamrules.rulebook.semantics import Rulebook
 
 
-def load_portfolio(rulebook: Rulebook, accounts: Path, as_of: dt.date, fmt: str | None = None) -> Portfolio:
-    """Decide every account of a file and reduce the decisions to what the report draws."""
+def load_portfolio(source: Rulebook | Engine, accounts: Path, as_of: dt.date, fmt: str | None = None) -> Portfolio:
+    """Decide every account of a file and reduce the decisions to what the report draws.
+
+    ``source`` is a rulebook, or an :class:`Engine` when the export is read through a CRM
+    profile (``Engine(rulebook).with_profile("salesforce")``): the report then groups by the
+    column the profile reads the account manager from, as every decision reads its facts."""
     from kamrules.portfolio import ColumnarFallbackWarning, decisions, read_accounts
 
-    table = read_accounts(accounts, fmt, rulebook=rulebook)
-    managers = _managers(rulebook, table)
+    engine = source if isinstance(source, Engine) else Engine(source)
+    table = read_accounts(accounts, fmt, rulebook=engine)
+    managers = _managers(engine, table)
     with warnings.catch_warnings():
         # Which rows were decided per account is a matter of speed here, not of the result.
         warnings.simplefilter("ignore", ColumnarFallbackWarning)
-        paired = zip(decisions(rulebook, table, as_of), managers, strict=True)
-        return gather(rulebook, paired, as_of)
+        paired = zip(decisions(engine, table, as_of), managers, strict=True)
+        return gather(engine.rulebook, paired, as_of)
 
 
-def _managers(rulebook: Rulebook, table: object) -> Iterator[str | None]:
-    """Each row's account manager (under the fact's name or its CRM column), for grouping."""
+def _managers(engine: Engine, table: object) -> Iterator[str | None]:
+    """Each row's account manager (under the fact's name, its CRM column, or the column a CRM
+    profile reads it from), for grouping."""
     import polars as pl
 
     frame: pl.DataFrame = table.frame  # type: ignore[attr-defined]
-    column = rulebook.schema.account.fields["account_manager"].column
-    sources = [c for c in frame.columns if c in ("account_manager", column)]
+    renames = engine.validator.renames
+    sources = [c for c in frame.columns if c == "account_manager" or renames.get(c) == "account_manager"]
     if not sources:
         yield from (None for _ in range(frame.height))
         return
@@ -217,9 +224,9 @@ def _accounts(p: Portfolio) -> str:
     )
 
 
-def portfolio_report(rulebook: Rulebook, accounts: Path, as_of: dt.date, fmt: str | None = None) -> str:
+def portfolio_report(source: Rulebook | Engine, accounts: Path, as_of: dt.date, fmt: str | None = None) -> str:
     """Decide a portfolio file and return its report as one self-contained HTML page."""
-    return render(load_portfolio(rulebook, accounts, as_of, fmt))
+    return render(load_portfolio(source, accounts, as_of, fmt))
 
 
 __all__ = ["AccountError", "Decision", "load_portfolio", "portfolio_report", "render"]
