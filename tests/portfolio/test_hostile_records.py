@@ -79,11 +79,36 @@ def test_json_nested_a_thousand_levels_deep_is_one_error_record(engine: Engine, 
     assert len(items) == 3
 
 
-def test_a_json_file_nested_too_deeply_is_refused_in_words(tmp_path: Path) -> None:
+def test_a_json_file_nested_too_deeply_outside_its_accounts_is_refused_in_words(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
-    path.write_text("[" + "[" * 100_000 + "]" * 100_000 + "]", encoding="utf-8")
+    path.write_text('{"meta": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
     with pytest.raises(SourceError, match="nested too deeply"):
         list(read_records(path))
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_one_bad_account_in_a_json_file_is_one_error_record(engine: Engine, tmp_path: Path, wrapped: bool) -> None:
+    """Nested too deeply, or a key given twice, inside one account of a whole-file JSON list:
+    the parser refuses the whole text, but only that account is lost (as in JSON Lines)."""
+    deep = "[" * 100_000 + "]" * 100_000
+    accounts = ", ".join(
+        [
+            good(1).decode(),
+            '{"id": "B", "contacts": ' + deep + "}",
+            '{"id": "C", "name": "a,]}[\\"q", "id": "D"}',
+            good(2).decode(),
+        ]
+    )
+    path = tmp_path / "a.json"
+    path.write_text('{"accounts": [' + accounts + "]}" if wrapped else "[" + accounts + "]", encoding="utf-8")
+    items = per_account(engine, path)
+    assert len(items) == 4
+    assert errors_of(items) == [
+        "(record): item 2 is nested too deeply (lists or objects inside each other hundreds of levels deep)",
+        '(record): item 3 is not valid JSON: the key \'id\' appears twice in one object (the values "C" and "D")',
+    ]
+    assert [i.account_id for i in items if not isinstance(i, AccountError)] == ["G1", "G2"]
+    assert columnar_errors(engine, path) == [None, errors_of(items)[0], errors_of(items)[1], None]
 
 
 def test_a_csv_cell_above_the_csv_modules_limit_is_read(engine: Engine, tmp_path: Path) -> None:
@@ -152,9 +177,7 @@ def test_a_blank_id_is_an_error_not_an_account(engine: Engine, tmp_path: Path, b
     assert columnar_errors(engine, path) == [None, "id: is blank; every account needs its CRM id"]
 
 
-def test_a_fact_given_under_its_name_and_its_crm_column_is_an_error_naming_both(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_a_fact_given_under_its_name_and_its_crm_column_is_an_error_naming_both(engine: Engine, tmp_path: Path) -> None:
     """The default rulebook reads `nps` from the CRM column NPS__c."""
     lines = [
         json.dumps({"id": "A", "nps": 1, "NPS__c": 5}).encode(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +193,13 @@ def _json(text: str) -> Iterator[RawRecord]:
     except json.JSONDecodeError as exc:
         raise SourceError(f"the file is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except (ValueError, RecursionError) as exc:
-        raise SourceError(f"the file {json_problem(exc)}") from None
+        # The file is valid JSON, but one part of it is not acceptable (nested too deeply, a
+        # key given twice): if that part is inside one account, only that account is lost.
+        items = _item_spans(text)
+        if items is None:
+            raise SourceError(f"the file {json_problem(exc)}") from None
+        yield from _json_items(text, items)
+        return
     if isinstance(value, dict) and isinstance(value.get("accounts"), list):
         value = value["accounts"]
     if not isinstance(value, list):
@@ -202,6 +209,54 @@ def _json(text: str) -> Iterator[RawRecord]:
             yield RawRecord(number, item)
         else:
             yield RawRecord(number, None, f"item {number} is not a JSON object of facts")
+
+
+def _json_items(text: str, spans: list[tuple[int, int]]) -> Iterator[RawRecord]:
+    for number, (start, end) in enumerate(spans, start=1):
+        try:
+            item = parse_json(text[start:end])
+        except (ValueError, RecursionError) as exc:
+            yield RawRecord(number, None, f"item {number} {json_problem(exc)}")
+            continue
+        if isinstance(item, dict):
+            yield RawRecord(number, item)
+        else:
+            yield RawRecord(number, None, f"item {number} is not a JSON object of facts")
+
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},:]')
+
+
+def _item_spans(text: str) -> list[tuple[int, int]] | None:
+    """Where each account of the file's list starts and ends (the top-level list, or the one
+    under ``"accounts"``), found by a scan that keeps its own stack instead of recursing, so
+    it works on a file the parser refused as too deep. ``None`` when the file has no such
+    list (the file as a whole is then refused)."""
+    stack: list[str] = []
+    spans: list[tuple[int, int]] = []
+    level = 0  # the stack depth inside the accounts' list, once found
+    start = 0
+    key: str | None = None
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if level and len(stack) == level and token in ",]":
+            if text[start : match.start()].strip():
+                spans.append((start, match.start()))
+            start = match.end()
+            if token == "]":
+                return spans
+        elif token in "[{":
+            accounts = token == "[" and not level and (not stack or (stack == ["{"] and key == "accounts"))
+            stack.append(token)
+            if accounts:
+                level, start = len(stack), match.end()
+        elif token in "]}":
+            if not stack:
+                return None
+            stack.pop()
+        elif token.startswith('"') and stack == ["{"]:
+            key = token[1:-1]
+    return None
 
 
 def csv_records(handle: TextIO) -> Iterator[RawRecord]:
