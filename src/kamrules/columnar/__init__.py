@@ -6,7 +6,8 @@ decision for decision. One module per concern:
 * :mod:`~kamrules.columnar.facts`: raw columns parsed and validated as the record validator does;
 * :mod:`~kamrules.columnar.decisions`: criteria points, exact scores, gates, tiers, segments,
   plan-check conditions, stability and overrides;
-* :mod:`~kamrules.columnar.ranking`: tier capacity over the whole portfolio;
+* :mod:`~kamrules.columnar.chunks`: a run split into decide a chunk, place, finish a chunk (tier
+  capacity by the one shared placement, :func:`kamrules.portfolio.placement.place`);
 * :mod:`~kamrules.columnar.compliance`: which checks apply, and the plan's status;
 * :mod:`~kamrules.columnar.output`: the flat result frame and its summary;
 * :mod:`~kamrules.columnar.engine`: :class:`ColumnarEngine`, one run, and the rows handed to

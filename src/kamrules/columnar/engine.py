@@ -39,10 +39,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from kamrules.columnar.chunks import DecidedChunk, place_keys
 from kamrules.columnar.decisions import decide, scores
 from kamrules.columnar.facts import fact_columns
-from kamrules.columnar.output import outcomes_frame, output, summarise, unknown_columns, wide_notes
-from kamrules.columnar.ranking import capacity
+from kamrules.columnar.output import outcomes_frame, output, summarise, unknown_columns
 from kamrules.columnar.run import Run
 from kamrules.evaluation.engine import Engine, Outcome, account_error
 from kamrules.explanation.decision import AccountError, FieldError
@@ -81,9 +81,9 @@ class PortfolioResult:
     fallback_expressions: tuple[str, ...] = ()
     """The rulebook expressions that forced the fallback, as ``where: source``."""
     per_account_rows: int = 0
-    capacity_notes: pl.DataFrame | None = field(default=None, repr=False)
-    """Per row read, the capacity placement notes, one column per tier with a capacity in
-    the order they are filled (for explanations built per account)."""
+    capacity_notes: pl.Series | None = field(default=None, repr=False)
+    """Per row read, the capacity placement notes (a list, in the order tiers are filled;
+    null for a row that did not compete), for explanations built per account."""
     final_tiers: pl.Series | None = field(default=None, repr=False)
     """Per row read, the tier index after capacity (null for an error row)."""
     timings: dict[str, float] = field(default_factory=dict, repr=False)
@@ -92,8 +92,8 @@ class PortfolioResult:
     def placement_of(self, row: int) -> tuple[int | None, list[str]]:
         """The final tier index and the capacity notes of one row read (0-based)."""
         tier = self.final_tiers[row] if self.final_tiers is not None else None
-        notes = self.capacity_notes.row(row) if self.capacity_notes is not None else ()
-        return tier, [note for note in notes if note is not None]
+        notes = self.capacity_notes[row] if self.capacity_notes is not None else None
+        return tier, list(notes) if notes is not None else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +213,42 @@ class ColumnarEngine:
             return self._per_account(table, as_of, "the input gives an account id more than once")
         return result(Run(self, _profiled(self.engine, table), as_of))
 
+    def decide_chunk(self, table: Table | Any, as_of: dt.date, *, first_row: int = 0) -> DecidedChunk:
+        """Decide one chunk of a portfolio in columns, up to (not including) tier capacity.
+
+        ``table`` is a :class:`~kamrules.portfolio.frames.Table` or anything
+        :func:`~kamrules.portfolio.frames.from_data` takes (a polars frame, an Arrow table,
+        records). Rows the columns cannot reproduce exactly are decided per account, as in
+        :meth:`evaluate`. ``first_row`` is the portfolio row of the chunk's first record, so
+        that chunks decided apart (by other processes, too) number their records and keys
+        as one portfolio. Give every chunk of a portfolio the same ``as_of``.
+
+        The chunk's :meth:`~kamrules.columnar.chunks.DecidedChunk.ranking_keys` are what
+        capacity needs; :func:`~kamrules.columnar.chunks.place_keys` places the keys of all
+        chunks at once and :meth:`finish_chunk` writes each chunk's rows. Account ids must
+        not repeat across the portfolio: the caller keeps the first decided account of an
+        id and makes the repeats error rows (:func:`~kamrules.portfolio.batch.repeated_account`).
+        Raises :class:`ValueError` when the rulebook has no exact columnar form
+        (:attr:`problems`); such a rulebook is decided per account."""
+        from kamrules.portfolio.frames import from_data
+
+        if not self.compiles:
+            raise ValueError(
+                "the rulebook has expressions without an exact columnar form: " + self.describe_problems()
+            )
+        data = table if isinstance(table, Table) else from_data(table, self.nested)
+        return decided_chunk(Run(self, _profiled(self.engine, data), as_of), first_row)
+
+    def finish_chunk(self, chunk: DecidedChunk, placed: pl.DataFrame | None) -> pl.DataFrame:
+        """The result rows of a decided chunk, exactly as ``kamrules evaluate --format
+        parquet`` writes them (:func:`~kamrules.columnar.output.output_schema`).
+
+        ``placed`` is the placement of the whole portfolio, or of this chunk's rows at least,
+        as :func:`~kamrules.columnar.chunks.place_keys` returns it (columns ``row``,
+        ``tier``, ``notes``, rows numbered across the portfolio); rows it does not name keep
+        the tier the rules gave them. None when no tier has a capacity."""
+        return finished(chunk, placed)
+
     def _per_account(self, table: Table, as_of: dt.date, reason: str | None) -> PortfolioResult:
         import polars as pl
 
@@ -243,7 +279,7 @@ class ColumnarEngine:
             fallback=reason,
             fallback_expressions=problems if reason else (),
             per_account_rows=table.rows,
-            capacity_notes=wide_notes(notes),
+            capacity_notes=pl.Series("notes", notes, dtype=pl.List(pl.String)),
             final_tiers=pl.Series("@final", tiers, dtype=pl.Int64),
         )
 
@@ -273,7 +309,8 @@ def decide_rows(engine: Engine, table: Table, rows: Iterable[int], as_of: dt.dat
     return result
 
 
-def result(run: Run) -> PortfolioResult:
+def decided_chunk(run: Run, first_row: int = 0) -> DecidedChunk:
+    """One table decided up to capacity (see :meth:`ColumnarEngine.decide_chunk`)."""
     import polars as pl
 
     engine = run.engine
@@ -305,11 +342,51 @@ def result(run: Run) -> PortfolioResult:
     errors = {row: item for row, item in zip(slow_rows, items, strict=True) if isinstance(item, AccountError)}
     combined = combine(run, fast, outcomes)
     lap("per_account")
-    placed = capacity(run, combined)
-    lap("capacity")
-    frame = output(run, placed, outcomes, errors)
+    return DecidedChunk(run, combined, outcomes, errors, slow_rows, first_row, timings)
+
+
+def finished(chunk: DecidedChunk, placed: pl.DataFrame | None) -> pl.DataFrame:
+    """The result rows of a decided chunk (see :meth:`ColumnarEngine.finish_chunk`)."""
+    import polars as pl
+
+    run = chunk.run
+    frame = chunk.frame
+    if placed is not None and placed.height:
+        start, stop = chunk.first_row, chunk.first_row + chunk.rows
+        mine = placed.filter(pl.col("row").is_between(start, stop - 1)).select(
+            (pl.col("row") - start).alias("@row"),
+            pl.col("tier").alias("@placed"),
+            pl.col("notes").alias("@capnotes"),
+        )
+        frame = frame.join(mine, on="@row", how="left", maintain_order="left").with_columns(
+            pl.coalesce(pl.col("@placed"), pl.col("@chosen")).alias("@final")
+        )
+    else:
+        frame = frame.with_columns(
+            pl.col("@chosen").alias("@final"), pl.lit(None, dtype=pl.List(pl.String)).alias("@capnotes")
+        )
+    result = output(run, frame, chunk.outcomes, chunk.errors)
+    if chunk.first_row:
+        result = result.with_columns(pl.col("record") + chunk.first_row)
+    return result
+
+
+def result(run: Run) -> PortfolioResult:
+    import polars as pl
+
+    engine = run.engine
+    chunk = decided_chunk(run)
+    timings = chunk.timings
+    clock = time.perf_counter()
+    placed, portfolio = place_keys(engine, chunk.ranking_keys(), chunk.decided)
+    timings["capacity"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    frame = finished(chunk, placed)
     summary = summarise(engine, frame, unknown_columns(engine, run.table))
-    lap("output")
+    if portfolio.placement.tiers:
+        summary.placement = portfolio.placement
+    timings["output"] = time.perf_counter() - clock
+    slow_rows = chunk.slow_rows
     fallback = None
     expressions: tuple[str, ...] = ()
     if slow_rows:
@@ -325,8 +402,14 @@ def result(run: Run) -> PortfolioResult:
                 stacklevel=3,
             )
     rows_read = pl.DataFrame({"@row": pl.int_range(run.table.rows, dtype=pl.Int64, eager=True)})
-    notes = [c for c in placed.columns if c.startswith("@cap.")]
-    aligned = rows_read.join(placed.select("@row", "@final", *notes), on="@row", how="left")
+    aligned = rows_read.join(
+        chunk.frame.select("@row", "@chosen").join(
+            placed.select(pl.col("row").alias("@row"), "tier", "notes"), on="@row", how="left"
+        ),
+        on="@row",
+        how="left",
+        maintain_order="left",
+    )
     return PortfolioResult(
         frame,
         summary,
@@ -334,8 +417,8 @@ def result(run: Run) -> PortfolioResult:
         fallback=fallback,
         fallback_expressions=expressions,
         per_account_rows=len(slow_rows),
-        capacity_notes=aligned.select(notes),
-        final_tiers=aligned.get_column("@final"),
+        capacity_notes=aligned.get_column("notes"),
+        final_tiers=aligned.select(pl.coalesce("tier", "@chosen")).to_series().alias("@final"),
         timings=timings,
     )
 

@@ -111,7 +111,8 @@ def output(
     stage_code = pl.col("stage").replace_strict(list(STAGES), list(range(len(STAGES))), default=None)
     placed = placed.with_columns((pl.col("@final") * 8 + stage_code.fill_null(7)).alias("@situation"))
     status, checks = compliance(run, placed)
-    notes = [pl.col("@notes")] + [pl.col(c) for c in placed.columns if c.startswith("@cap.")]
+    capacity = pl.col("@capnotes")
+    notes = [pl.col("@notes"), pl.when(capacity.list.len() > 0).then(capacity.list.join("; "))]
     placement = pl.concat_str(notes, separator="; ", ignore_nulls=True)
     exprs: list[pl.Expr] = [
         (pl.col("@row") + 1).alias("record"),
@@ -147,14 +148,3 @@ def output(
         error_frame = pl.DataFrame(error_rows, schema=schema, orient="row")
         decided = pl.concat([decided, error_frame], how="vertical").sort("record")
     return decided
-
-
-def wide_notes(notes: list[list[str]]) -> pl.DataFrame:
-    """Per-row lists of capacity notes as one column per note (the columnar layout)."""
-    import polars as pl
-
-    width = max(map(len, notes), default=0)
-    return pl.DataFrame(
-        {f"@cap.{i}": [row[i] if i < len(row) else None for row in notes] for i in range(width)},
-        schema={f"@cap.{i}": pl.String for i in range(width)},
-    )
