@@ -55,31 +55,58 @@ def requests_bytes(rows: list[dict[str, Any]], port: int) -> list[bytes]:
     return out
 
 
+KEEP_ALIVE = 4.0
+"""Seconds a pooled connection may sit idle before the generator drops it. uvicorn closes a
+keep-alive connection after 5 idle seconds; a client that reused one at that moment would see
+the server hang up on a request it never read, which is the client's race, not a server
+error (HTTP clients drop or retry such connections too)."""
+
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
 class Pool:
     def __init__(self, port: int, size: int) -> None:
         self.port = port
         self.size = size
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[Connection, float]] = []
         self.opened = 0
-        self.waiters: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+        self.waiters: asyncio.Queue[Connection] = asyncio.Queue()
+        self.failures: dict[str, int] = {}
 
-    async def get(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self.idle:
-            return self.idle.pop()
+    async def get(self) -> Connection:
+        now = time.monotonic()
+        while self.idle:
+            conn, since = self.idle.pop()
+            if now - since < KEEP_ALIVE:
+                return conn
+            self.opened -= 1
+            conn[1].close()
         if self.opened < self.size:
             self.opened += 1
-            return await asyncio.open_connection("127.0.0.1", self.port)
+            try:
+                return await asyncio.open_connection("127.0.0.1", self.port)
+            except OSError:
+                self.opened -= 1
+                raise
         return await self.waiters.get()
 
-    def put(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+    def put(self, conn: Connection) -> None:
         if self.waiters._getters:  # type: ignore[attr-defined]  # someone is waiting: hand over
             self.waiters.put_nowait(conn)
         else:
-            self.idle.append(conn)
+            self.idle.append((conn, time.monotonic()))
+
+    def failed(self, kind: str) -> None:
+        self.failures[kind] = self.failures.get(kind, 0) + 1
 
 
 async def exchange(pool: Pool, request: bytes) -> int:
-    reader, writer = await pool.get()
+    """One request and its answer: the status, or 0 when the connection failed."""
+    try:
+        reader, writer = await pool.get()
+    except OSError as exc:
+        pool.failed(f"connect: {exc.strerror or type(exc).__name__}")
+        return 0
     try:
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
@@ -89,11 +116,14 @@ async def exchange(pool: Pool, request: bytes) -> int:
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":", 1)[1])
         await reader.readexactly(length)
-    except (OSError, asyncio.IncompleteReadError, ValueError):
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+        pool.failed(type(exc).__name__)
         pool.opened -= 1
         writer.close()
         return 0
     pool.put((reader, writer))
+    if status != 200:
+        pool.failed(f"HTTP {status}")
     return status
 
 
@@ -124,7 +154,7 @@ async def open_loop(port: int, requests: list[bytes], rate: float, duration: flo
         tasks.append(asyncio.create_task(one(i)))
     await asyncio.gather(*tasks)
     elapsed = loop.time() - start
-    return {"sent": total, "elapsed": elapsed, "latencies": latencies, "errors": errors}
+    return {"sent": total, "elapsed": elapsed, "latencies": latencies, "errors": errors, "failures": pool.failures}
 
 
 async def closed_loop(port: int, requests: list[bytes], clients: int, duration: float) -> dict[str, Any]:
@@ -145,7 +175,7 @@ async def closed_loop(port: int, requests: list[bytes], clients: int, duration: 
 
     started = loop.time()
     await asyncio.gather(*(client(k) for k in range(clients)))
-    return {"done": done, "errors": errors, "elapsed": loop.time() - started}
+    return {"done": done, "errors": errors, "elapsed": loop.time() - started, "failures": pool.failures}
 
 
 def generator(kind: str, port: int, accounts: str, rate: float, duration: float, connections: int, out: Any) -> None:
@@ -171,6 +201,10 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+class BenchError(Exception):
+    """The benchmark cannot go on; the message says why (and the server's log is printed)."""
+
+
 def run_generator(
     kind: str, port: int, args: argparse.Namespace, rate: float, duration: float, connections: int
 ) -> dict[str, Any]:
@@ -179,25 +213,43 @@ def run_generator(
         target=generator, args=(kind, port, str(args.accounts), rate, duration, connections, send)
     )
     process.start()
-    result: dict[str, Any] = receive.recv()
+    send.close()  # only the child writes: a child that dies closes the pipe, and recv() says so
+    deadline = time.monotonic() + duration + 120
+    while not receive.poll(1.0):
+        if not process.is_alive() or time.monotonic() > deadline:
+            process.kill()
+            raise BenchError(f"the {kind}-loop generator stopped without a result (exit code {process.exitcode})")
+    try:
+        result: dict[str, Any] = receive.recv()
+    except EOFError:
+        raise BenchError(f"the {kind}-loop generator stopped without a result (exit code {process.exitcode})") from None
     process.join(60)
     return result
 
 
-def library_rate(args: argparse.Namespace, seconds: float = 5.0) -> float:
+def library_rate(args: argparse.Namespace, seconds: float = 5.0) -> dict[str, float]:
+    """The library's own explained decisions, one thread, on the same rows: the path the
+    service and `evaluate --format jsonl` take (validate, evaluate, the decision's JSON bytes)."""
     import kamrules
 
     engine = kamrules.Engine(kamrules.load_rulebook(args.rules))
     rows = flat_rows(args.accounts)
     as_of = dt.date.fromisoformat(AS_OF)
+
+    def one(row: dict[str, Any]) -> str:
+        return str(engine.evaluate(engine.validate(row), as_of).decision_json())
+
     for row in rows[:50]:
-        engine.decide(row, as_of).model_dump_json()
-    done, started = 0, time.perf_counter()
+        one(row)
+    done, started, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - started < seconds:
         for row in rows:
-            engine.decide(row, as_of).model_dump_json()
+            one(row)
         done += len(rows)
-    return done / (time.perf_counter() - started)
+    return {
+        "decisions_per_second": done / (time.perf_counter() - started),
+        "cpu_ms_per_decision": (time.process_time() - cpu) / done * 1000,
+    }
 
 
 def free_port() -> int:
@@ -206,7 +258,85 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main() -> None:
+def wait_until_ready(server: subprocess.Popen[bytes], port: int, seconds: float = 60.0) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchError(f"the server exited with status {server.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.1)
+    raise BenchError(f"the server did not answer /readyz within {seconds:g} s")
+
+
+def server_log(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "(no server log)"
+    return "\n".join(text[-lines:]) or "(the server log is empty)"
+
+
+def measure(server: subprocess.Popen[bytes], port: int, args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    run_generator("closed", port, args, 0, 3, 4)  # warm-up
+    print(
+        f"server pid {server.pid}, port {port}, register {figures['register'] or 'off'}; "
+        f"load average {figures['load_before'][0]:.2f}"
+    )
+    print(
+        f"{'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8} {'errors':>6} "
+        f"{'server CPU':>10} {'gen CPU':>8}"
+    )
+    for rate in args.rates:
+        before = cpu_seconds(server.pid)
+        result = run_generator("open", port, args, rate, args.duration, args.connections)
+        server_cpu = (cpu_seconds(server.pid) - before) / result["elapsed"]
+        lat = [x * 1000 for x in result["latencies"]]
+        if not lat:
+            raise BenchError(f"no request completed at {rate:g} req/s")
+        row = {
+            "rate": rate,
+            "achieved": len(lat) / result["elapsed"],
+            "p50_ms": percentile(lat, 50),
+            "p99_ms": percentile(lat, 99),
+            "p999_ms": percentile(lat, 99.9),
+            "max_ms": max(lat),
+            "mean_ms": statistics.fmean(lat),
+            "errors": result["errors"],
+            "failures": result["failures"],
+            "server_cpu": server_cpu,
+            "server_cpu_ms_per_request": server_cpu * result["elapsed"] / len(lat) * 1000,
+            "generator_cpu": result["cpu"] / result["elapsed"],
+        }
+        figures["rates"].append(row)
+        print(
+            f"{rate:>6.0f} {row['achieved']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
+            f"{row['p999_ms']:>9.2f} {row['max_ms']:>8.1f} {row['errors']:>6} {server_cpu:>10.2f} "
+            f"{row['generator_cpu']:>8.2f}" + (f"  {result['failures']}" if result["failures"] else "")
+        )
+    before = cpu_seconds(server.pid)
+    saturated = run_generator("closed", port, args, 0, args.saturate_seconds, args.saturate_connections)
+    if not saturated["done"]:
+        raise BenchError("no request completed in the closed loop")
+    cpu = cpu_seconds(server.pid) - before
+    figures["saturated"] = {
+        "requests_per_second": saturated["done"] / saturated["elapsed"],
+        "errors": saturated["errors"],
+        "failures": saturated["failures"],
+        "server_cpu": cpu / saturated["elapsed"],
+        "server_cpu_ms_per_request": cpu / saturated["done"] * 1000,
+        "connections": args.saturate_connections,
+    }
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rules", type=Path, default=ROOT / "rules")
     parser.add_argument("--accounts", type=Path, default=ROOT / "examples" / "accounts.csv")
@@ -216,8 +346,19 @@ def main() -> None:
     parser.add_argument("--saturate-connections", type=int, default=16)
     parser.add_argument("--saturate-seconds", type=float, default=15.0)
     parser.add_argument("--no-register", action="store_true", help="serve without a register")
+    parser.add_argument("--serve-option", action="append", default=[], help="an extra `kamrules serve` option")
     parser.add_argument("--json", type=Path, help="also write every figure as JSON")
     args = parser.parse_args()
+    try:
+        args.rates = [float(r) for r in args.rates.split(",")]
+    except ValueError:
+        parser.error(f"--rates takes numbers separated by commas, not '{args.rates}'")
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        print(f"the service extra is not installed ({exc.name} is missing): pip install -e '.[service]'")
+        return 2
 
     work = Path(tempfile.mkdtemp(prefix="kamrules-bench-"))
     port = free_port()
@@ -230,12 +371,12 @@ def main() -> None:
         "--port",
         str(port),
         "--no-watch",
+        *[part for option in args.serve_option for part in option.split()],
     ]
     if not args.no_register:
         command += ["--register", str(work / "register.db")]
-    log = (work / "server.log").open("wb")
+    log_path = work / "server.log"
     env = {k: v for k, v in os.environ.items() if k != "KAMRULES_TOKENS"}
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     figures: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": subprocess.run(
@@ -246,71 +387,42 @@ def main() -> None:
         "register": None if args.no_register else "sqlite",
         "rates": [],
     }
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        import urllib.request
-
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        run_generator("closed", port, args, 0, 3, 4)  # warm-up
-        print(
-            f"server pid {server.pid}, port {port}, register {'off' if args.no_register else 'SQLite'}; "
-            f"load average {figures['load_before'][0]:.2f}"
-        )
-        print(
-            f"{'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8} {'errors':>6} "
-            f"{'server CPU':>10} {'gen CPU':>8}"
-        )
-        for rate in (float(r) for r in args.rates.split(",")):
-            before = cpu_seconds(server.pid)
-            result = run_generator("open", port, args, rate, args.duration, args.connections)
-            server_cpu = (cpu_seconds(server.pid) - before) / result["elapsed"]
-            lat = [x * 1000 for x in result["latencies"]]
-            row = {
-                "rate": rate,
-                "achieved": len(lat) / result["elapsed"],
-                "p50_ms": percentile(lat, 50),
-                "p99_ms": percentile(lat, 99),
-                "p999_ms": percentile(lat, 99.9),
-                "max_ms": max(lat),
-                "mean_ms": statistics.fmean(lat),
-                "errors": result["errors"],
-                "server_cpu": server_cpu,
-                "generator_cpu": result["cpu"] / result["elapsed"],
-            }
-            figures["rates"].append(row)
-            print(
-                f"{rate:>6.0f} {row['achieved']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
-                f"{row['p999_ms']:>9.2f} {row['max_ms']:>8.1f} {row['errors']:>6} {server_cpu:>10.2f} "
-                f"{row['generator_cpu']:>8.2f}"
-            )
-        before = cpu_seconds(server.pid)
-        saturated = run_generator("closed", port, args, 0, args.saturate_seconds, args.saturate_connections)
-        throughput = saturated["done"] / saturated["elapsed"]
-        figures["saturated"] = {
-            "requests_per_second": throughput,
-            "errors": saturated["errors"],
-            "server_cpu": (cpu_seconds(server.pid) - before) / saturated["elapsed"],
-            "connections": args.saturate_connections,
-        }
+        wait_until_ready(server, port)
+        measure(server, port, args, figures)
+    except BenchError as exc:
+        print(f"benchmark stopped: {exc}\n--- server log ({log_path}) ---\n{server_log(log_path)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     finally:
-        server.terminate()
-        server.wait(30)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
     library = library_rate(args)
-    figures["library_decisions_per_second"] = library
+    figures["library"] = library
     figures["load_after"] = os.getloadavg()
+    saturated = figures["saturated"]
+    throughput = saturated["requests_per_second"]
     print(
         f"saturated: {throughput:,.0f} requests/s ({saturated['errors']} errors, server CPU "
-        f"{figures['saturated']['server_cpu']:.2f}); library alone: {library:,.0f} explained decisions/s "
-        f"(one thread); HTTP + register cost: {library / throughput:.1f}x"
+        f"{saturated['server_cpu']:.2f}, {saturated['server_cpu_ms_per_request']:.2f} ms CPU per request)\n"
+        f"library alone: {library['decisions_per_second']:,.0f} explained decisions/s "
+        f"({library['cpu_ms_per_decision']:.2f} ms CPU each, one thread)\n"
+        f"HTTP + register cost: {library['decisions_per_second'] / throughput:.1f}x in throughput, "
+        f"{saturated['server_cpu_ms_per_request'] / library['cpu_ms_per_decision']:.1f}x in CPU per decision"
     )
     print(f"load average after: {figures['load_after'][0]:.2f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
