@@ -35,7 +35,11 @@ def cli_jsonl(tmp_path: Path, records: list[Any]) -> list[str]:
     return target.read_text(encoding="utf-8").splitlines()
 
 
-def test_a_decision_is_byte_for_byte_the_cli_jsonl_line(client: TestClient, tmp_path: Path) -> None:
+@pytest.mark.parametrize("inline_bytes", [64 * 1024, 0], ids=["on the event loop", "in a worker thread"])
+def test_a_decision_is_byte_for_byte_the_cli_jsonl_line(
+    make_client: Callable[..., TestClient], tmp_path: Path, inline_bytes: int
+) -> None:
+    client = make_client(limits=Limits(inline_bytes=inline_bytes))
     records = ACCOUNTS[:25]
     expected = cli_jsonl(tmp_path, records)
     for record, line in zip(records, expected, strict=True):
@@ -260,14 +264,19 @@ def test_a_register_failure_answers_503_and_is_counted(client: TestClient, monke
 
     service = client.app.state.kam  # type: ignore[attr-defined]
 
-    def failing(*_: Any, **__: Any) -> Any:
+    def failing(*_: Any, **__: Any) -> Any:  # the insert fails in the writer thread's transaction
         raise RegisterError("disk full")
 
-    monkeypatch.setattr(service.register, "record", failing)
+    before = service.register.count()
+    monkeypatch.setattr(service.register, "_insert", failing)
     response = client.post("/v1/decisions", json=ACCOUNTS[0])
     assert response.status_code == 503 and response.json()["error"] == "not_recorded"
     assert "disk full" not in response.text
     assert "kamrules_register_write_failures_total 1.0" in client.get("/metrics").text
+    monkeypatch.undo()
+    assert service.register.count() == before
+    assert client.post("/v1/decisions", json=ACCOUNTS[0]).status_code == 200  # the writer thread lives on
+    assert service.register.count() == before + 1
 
 
 # -- hot reload ----------------------------------------------------------------------------
@@ -323,7 +332,9 @@ def test_a_request_in_flight_finishes_on_its_rulebook(
     monkeypatch.setattr(service, "decide", slow)
     before = client.get("/v1/rulebook").json()["content_hash"]
     result: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: result.update(r=client.post("/v1/decisions", json=ACCOUNTS[0])))
+    # a list is decided in a worker thread (one small account is decided on the event loop,
+    # where no reload request could be answered meanwhile)
+    thread = threading.Thread(target=lambda: result.update(r=client.post("/v1/decisions", json=ACCOUNTS[:1])))
     thread.start()
     assert started.wait(10)
     bump(rules_dir, "2027.02")
@@ -331,7 +342,7 @@ def test_a_request_in_flight_finishes_on_its_rulebook(
     release.set()
     thread.join(10)
     response = result["r"]
-    assert response.json()["rulebook"]["content_hash"] == before == response.headers[HASH_HEADER]
+    assert response.json()["decisions"][0]["rulebook"]["content_hash"] == before == response.headers[HASH_HEADER]
     monkeypatch.setattr(service, "decide", real)
     after = client.post("/v1/decisions", json=ACCOUNTS[0])
     assert after.json()["rulebook"]["version"] == "2027.02"

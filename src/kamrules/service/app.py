@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import Future
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -174,8 +175,9 @@ class Service:
             decided.append((outcome, outcome.decision_json(), raw))
         return decided, errors
 
-    def record(self, loaded: Loaded, decided: list[Decided], caller: str, request_id: str) -> list[int] | None:
-        """Commit the decisions to the register; only then may they be answered."""
+    def submit(self, loaded: Loaded, decided: list[Decided], caller: str, request_id: str) -> Future[list[int]] | None:
+        """Queue the decisions for the register's next group commit (None without a
+        register); :meth:`committed` waits for that commit before anything is answered."""
         for outcome, _, _ in decided:
             self.metrics.decisions.labels(outcome.tier).inc()
         if self.register is None or not decided:
@@ -183,7 +185,7 @@ class Service:
         from kamrules.register import Entry, RegisterError
 
         try:
-            ids: list[int] = self.register.record(
+            pending: Future[list[int]] = self.register.submit(
                 loaded.rulebook,
                 [Entry.of_outcome(o, text, facts) for o, text, facts in decided],
                 source="service",
@@ -191,15 +193,30 @@ class Service:
                 request_id=request_id,
             )
         except RegisterError as exc:
-            self.metrics.register_failures.inc()
-            log.error("register write failed (request %s): %s", request_id, exc)
-            raise ApiError(
-                503,
-                "not_recorded",
-                "the decision could not be recorded in the register, so it is not given; try again",
-                headers={"Retry-After": "1"},
-            ) from None
-        return ids
+            raise self._not_recorded(request_id, exc) from None
+        return pending
+
+    async def committed(self, pending: Future[list[int]] | None, request_id: str, seconds: float) -> list[int] | None:
+        """The decisions' register ids once their transaction has committed: only then may
+        they be answered (a decision acknowledged to a client is durable)."""
+        if pending is None:
+            return None
+        from kamrules.register import RegisterError
+
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(pending), max(seconds, 0.001))
+        except RegisterError as exc:
+            raise self._not_recorded(request_id, exc) from None
+
+    def _not_recorded(self, request_id: str, exc: Exception) -> ApiError:
+        self.metrics.register_failures.inc()
+        log.error("register write failed (request %s): %s", request_id, exc)
+        return ApiError(
+            503,
+            "not_recorded",
+            "the decision could not be recorded in the register, so it is not given; try again",
+            headers={"Retry-After": "1"},
+        )
 
     def info(self, loaded: Loaded) -> RulebookInfo:
         error = self.state.last_error
@@ -249,7 +266,9 @@ def create_app(config: ServiceConfig) -> FastAPI:
     _handlers(app, service)
     limits = config.limits
 
-    def caller(request: Request) -> str:
+    async def caller(request: Request) -> str:
+        # async although it awaits nothing: FastAPI runs a plain `def` dependency in the
+        # thread pool, a thread hop per request for a few microseconds of work
         tokens = config.tokens
         if not tokens:
             return "anonymous"
@@ -283,13 +302,28 @@ def create_app(config: ServiceConfig) -> FastAPI:
         request.state.rulebook_hash = loaded.content_hash
         return loaded
 
-    async def in_time(work: Callable[[], Any]) -> Any:
+    def too_slow() -> ApiError:
+        return ApiError(
+            503, "timeout", f"the request took longer than {limits.request_seconds:g} s; send fewer records"
+        )
+
+    async def in_time(
+        request: Request, work: Callable[[], Any], pending: Callable[[Any], Any] = lambda _: None, inline: bool = False
+    ) -> Any:
+        """Run ``work`` (off the event loop unless ``inline``: see ``Limits.inline_bytes``),
+        then wait for the register to commit what it submitted (``pending(result)``), all
+        within the request's time limit."""
+        started = time.monotonic()
         try:
-            return await asyncio.wait_for(run_in_threadpool(work), limits.request_seconds)
+            if inline:
+                result = work()
+            else:
+                result = await asyncio.wait_for(run_in_threadpool(work), limits.request_seconds)
+            left = limits.request_seconds - (time.monotonic() - started)
+            ids = await service.committed(pending(result), request.state.request_id, left)
         except TimeoutError:
-            raise ApiError(
-                503, "timeout", f"the request took longer than {limits.request_seconds:g} s; send fewer records"
-            ) from None
+            raise too_slow() from None
+        return result, ids
 
     @app.post(
         "/v1/decisions",
@@ -322,11 +356,12 @@ def create_app(config: ServiceConfig) -> FastAPI:
         date = as_of or service.today()
         request_id = request.state.request_id
 
-        def work() -> tuple[list[Decided], list[AccountError], list[int] | None]:
+        def work() -> tuple[list[Decided], list[AccountError], Future[list[int]] | None]:
             decided, errors = service.decide(loaded, records, date)
-            return decided, errors, service.record(loaded, decided, who, request_id)
+            return decided, errors, service.submit(loaded, decided, who, request_id)
 
-        decided, errors, ids = await in_time(work)
+        inline = single and request.state.body_bytes <= limits.inline_bytes
+        (decided, errors, _), ids = await in_time(request, work, lambda done: done[2], inline)
         headers = {AS_OF_HEADER: date.isoformat()}
         if single:
             if errors:
@@ -378,21 +413,22 @@ def create_app(config: ServiceConfig) -> FastAPI:
             raise ApiError(422, "unknown_tier", f"there is no tier '{to}'" + (f"; {hint}" if hint else ""))
         date = as_of or service.today()
 
-        def work() -> str:
+        def work() -> tuple[str, Future[list[int]] | None]:
             decided, errors = service.decide(loaded, [body], date)
             if errors:
                 raise ApiError(422, "invalid_record", errors[0].message, errors=errors)
             text = decided[0][1]
-            service.record(loaded, decided, who, request.state.request_id)
+            pending = service.submit(loaded, decided, who, request.state.request_id)
             taken = "null"
             if to is not None:
                 from kamrules.workbench.counterfactual import what_would_it_take
 
                 result = what_would_it_take(engine, engine.validate(body), to, date, placement=loaded.placement)
                 taken = json.dumps({**result.as_dict(), "text": result.to_text()}, ensure_ascii=False)
-            return f'{{"decision":{text},"what_it_takes":{taken},"rulebook_hash":"{loaded.content_hash}"}}'
+            return f'{{"decision":{text},"what_it_takes":{taken},"rulebook_hash":"{loaded.content_hash}"}}', pending
 
-        return Response(await in_time(work), media_type="application/json", headers={AS_OF_HEADER: date.isoformat()})
+        (text, _), _ = await in_time(request, work, lambda done: done[1])
+        return Response(text, media_type="application/json", headers={AS_OF_HEADER: date.isoformat()})
 
     @app.post("/v1/plans/check", response_model=PlanCheck, responses=ERRORS, openapi_extra=ONE_ACCOUNT_BODY)
     async def plans_check(request: Request, who: Caller, as_of: AsOf = None) -> Response:
@@ -401,23 +437,24 @@ def create_app(config: ServiceConfig) -> FastAPI:
         loaded = begin(request)
         date = as_of or service.today()
 
-        def work() -> str:
+        def work() -> tuple[str, Future[list[int]] | None]:
             decided, errors = service.decide(loaded, [body], date)
             if errors:
                 raise ApiError(422, "invalid_record", errors[0].message, errors=errors)
             decision = decided[0][0].decision()
-            service.record(loaded, decided, who, request.state.request_id)
+            pending = service.submit(loaded, decided, who, request.state.request_id)
             document = {
                 "plan": plan_document(decision),
                 "actions": action_rows(decision),
                 "rulebook_hash": loaded.content_hash,
             }
-            return json.dumps(document, ensure_ascii=False, default=str)
+            return json.dumps(document, ensure_ascii=False, default=str), pending
 
-        return Response(await in_time(work), media_type="application/json", headers={AS_OF_HEADER: date.isoformat()})
+        (text, _), _ = await in_time(request, work, lambda done: done[1])
+        return Response(text, media_type="application/json", headers={AS_OF_HEADER: date.isoformat()})
 
     @app.get("/v1/rulebook", response_model=RulebookInfo, responses=ERRORS)
-    def rulebook(request: Request, who: Caller) -> RulebookInfo:
+    async def rulebook(request: Request, who: Caller) -> RulebookInfo:
         """The rulebook serving now, and the last reload's error (with file:line) if it failed."""
         return service.info(begin(request))
 
@@ -460,7 +497,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         )
 
     @app.get("/healthz", response_model=Health)
-    def healthz(request: Request) -> Health:
+    async def healthz(request: Request) -> Health:
         """The process answers."""
         return Health(status="ok", rulebook_hash=begin(request).content_hash)
 
@@ -480,7 +517,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         return JSONResponse(Health(status="ok", rulebook_hash=loaded.content_hash, register_status=state).model_dump())
 
     @app.get("/metrics", response_class=Response)
-    def metrics(request: Request, who: Caller) -> Response:
+    async def metrics(request: Request, who: Caller) -> Response:
         """Prometheus metrics: requests and latency by route, decisions by tier, reloads,
         register write failures."""
         begin(request)
@@ -533,6 +570,7 @@ async def _read_json(request: Request, max_bytes: int, max_depth: int) -> Any:
             raise ApiError(413, "too_large", f"the body is over the limit of {max_bytes:,} bytes")
         chunks.append(chunk)
     raw = b"".join(chunks)
+    request.state.body_bytes = len(raw)
     if not raw.strip():
         raise ApiError(400, "empty_body", "the request has no body: send one account as a JSON object, or a list")
     try:

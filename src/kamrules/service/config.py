@@ -27,6 +27,11 @@ class Limits:
     """400 when the JSON nests deeper (a contact list inside an account is 3 levels)."""
     request_seconds: float = 10.0
     """503 when deciding a request takes longer."""
+    inline_bytes: int = 64 * 1024
+    """A request for one account with a body up to this size is decided on the event loop
+    itself: handing a ~0.2 ms decision to a worker thread and back costs more than the
+    decision (two GIL hand-offs), and the size bounds how long the loop is held (a few ms
+    for an account with hundreds of contacts). Larger requests and lists go to worker threads."""
 
 
 @dataclass(frozen=True)
