@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 import typer
 from rich.console import Console
@@ -40,6 +40,11 @@ from kamrules.portfolio.batch import Summary
 from kamrules.portfolio.batch import run as run_batch
 from kamrules.portfolio.sources import RawRecord, SourceError
 from kamrules.portfolio.writers import write_decisions
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from kamrules.columnar import ColumnarEngine
 
 
 class OutputFormat(StrEnum):
@@ -205,6 +210,8 @@ def _evaluate_columnar(
         kind = detect_format(accounts, input_format)
         if choice is EngineChoice.auto and fmt is OutputFormat.csv and not compiled.compiles:
             return False  # the rulebook has no exact columnar form: the per-account CSV
+        if compiled.compiles and choice is not EngineChoice.per_account:
+            return _stream_columnar(compiled, accounts, kind, fmt, output, date, choice)
         table = read_table(accounts, kind, compiled.nested)
     except SourceError as exc:
         fail(str(exc), exit_codes.INVALID_INPUT)
@@ -225,6 +232,85 @@ def _evaluate_columnar(
         sys.stdout.write(as_text_columns(result.frame).write_csv())
     else:
         sys.stdout.write(as_text_columns(result.frame).write_ndjson())
+    if result.fallback and choice is not EngineChoice.per_account:
+        err.print(f"note: {result.fallback}", markup=False)
+    report(result.summary, True, output)
+    if result.summary.errors:
+        raise typer.Exit(exit_codes.RECORDS_FAILED)
+    return True
+
+
+def _stream_columnar(
+    compiled: ColumnarEngine,
+    accounts: Path,
+    kind: str,
+    fmt: OutputFormat,
+    output: Path | None,
+    date: dt.date,
+    choice: EngineChoice,
+) -> bool:
+    """The columnar batch in bounded memory (kamrules.columnar.stream): chunks decided and
+    spilled, capacity placed once, each chunk's rows written as it is finished. False to
+    leave a small CSV-to-CSV run to the per-account path under auto."""
+    import itertools
+
+    from kamrules.columnar.stream import pieces, stream
+    from kamrules.portfolio.frames import as_text_columns
+
+    chunks = pieces(accounts, kind, compiled.nested)
+    try:
+        first = list(itertools.islice(chunks, 2))
+    except SourceError as exc:
+        fail(str(exc), exit_codes.INVALID_INPUT)
+    if (
+        choice is EngineChoice.auto
+        and fmt is OutputFormat.csv
+        and kind != "parquet"
+        and len(first) == 1
+        and first[0].table.rows <= COLUMNAR_ROWS
+    ):
+        return False
+    writer: Any = None
+    handle: Any = None
+    try:
+        if fmt is OutputFormat.parquet:
+            assert output is not None
+
+            def write(rows: pl.DataFrame) -> None:
+                nonlocal writer
+                table = rows.to_arrow()
+                if writer is None:
+                    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+                    writer = pq.ParquetWriter(output, table.schema)
+                writer.write_table(table)
+
+        else:
+            handle = output.open("w", encoding="utf-8", newline="") if output is not None else sys.stdout
+            started = [False]
+
+            def write(rows: pl.DataFrame) -> None:
+                text = as_text_columns(rows)
+                if fmt is OutputFormat.csv:
+                    handle.write(text.write_csv(include_header=not started[0]))
+                else:
+                    handle.write(text.write_ndjson())
+                started[0] = True
+
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fallback is reported below, once
+            result = stream(compiled, itertools.chain(first, chunks), date, write)
+    except SourceError as exc:
+        fail(str(exc), exit_codes.INVALID_INPUT)
+    except OSError as exc:
+        fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
+    finally:
+        if writer is not None:
+            writer.close()
+        if handle is not None and output is not None:
+            handle.close()
     if result.fallback and choice is not EngineChoice.per_account:
         err.print(f"note: {result.fallback}", markup=False)
     report(result.summary, True, output)

@@ -65,10 +65,25 @@ class DecidedChunk:
     first_row: int = 0
     timings: dict[str, float] = field(default_factory=dict, repr=False)
 
+    read: int = -1
+    """Records read in this chunk (decided and errors); kept when the input is released."""
+
+    def __post_init__(self) -> None:
+        if self.read < 0:
+            self.read = self.run.table.rows
+
     @property
     def rows(self) -> int:
         """Records read in this chunk (decided and errors)."""
-        return self.run.table.rows
+        return self.read
+
+    def release(self) -> None:
+        """Drop the chunk's input (its table and nested item frames), which finishing does
+        not read: a streamed run keeps only what the output is built from."""
+        from kamrules.portfolio.frames import from_records
+
+        self.run.table = from_records([])
+        self.run.lists = None
 
     @property
     def decided(self) -> int:

@@ -62,15 +62,16 @@ def require_polars() -> Any:
 # -- building tables ----------------------------------------------------------------------
 
 
-def from_frame(frame: pl.DataFrame) -> Table:
-    """A table over a polars frame; a row's raw record drops its nulls (a missing cell)."""
+def from_frame(frame: pl.DataFrame, first_line: int = 1) -> Table:
+    """A table over a polars frame; a row's raw record drops its nulls (a missing cell).
+    Row k is line ``first_line + k`` (a chunk of a larger input starts further on)."""
 
     def raw(rows: Sequence[int]) -> list[RawRecord]:
         if not rows:
             return []
         subset = frame[list(rows)]
         return [
-            RawRecord(row + 1, {k: v for k, v in record.items() if v is not None})
+            RawRecord(row + first_line, {k: v for k, v in record.items() if v is not None})
             for row, record in zip(rows, subset.iter_rows(named=True), strict=True)
         ]
 

@@ -1,0 +1,251 @@
+"""A portfolio file decided in columns in bounded memory: read a chunk, decide it, keep its
+ranking keys, spill it; place capacity once; finish and write each chunk.
+
+The whole portfolio is never held: a chunk of input (a Parquet batch of rows, a block of JSON
+Lines or CSV records) is decided up to capacity
+(:meth:`~kamrules.columnar.engine.ColumnarEngine.decide_chunk`), its compact ranking keys are
+kept (a few dozen bytes an account), and its pre-capacity frame, the columns the output is
+built from, is spilled to a temporary Arrow IPC file. The input chunk is then dropped. Once
+every chunk is decided, :func:`~kamrules.columnar.chunks.place_keys` places the portfolio
+with the one shared placement, and each spilled chunk is read back, finished
+(:meth:`~kamrules.columnar.engine.ColumnarEngine.finish_chunk`) and written before the next.
+
+An account id given again is an error row for the repeat, as in the per-account batch: the
+first record decided keeps the id (a record that could not be decided claims none).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kamrules.columnar.chunks import DecidedChunk, place_keys
+from kamrules.columnar.output import summarise, unknown_columns
+from kamrules.portfolio.batch import Summary, repeated_account
+from kamrules.portfolio.frames import Table, from_frame, from_records
+from kamrules.portfolio.sources import SourceError, read_records
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    import polars as pl
+
+    from kamrules.columnar.engine import ColumnarEngine
+
+CHUNK_ROWS = 50_000
+"""Records decided at once: large enough that polars' per-call costs vanish, small enough
+that a chunk of nested accounts (plans, ten contacts, a dozen relationships) stays a few
+hundred MB while it is decided."""
+
+
+@dataclass
+class Piece:
+    """One chunk of input: its records as a table, the portfolio row of its first record,
+    and the input line of each row (None: the row number, as for Parquet and frames)."""
+
+    table: Table
+    first_row: int
+    lines: Callable[[Sequence[int]], list[int | None]] | None = None
+
+
+@dataclass
+class Streamed:
+    """What a streamed run leaves besides the rows it wrote."""
+
+    summary: Summary
+    fallback: str | None
+    per_account_rows: int
+    chunks: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def pieces(path: Path, kind: str, nested: Sequence[str], rows: int = CHUNK_ROWS) -> Iterator[Piece]:
+    """The chunks of an accounts file: Parquet a batch of rows at a time (struct and list
+    columns as they are stored), other formats a block of records at a time as the
+    per-account reader reads them."""
+    if not path.is_file():
+        raise SourceError(f"no accounts file at '{path}'")
+    if kind == "parquet":
+        yield from _parquet(path, rows)
+        return
+    block: list[Any] = []
+    start = 0
+    for record in read_records(path, kind):
+        block.append(record)
+        if len(block) == rows:
+            yield _records_piece(block, start, nested)
+            start += len(block)
+            block = []
+    if block or start == 0:
+        yield _records_piece(block, start, nested)
+
+
+def _records_piece(block: list[Any], start: int, nested: Sequence[str]) -> Piece:
+    table = from_records(block, nested)
+    return Piece(table, start, lambda rows: [r.line for r in table.raw(rows)])
+
+
+def _parquet(path: Path, rows: int) -> Iterator[Piece]:
+    import polars as pl
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    start = 0
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=rows)
+        for batch in batches:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            yield Piece(from_frame(frame, first_line=start + 1), start)
+            start += frame.height
+    except (OSError, pa.ArrowException, pl.exceptions.PolarsError) as exc:
+        raise SourceError(f"cannot read '{path}' as Parquet: {exc}") from None
+    if start == 0:
+        yield Piece(from_frame(pl.DataFrame()), 0)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a run, as it was after (decision 36): a run
+    creates millions of objects that die by reference counting (contenders, placement
+    steps, notes), and every full collection walks all of them again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def stream(
+    compiled: ColumnarEngine,
+    chunks: Iterator[Piece],
+    as_of: dt.date,
+    write: Callable[[pl.DataFrame], None],
+    *,
+    spill: Path | None = None,
+) -> Streamed:
+    """Decide the pieces in columns and hand each chunk's finished rows to ``write`` in
+    input order. ``spill`` is a folder for the pre-capacity frames (a temporary one by
+    default, removed after)."""
+    with tempfile.TemporaryDirectory(dir=spill, prefix="kamrules-") as folder, collector_paused():
+        return _stream(compiled, chunks, as_of, write, Path(folder))
+
+
+@dataclass
+class _Spilled:
+    chunk: DecidedChunk
+    path: Path
+
+
+def _stream(
+    compiled: ColumnarEngine,
+    chunks: Iterator[Piece],
+    as_of: dt.date,
+    write: Callable[[pl.DataFrame], None],
+    folder: Path,
+) -> Streamed:
+    import polars as pl
+
+    engine = compiled.engine
+    timings: defaultdict[str, float] = defaultdict(float)
+    reasons: Counter[str] = Counter()
+    nested_problem: str | None = None
+    unknown: dict[str, None] = {}
+    seen = pl.DataFrame(schema={"id": pl.String, "line": pl.Int64})
+    keys: list[pl.DataFrame] = []
+    spilled: list[_Spilled] = []
+    slow = 0
+    read = 0
+    for number, piece in enumerate(chunks):
+        clock = time.perf_counter()
+        chunk = compiled.decide_chunk(piece.table, as_of, first_row=piece.first_row)
+        for name, seconds in chunk.timings.items():
+            timings[name] += seconds
+        clock = time.perf_counter()
+        seen = _repeats(chunk, piece, seen)
+        for column in unknown_columns(engine, piece.table):
+            unknown.setdefault(column)
+        reasons.update(chunk.run.reasons)
+        nested_problem = nested_problem or chunk.run.nested_problem
+        slow += len(chunk.slow_rows)
+        read += chunk.rows
+        keys.append(chunk.ranking_keys())
+        path = folder / f"chunk-{number}.arrow"
+        chunk.frame.write_ipc(path)
+        chunk.release()
+        spilled.append(_Spilled(chunk, path))
+        timings["spill"] += time.perf_counter() - clock
+    clock = time.perf_counter()
+    all_keys = pl.concat(keys) if keys else None
+    decided = all_keys.height if all_keys is not None else 0
+    placed, portfolio = place_keys(engine, all_keys, decided) if all_keys is not None else (None, None)
+    del all_keys, keys
+    timings["capacity"] += time.perf_counter() - clock
+    summary = Summary()
+    for item in spilled:
+        clock = time.perf_counter()
+        item.chunk.frame = pl.read_ipc(item.path)
+        item.path.unlink()
+        rows = compiled.finish_chunk(item.chunk, placed)
+        item.chunk.frame = item.chunk.frame.clear()
+        _add(summary, summarise(engine, rows, []))
+        timings["output"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        write(rows)
+        timings["write"] += time.perf_counter() - clock
+    summary.unknown_columns = list(unknown)
+    if portfolio is not None and portfolio.placement.tiers:
+        summary.placement = portfolio.placement
+    fallback = None
+    if slow:
+        parts = [f"{count} {reason}" for reason, count in reasons.items()]
+        fallback = f"{slow} of {read} rows were decided per account: " + "; ".join(parts)
+        if nested_problem is not None:
+            fallback += f" (nested facts are not read in columns: {nested_problem})"
+    return Streamed(summary, fallback, slow, len(spilled), dict(timings))
+
+
+def _repeats(chunk: DecidedChunk, piece: Piece, seen: pl.DataFrame) -> pl.DataFrame:
+    """Make each decided account whose id an earlier decided account holds (in an earlier
+    chunk or earlier in this one) an error row; the ids and lines seen so far, with this
+    chunk's."""
+    import polars as pl
+
+    frame = chunk.frame
+    rows = frame.get_column("@row")
+    if piece.lines is None:
+        lines = pl.Series("line", rows + piece.first_row + 1, dtype=pl.Int64)
+    else:
+        lines = pl.Series("line", piece.lines(rows.to_list()), dtype=pl.Int64)
+    ids = frame.select(pl.col("id").cast(pl.String), pl.col("@row")).with_columns(lines)
+    repeat = ids.select(~pl.col("id").is_first_distinct() | pl.col("id").is_in(seen.get_column("id").implode()))
+    repeat_mask = repeat.to_series()
+    if not repeat_mask.any():
+        return pl.concat([seen, ids.select("id", "line")])
+    fresh = ids.filter(~repeat_mask)
+    known = pl.concat([seen, fresh.select("id", "line")])
+    first = dict(known.filter(pl.col("id").is_in(ids.filter(repeat_mask).get_column("id").implode())).iter_rows())
+    for account, row, line in ids.filter(repeat_mask).iter_rows():
+        chunk.outcomes.pop(row, None)
+        chunk.errors[row] = repeated_account(row + chunk.first_row + 1, line, account, first[account])
+    chunk.frame = frame.filter(~repeat_mask)
+    return known
+
+
+def _add(total: Summary, part: Summary) -> None:
+    total.read += part.read
+    total.decided += part.decided
+    total.errors += part.errors
+    total.key_accounts += part.key_accounts
+    total.tiers.update(part.tiers)
+    total.segments.update(part.segments)
+    total.compliance.update(part.compliance)
