@@ -23,6 +23,10 @@ average before each run (``--json`` writes every figure).
 
     .venv/bin/python benchmarks/bench_nested.py --sizes 10000 100000
     .venv/bin/python benchmarks/bench_nested.py --sizes 1000000 --paths reference cli-parquet
+    .venv/bin/python benchmarks/bench_nested.py --sizes 1000000 --paths cli-parquet --keep /tmp/nested
+
+The last form runs only the Parquet path when ``/tmp/nested`` keeps the data and the
+reference's output from an earlier run (the reference runs first otherwise).
 """
 
 from __future__ import annotations
@@ -262,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
             if not parquet.exists() or (wants_jsonl and not jsonl.exists()):
                 nested.generate(n, parquet, jsonl if wants_jsonl else None)
             generated = time.perf_counter() - started
-            paths = ["reference", *[p for p in args.paths if p != "reference"]]
+            # every output is compared with the reference's: it runs unless left out of
+            # --paths with its output kept from an earlier run (--keep)
+            kept = "reference" not in args.paths and (work / f"reference-{n}.parquet").exists()
+            paths = ([] if kept else ["reference"]) + [p for p in args.paths if p != "reference"]
             for path in paths:
                 result = measure(path, n, work, rules, args.max_rss, args.timeout)
                 result.update(path=path, n=n, generate=generated, file_mb=os.path.getsize(parquet) / 2**20)
