@@ -111,7 +111,7 @@ def _parquet(path: Path, rows: int) -> Iterator[Piece]:
 
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a run, as it was after (decision 36): a run
+    """The cyclic garbage collector off for a run, as it was after (decision 37): a run
     creates millions of objects that die by reference counting (contenders, placement
     steps, notes), and every full collection walks all of them again."""
     enabled = gc.isenabled()
