@@ -108,7 +108,38 @@ def test_interleaved_accounts_are_restored_from_their_facts(rules: Rulebook) -> 
         )
     skipped = monitor.handle(event("c0", "stage.changed", "2026-11-03", "A0", to="review"))
     assert ids(skipped) == ["c0/illegal_stage_transition/contract_negotiation to review"]
-    assert monitor.chart._holds == "A0"
+    assert monitor.chart._holds == "review"
+
+
+def test_the_chart_is_restored_only_for_an_account_at_another_stage(
+    rules: Rulebook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monitor = Monitor(rules)
+    posted: list[tuple[str, str]] = []
+    post = monitor.chart._post
+
+    def counting(kind: str, to: str) -> tuple[str, str, bool]:
+        posted.append((kind, to))
+        return post(kind, to)
+
+    monkeypatch.setattr(monitor.chart, "_post", counting)
+    monitor.handle(event("a0", "stage.changed", "2026-11-01", "A0", to="pre_sales"))
+    monitor.handle(event("a1", "stage.changed", "2026-11-01", "A1", to="review"))
+    # A2 is at pre_sales, the chart at review (A1's): restored; A3 starts where A2 left it
+    monitor.handle(event("a2", "stage.changed", "2026-11-01", "A2", to="pre_sales"))
+    monitor.handle(event("b2", "stage.changed", "2026-11-02", "A2", to="contract_negotiation"))
+    monitor.handle(event("b0", "stage.changed", "2026-11-02", "A0", to="contract_negotiation"))
+    assert posted == [
+        ("restore", "unknown"),
+        ("stage", "pre_sales"),
+        ("restore", "unknown"),
+        ("stage", "review"),
+        ("restore", "unknown"),
+        ("stage", "pre_sales"),
+        ("stage", "contract_negotiation"),
+        ("restore", "pre_sales"),
+        ("stage", "contract_negotiation"),
+    ]
 
 
 def test_an_override_pins_the_tier_warns_before_expiry_and_expires(rules: Rulebook) -> None:

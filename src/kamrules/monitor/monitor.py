@@ -18,18 +18,19 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kamrules.errors import KamrulesError
-from kamrules.evaluation.compliance import APPLIES, MAP_STATUS
+from kamrules.evaluation.compliance import APPLIES, MAP_STATUS, explain_checks
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.evaluation.exact import score2
 from kamrules.explanation.decision import Decision, RulebookRef
-from kamrules.facts.records import FactRecord, InvalidRecord
+from kamrules.facts.records import FactRecord, InvalidRecord, RecordValidator
+from kamrules.facts.types import ListType, RecordType
 from kamrules.monitor.events import AccountEvent, ClockTick, ContactLeft, Event, RefusedEvent, StageChanged, parse_event
 from kamrules.monitor.folding import Change, Facts, FoldError, fold
 from kamrules.monitor.statechart import INITIAL, StageChart, allowed_transitions
@@ -101,12 +102,20 @@ class Alert(_Model):
 @dataclass(slots=True)
 class _Account:
     facts: Facts
+    record: FactRecord | None = None
+    """``facts`` validated: the next event validates only what it changed (see :func:`reusing`)."""
     outcome: Outcome | None = None
+    snapshot: tuple[Outcome, DecisionSnapshot] | None = None
+    """The last outcome an alert showed, as shown: the next alert's "before" if it still holds."""
     seen: deque[str] = field(default_factory=lambda: deque(maxlen=SEEN_PER_ACCOUNT))
     reviews: dict[str, str] = field(default_factory=dict)
     override: tuple[str, str, str] | None = None
     """(tier, expires, state) of the override the alerts were last raised for."""
     wake: dt.date | None = None
+
+
+def _key_players(outcome: Outcome) -> list[Any]:
+    return [c for c in outcome.record.contacts if c.key_player]  # type: ignore[attr-defined]
 
 
 def _snapshot(outcome: Outcome) -> DecisionSnapshot:
@@ -126,6 +135,45 @@ def _snapshot(outcome: Outcome) -> DecisionSnapshot:
         map_status=MAP_STATUS[outcome.map_status],
         failing_checks=failing,
     )
+
+
+def reusing(new: Facts, old: Facts, record: FactRecord, nested: Iterable[str]) -> Facts:
+    """``new`` (the facts after a fold) for validation, with every nested record and list item
+    the fold left untouched replaced by its value in ``record`` (``old`` validated).
+
+    A fold copies only along the path it changes, so an untouched plan or contact is the
+    same object in ``old`` and ``new``; pydantic takes an instance of the model where it
+    expects one as it is, without validating it again. So an event costs the validation of
+    what it changed (the patch, the one contact, the plan), not of the whole account, and
+    the result is the record a full validation of ``new`` gives. Top-level values that are
+    not records or lists are always validated again: they are cheap, and a value the monitor
+    set itself (``current_tier``) may differ from the one in ``record``. ``nested``: the
+    account's facts that are records or lists.
+    """
+    data = dict(new)
+    for key in nested:
+        value = new.get(key)
+        if isinstance(value, dict | list):
+            data[key] = _reuse(value, old.get(key), getattr(record, key))
+    return data
+
+
+def _reuse(value: Any, before: Any, validated: Any) -> Any:
+    if value is before:
+        return validated
+    if isinstance(value, dict) and isinstance(before, dict) and isinstance(validated, FactRecord):
+        fields = type(validated).model_fields
+        return {
+            k: _reuse(v, before.get(k), getattr(validated, k)) if isinstance(v, dict | list) and k in fields else v
+            for k, v in value.items()
+        }
+    if isinstance(value, list) and isinstance(before, list) and isinstance(validated, list):
+        if len(before) != len(validated):
+            return value
+        # ``before`` is alive, so no other object can have the id of one of its items
+        known = {id(item): done for item, done in zip(before, validated, strict=True)}
+        return [known.get(id(item), item) for item in value]
+    return value
 
 
 def _date(value: Any) -> dt.date | None:
@@ -165,6 +213,11 @@ class Monitor:
         if "review_overdue" in self.rules:  # a late review is told once, as a review
             plan_checks = [i for i in plan_checks if i not in self._review_checks]
         self._plan_checks = plan_checks
+        fields = rulebook.schema.account.fields.values()
+        self._nested = tuple(f.name for f in fields if isinstance(f.type, RecordType | ListType))
+        validator = self.engine.validator
+        self._model = validator.model if type(validator) is RecordValidator else None
+        """Folded facts are under fact names already: valid ones need pydantic's model alone."""
 
     def _check_indexes(self, kinds: tuple[str, ...], default: list[int]) -> list[int]:
         ids = {c.spec.id: i for i, c in enumerate(self.engine.checks)}
@@ -209,7 +262,7 @@ class Monitor:
                 due.append(account_id)
         for account_id in sorted(set(due)):
             account = self.accounts[account_id]
-            alerts.extend(self._decide(account, account.facts, tick.id, [], None, None))
+            alerts.extend(self._decide(account, account.facts, tick.id, [], None, None, account.record))
         return alerts
 
     def _refuse(self, event: AccountEvent, field: str, message: str) -> EventRefusedError:
@@ -225,7 +278,10 @@ class Monitor:
         except FoldError as exc:
             raise self._refuse(event, exc.field, str(exc)) from None
         try:
-            record = self.engine.validate(new_facts)
+            if account is not None and account.record is not None:
+                record = self._validate(reusing(new_facts, account.facts, account.record, self._nested))
+            else:
+                record = self._validate(new_facts)
         except InvalidRecord as exc:
             raise EventRefusedError(
                 RefusedEvent(event.id, None, tuple((p.field, p.message) for p in exc.problems))
@@ -242,6 +298,14 @@ class Monitor:
         left = event.contact_id if isinstance(event, ContactLeft) else None
         return self._decide(account, new_facts, event.id, changes, stage_move, left, record)
 
+    def _validate(self, data: Facts) -> FactRecord:
+        if self._model is not None:
+            try:
+                return self._model.model_validate(data)
+            except ValidationError:
+                pass  # the validator names each bad field, in its own words
+        return self.engine.validate(data)
+
     # -- deciding and comparing ------------------------------------------------------------
 
     def _decide(
@@ -252,18 +316,26 @@ class Monitor:
         changes: list[Change],
         stage_move: tuple[str, str, bool] | None,
         left: str | None,
-        record: FactRecord | None = None,
+        record: FactRecord | None,
     ) -> list[Alert]:
         today = self.today
         assert today is not None
         old = account.outcome
+        if record is None:
+            record = self._validate(facts)
+        # Contacts the fold left alone are shared with the old record, whose derived facts
+        # (key_player) the new decision computes again: read who was a key player first.
+        players = _key_players(old) if left is not None and old is not None else []
         try:
-            outcome: Outcome | None = self.engine.evaluate(record or self.engine.validate(facts), today)
+            outcome: Outcome | None = self.engine.evaluate(record, today)
         except InvalidRecord:  # not decidable yet (a required fact missing): folded, not decided
             outcome = None
         if outcome is not None and self._stability and facts.get("current_tier") != outcome.tier:
+            old_facts = facts
             facts = {**facts, "current_tier": outcome.tier}  # the tier the account now holds
+            record = self._validate(reusing(facts, old_facts, record, self._nested))
         account.facts = facts
+        account.record = record
         account.outcome = outcome
         raised = _Raised(self, account, old, outcome, event_id, changes, today)
         if stage_move is not None:
@@ -277,11 +349,13 @@ class Monitor:
                     {"from": frm, "to": to},
                 )
         if outcome is not None:
-            self._compare(raised, old, outcome, left)
+            self._compare(raised, old, outcome, left, players)
         self._schedule(account, outcome, today)
         return raised.alerts
 
-    def _compare(self, raised: _Raised, old: Outcome | None, new: Outcome, left: str | None) -> None:
+    def _compare(
+        self, raised: _Raised, old: Outcome | None, new: Outcome, left: str | None, before_players: list[Any]
+    ) -> None:
         engine = self.engine
         today = new.as_of
         if old is not None:
@@ -315,7 +389,6 @@ class Monitor:
                     {"from": MAP_STATUS[old.map_status], "to": MAP_STATUS[new.map_status]},
                 )
             if left is not None:
-                before_players = [c for c in old.record.contacts if c.key_player]  # type: ignore[attr-defined]
                 gone = next((c for c in before_players if c.id == left), None)
                 if gone is not None:
                     raised.add(
@@ -324,7 +397,7 @@ class Monitor:
                         f"key player {gone.name or left} ({gone.role or 'role unknown'}) left",
                         {"contact": left, "name": gone.name, "role": gone.role, "stance": gone.stance},
                     )
-                    remaining = [c for c in new.record.contacts if c.key_player]  # type: ignore[attr-defined]
+                    remaining = _key_players(new)
                     if len(before_players) >= 2 and len(remaining) <= 1:
                         names = [c.name or c.id for c in remaining]
                         raised.add(
@@ -485,14 +558,8 @@ class _Raised:
         self.changes = changes
         self.today = today
         self.alerts: list[Alert] = []
-        self._decision: Decision | None = None
         self._before: DecisionSnapshot | None = None
         self._after: DecisionSnapshot | None = None
-
-    def _explained(self) -> Decision | None:
-        if self._decision is None and self.new is not None:
-            self._decision = self.new.decision()
-        return self._decision
 
     def _notify(self, index: int, rule: AlertRule) -> list[str]:
         names = []
@@ -524,10 +591,12 @@ class _Raised:
         details = dict(details or {})
         if check is not None:
             message, details = self._check_details(kind, check)
+        if self._before is None and self.old is not None:
+            shown = self.account.snapshot
+            self._before = shown[1] if shown is not None and shown[0] is self.old else _snapshot(self.old)
         if self._after is None and self.new is not None:
             self._after = _snapshot(self.new)
-        if self._before is None and self.old is not None:
-            self._before = _snapshot(self.old)
+            self.account.snapshot = (self.new, self._after)
         facts = self.account.facts
         name = facts.get("name")
         self.alerts.append(
@@ -557,29 +626,35 @@ class _Raised:
         )
 
     def _check_details(self, kind: str, index: int) -> tuple[str, dict[str, Any]]:
-        decision = self._explained()
-        assert decision is not None and decision.compliance is not None
-        result = decision.compliance.checks[index]
+        # One check explained from the compact outcome, in the words of the full Decision
+        # (the same function builds both): the whole Decision would cost ten times more.
+        new = self.new
+        assert new is not None
+        check = self.monitor.engine.checks[index]
+        spec = check.spec
+        _, _, _, _, [result], _ = explain_checks(
+            [check], [new.check_rows[index]], new.record, new.scores, new.tier, new.as_of
+        )
+        _, _, _, _, note, remediation, owner, due, overdue_days, _ = result
         details: dict[str, Any] = {
-            "check": result.id,
-            "severity": result.severity,
-            "note": result.note,
-            "remediation": result.remediation,
-            "owner": result.owner,
-            "due": result.due.isoformat() if result.due else None,
+            "check": spec.id,
+            "severity": spec.severity,
+            "note": note,
+            "remediation": remediation,
+            "owner": owner,
+            "due": due.isoformat() if due else None,
         }
         if kind == "plan_check_failing":
-            message = f"{result.title} Now failing: {result.note}."
+            message = f"{spec.title} Now failing: {note}."
         elif kind == "plan_check_passing":
-            message = f"{result.title} Holds again."
+            message = f"{spec.title} Holds again."
         else:
-            due = result.due.isoformat() if result.due else "unknown"
+            shown_due = due.isoformat() if due else "unknown"
             if kind == "review_due_soon":
-                message = f"{result.title} Due by {due}."
+                message = f"{spec.title} Due by {shown_due}."
             else:
-                days = result.overdue_days
-                overdue = f" ({days} day{'s' if days != 1 else ''})" if days else ""
-                message = f"{result.title} Overdue since {due}{overdue}."
+                overdue = f" ({overdue_days} day{'s' if overdue_days != 1 else ''})" if overdue_days else ""
+                message = f"{spec.title} Overdue since {shown_due}{overdue}."
         return message, details
 
 

@@ -17,8 +17,8 @@ What durable_rules 2.0.28 does, verified here, and how this module lives with it
   (``MemoryError`` past that), each state costs about 0.9 MB of memory, and after
   ``delete_state`` its background dispatch thread reads freed memory (``UnicodeDecodeError``
   in ``start_action``). So the chart never deletes a state and never keeps one per account:
-  it runs one ``sid`` as a transition function. Before moving an account that is not the
-  one it moved last, a ``restore`` event (a trigger from every state to every state) puts
+  it runs one ``sid`` as a transition function. Before moving an account whose stage is not the
+  state the chart is in, a ``restore`` event (a trigger from every state to every state) puts
   the chart at the account's stage, read from its folded facts, which are the truth. Memory
   stays flat however many accounts pass, and a restore costs one more ``post``.
 - durable_rules' timers count wall-clock seconds and are polled; they are not used. Business
@@ -73,7 +73,8 @@ class StageChart:
         self.name = f"kamrules_stage_{next(_NAMES)}"
         self._moves: list[tuple[str, str, bool]] = []
         self._holds: str | None = None
-        """The account whose stage the ``sid`` is at, or None when it must be restored."""
+        """The state the ``sid`` is in, or None when unsure: a restore is needed only when
+        the account to move is at another stage (a transition function has no other memory)."""
         self._host = _host()
         self._host.register_rulesets({f"{self.name}$state": self._definition()})
 
@@ -127,7 +128,7 @@ class StageChart:
 
     def move(self, account_id: str, current: str | None, to: str) -> tuple[str, bool]:
         """Move an account's stage; (the stage it came from, whether the move is allowed)."""
-        if self._holds != account_id:
+        if self._holds != (current or INITIAL):
             self._holds = None
             self._post("restore", current or INITIAL)
         frm, target, legal = self._post("stage", to)
@@ -136,5 +137,5 @@ class StageChart:
             raise StatechartError(
                 f"the statechart of '{account_id}' was at {frm}, the folded facts say {current or INITIAL}"
             )
-        self._holds = account_id
+        self._holds = to
         return frm, legal
