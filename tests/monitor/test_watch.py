@@ -22,6 +22,7 @@ from kamrules.cli import exit_codes
 from kamrules.monitor.events import events_for_record
 from kamrules.monitor.monitor import Monitor
 from kamrules.monitor.sinks import JsonLinesSink, Outbox, SinkError, WebhookSink
+from kamrules.register import upgrade
 from kamrules.rulebook import Rulebook
 from tests.cli.test_cli import invoke
 from tests.conftest import ROOT
@@ -172,7 +173,12 @@ def portfolio_events(accounts: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.skipif(not KAMRULES.exists(), reason="the kamrules script is not installed next to this Python")
-def test_a_monitor_killed_with_sigkill_and_restarted_neither_loses_nor_repeats(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kept_in", ["state", "register-sqlite", "register-postgresql"])
+def test_a_monitor_killed_with_sigkill_and_restarted_neither_loses_nor_repeats(
+    kept_in: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The event log in the monitor's own SQLite file, or in the register on SQLite and on
+    PostgreSQL: the same guarantee."""
     source = write_events(tmp_path / "events.jsonl", portfolio_events(120))
     reference = tmp_path / "reference.jsonl"
     subprocess.run(
@@ -181,9 +187,16 @@ def test_a_monitor_killed_with_sigkill_and_restarted_neither_loses_nor_repeats(t
         capture_output=True,
     )
     expected = alert_ids(reference)
-    out, state = tmp_path / "alerts.jsonl", tmp_path / "monitor.sqlite"
+    out = tmp_path / "alerts.jsonl"
     command = [str(KAMRULES), "watch", str(ROOT / "rules"), "--events", str(source), "-o", str(out)]
-    command += ["--state", str(state)]
+    if kept_in == "state":
+        command += ["--state", str(tmp_path / "monitor.sqlite")]
+    elif kept_in == "register-sqlite":
+        command += ["--register", str(tmp_path / "register.db")]
+    else:
+        url = request.getfixturevalue("postgres_server").new_database()
+        upgrade(url)
+        command += ["--register", url]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 20_000):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kamrules.cli import exit_codes
 from kamrules.cli.app import RulesArg, app, err, fail, load
 from kamrules.errors import KamrulesError
+
+if TYPE_CHECKING:
+    from kamrules.monitor.sinks import EventLog
 
 
 @app.command()
@@ -28,6 +31,14 @@ def watch(
             "--state",
             help="A SQLite file for the event log and alert outbox: a restarted watch replays it and "
             "neither loses nor repeats an alert.",
+        ),
+    ] = None,
+    register: Annotated[
+        str | None,
+        typer.Option(
+            "--register",
+            help="Keep the event log and alert outbox in the decision register instead: a SQLite file "
+            "(decisions.db) or a database URL (postgresql://...).",
         ),
     ] = None,
     webhook: Annotated[
@@ -48,6 +59,8 @@ def watch(
     `kamrules watch rules/ --events crm-events.jsonl -o alerts.jsonl --state monitor.sqlite`
 
     `crm-feed | kamrules watch rules/ --events - --webhook https://hooks.example.com/kam`
+
+    `kamrules watch rules/ --events - --register postgresql://kam@db/kam -o alerts.jsonl`
     """
     try:
         from kamrules.monitor.monitor import Monitor
@@ -55,6 +68,8 @@ def watch(
         from kamrules.monitor.watch import watch as run_watch
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         fail(f"kamrules watch needs the reactive extra (pip install 'kamrules[reactive]'): {exc}", exit_codes.USAGE)
+    if state is not None and register is not None:
+        fail("give --state or --register, not both: the event log lives in one place", exit_codes.USAGE)
     rulebook = load(rules)
     if not rulebook.spec.alerts:
         err.print("note: the rulebook has no `alerts:` section, so no alert is on", markup=False)
@@ -66,12 +81,16 @@ def watch(
         except OSError as exc:
             fail(f"cannot read events '{events}': {exc.strerror}", exit_codes.INVALID_INPUT)
     sinks: list[Sink] = []
-    outbox = None
+    outbox: EventLog | None = None
+    opened: Any = None
     monitor = Monitor(rulebook)
     try:
         sinks.append(JsonLinesSink(output) if output is not None else JsonLinesSink(None, sys.stdout))
         sinks.extend(WebhookSink(url, attempts=retries) for url in webhook or [])
-        outbox = Outbox(state) if state is not None else None
+        if state is not None:
+            outbox = Outbox(state)
+        elif register is not None:
+            outbox, opened = _register_outbox(register)
         summary = run_watch(
             monitor,
             stream,
@@ -86,10 +105,13 @@ def watch(
             sink.close()
         if outbox is not None:
             outbox.close()
+        if opened is not None:
+            opened.close()
         monitor.close()
         if stream is not sys.stdin:
             stream.close()
-    replayed = f"{summary.replayed:,} replayed from {state}, " if state is not None else ""
+    kept = state if state is not None else "the register" if register is not None else None
+    replayed = f"{summary.replayed:,} replayed from {kept}, " if kept is not None else ""
     err.print(
         f"{replayed}{summary.read:,} events read: {summary.taken:,} taken, {summary.duplicates:,} already taken, "
         f"{summary.refused:,} refused; {summary.alerts:,} alerts",
@@ -97,3 +119,14 @@ def watch(
     )
     if summary.refused:
         raise typer.Exit(exit_codes.RECORDS_FAILED)
+
+
+def _register_outbox(url: str) -> tuple[EventLog, Any]:
+    """The register's outbox, and the register to close after the watch."""
+    try:
+        from kamrules.register import Register
+        from kamrules.register.outbox import RegisterOutbox
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        fail(f"--register needs the register extra (pip install 'kamrules[register]'): {exc}", exit_codes.USAGE)
+    register = Register(url)
+    return RegisterOutbox(register), register

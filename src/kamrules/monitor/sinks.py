@@ -1,8 +1,9 @@
 """Where alerts go, without loss or duplicates: a SQLite outbox, and sinks fed from it.
 
-The outbox is the monitor's own (the decision register can absorb it later): one SQLite
-file holding the accepted events, in order, and the alerts each raised, written in one
-transaction per event. It is what makes a restart safe:
+The outbox is the monitor's own SQLite file (``--state``) or, with ``--register``, tables
+of the decision register (:mod:`kamrules.register.outbox`). Either holds the accepted
+events, in order, and the alerts each raised, written in one transaction per event. It is
+what makes a restart safe:
 
 - state is rebuilt by replaying the stored events (the monitor is deterministic), and an
   input event already stored is skipped, so an event is never acted on twice;
@@ -10,7 +11,7 @@ transaction per event. It is what makes a restart safe:
   alert is never lost; a sink that already has an alert (the JSON Lines file, or a webhook
   receiver keyed by ``Idempotency-Key``) skips it, so an alert is never repeated in effect.
 
-SQLite runs in WAL mode with ``synchronous=NORMAL``: a killed process loses nothing that
+The monitor's SQLite file runs in WAL mode with ``synchronous=NORMAL``: a killed process loses nothing that
 was committed; a power cut may lose the last transactions (and they are then replayed from
 the input).
 """
@@ -22,6 +23,7 @@ import sqlite3
 import time
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Protocol
@@ -48,7 +50,45 @@ def alert_json(alert: Alert) -> str:
     return alert.model_dump_json()
 
 
-class Outbox:
+class EventLog(ABC):
+    """Where a watch keeps the events it took and the alerts they raised, and each sink's
+    place in them: the monitor's own SQLite file (:class:`Outbox`) or the decision
+    register's tables (:class:`kamrules.register.outbox.RegisterOutbox`)."""
+
+    @abstractmethod
+    def has_event(self, event_id: str) -> bool: ...
+
+    @abstractmethod
+    def events(self) -> Iterator[str]:
+        """The stored events, in the order they were taken, for replay."""
+
+    @abstractmethod
+    def record(self, event_id: str, body: str, alerts: Sequence[Alert]) -> None:
+        """Store an accepted event and its alerts, all or nothing."""
+
+    @abstractmethod
+    def pending(self, sink: str) -> list[tuple[int, str, str]]:
+        """(seq, alert id, body) of every alert ``sink`` has not taken yet, in order."""
+
+    @abstractmethod
+    def delivered(self, sink: str, seq: int) -> None:
+        """``sink`` took every alert up to ``seq``."""
+
+    @abstractmethod
+    def alert_count(self) -> int: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def deliver(self, sinks: Sequence[Sink]) -> None:
+        """Hand every alert a sink has not taken yet to it, in order."""
+        for sink in sinks:
+            for seq, alert_id, body in self.pending(sink.name):
+                sink.deliver(alert_id, body)
+                self.delivered(sink.name, seq)
+
+
+class Outbox(EventLog):
     """The event log and the alert outbox, in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
@@ -73,12 +113,10 @@ class Outbox:
         return self.db.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is not None
 
     def events(self) -> Iterator[str]:
-        """The stored events, in the order they were taken, for replay."""
         for (body,) in self.db.execute("SELECT body FROM events ORDER BY seq"):
             yield body
 
     def record(self, event_id: str, body: str, alerts: Sequence[Alert]) -> None:
-        """Store an accepted event and its alerts, all or nothing."""
         with self.db:
             self.db.execute("BEGIN")
             seq = self.db.execute("INSERT INTO events (event_id, body) VALUES (?, ?)", (event_id, body)).lastrowid
@@ -100,13 +138,6 @@ class Outbox:
 
     def alert_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM alerts").fetchone()[0])
-
-    def deliver(self, sinks: Sequence[Sink]) -> None:
-        """Hand every alert a sink has not taken yet to it, in order."""
-        for sink in sinks:
-            for seq, alert_id, body in self.pending(sink.name):
-                sink.deliver(alert_id, body)
-                self.delivered(sink.name, seq)
 
     def close(self) -> None:
         self.db.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from kamrules.monitor.events import RefusedEvent, parse_event_line
 from kamrules.monitor.monitor import EventRefusedError, Monitor
-from kamrules.monitor.sinks import Outbox, Sink, alert_json
+from kamrules.monitor.sinks import EventLog, Sink, alert_json
 
 SETTLE_EVERY = 100_000
 """Events taken between two :func:`settle_heap` calls of a watch."""
@@ -64,7 +64,7 @@ class WatchSummary:
     alerts: int = 0
 
 
-def replay(monitor: Monitor, outbox: Outbox) -> int:
+def replay(monitor: Monitor, outbox: EventLog) -> int:
     """Rebuild the monitor's state from the stored events; their alerts are already stored."""
     count = 0
     for body in outbox.events():
@@ -79,7 +79,7 @@ def watch(
     monitor: Monitor,
     lines: Iterable[str],
     *,
-    outbox: Outbox | None,
+    outbox: EventLog | None,
     sinks: Sequence[Sink],
     on_refused: Callable[[RefusedEvent], None],
 ) -> WatchSummary:
@@ -96,7 +96,7 @@ def watch(
 def _take(
     monitor: Monitor,
     lines: Iterable[str],
-    outbox: Outbox | None,
+    outbox: EventLog | None,
     sinks: Sequence[Sink],
     on_refused: Callable[[RefusedEvent], None],
     summary: WatchSummary,

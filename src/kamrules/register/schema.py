@@ -73,3 +73,34 @@ placements = Table(
     Column("document", Text, nullable=False, comment="the placement as Placement.to_json() writes it"),
     Index("ix_placements_rulebook", "rulebook_hash", "id"),
 )
+
+monitor_events = Table(
+    "monitor_events",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(200), nullable=False, unique=True),
+    Column("body", Text, nullable=False, comment="the event's JSON, as the monitor took it"),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+)
+"""The account monitor's event log (``kamrules watch --register``): replayed on a restart."""
+
+monitor_alerts = Table(
+    "monitor_alerts",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("alert_id", String(1000), nullable=False, unique=True),
+    Column("event_seq", Id, ForeignKey("monitor_events.seq"), nullable=False),
+    Column("account_id", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("body", Text, nullable=False, comment="the alert's JSON, byte for byte as delivered"),
+    Index("ix_monitor_alerts_account", "account_id", "seq"),
+)
+"""The monitor's alert outbox: each alert stored with the event that raised it, in one transaction."""
+
+monitor_cursors = Table(
+    "monitor_cursors",
+    metadata,
+    Column("sink", String(1000), primary_key=True),
+    Column("seq", BigInteger, nullable=False, comment="the last alert this sink took"),
+)
+"""Per sink, the last alert it took: moved only after the sink took it."""
