@@ -10,6 +10,7 @@ import pytest
 from kamrules import load_rulebook
 from kamrules.rulebook import Rulebook
 from tests.conftest import ROOT
+from tests.service.conftest import make_client, rules_dir  # noqa: F401  (the service's fixtures, for POST /v1/events)
 
 GOLD = "ACC-00021"
 """Søndergaard Farma AS: Gold in exploitation on 2026-11-01, plan compliant; its last joint

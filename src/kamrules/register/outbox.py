@@ -96,6 +96,17 @@ class RegisterOutbox(EventLog):
         with self.register._write() as connection:
             connection.execute(statement)
 
+    def alerts_of(self, event_id: str) -> list[str]:
+        """The alerts an event already in the log raised, in order (answered again to a retry)."""
+        query = (
+            sa.select(monitor_alerts.c.body)
+            .join(monitor_events, monitor_alerts.c.event_seq == monitor_events.c.seq)
+            .where(monitor_events.c.event_id == event_id)
+            .order_by(monitor_alerts.c.seq)
+        )
+        with self.register._connect() as connection:
+            return [body for (body,) in connection.execute(query)]
+
     def alert_count(self) -> int:
         with self.register._connect() as connection:
             return int(connection.execute(sa.select(sa.func.count()).select_from(monitor_alerts)).scalar_one())

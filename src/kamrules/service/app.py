@@ -453,6 +453,53 @@ def create_app(config: ServiceConfig) -> FastAPI:
         (text, _), _ = await in_time(request, work, lambda done: done[1])
         return Response(text, media_type="application/json", headers={AS_OF_HEADER: date.isoformat()})
 
+    feeds: list[Any] = []  # the account monitor, made on the first POST /v1/events
+    feed_lock = threading.Lock()
+
+    @app.post("/v1/events", responses={**ERRORS, 501: {"model": ErrorBody}}, summary="Feed CRM events to the monitor")
+    async def events(request: Request, who: Caller) -> Response:
+        """CRM events (one object or a list; `kamrules schema --events`) into the account
+        monitor, taken as `kamrules watch` takes them: the alerts they raise and each refused
+        event with its fields. With a register, events and alerts are kept in it before the
+        answer (`watch --register`), and an event sent again is answered its stored alerts."""
+        body = await _read_json(request, limits.max_body_bytes, limits.max_depth)
+        single = isinstance(body, dict)
+        bodies = [body] if single else body
+        if not isinstance(bodies, list):
+            raise ApiError(400, "not_events", "send one event as a JSON object, or a list of them")
+        if len(bodies) > limits.max_records:
+            raise ApiError(
+                413, "too_many_events", f"{len(bodies):,} events in one request; the limit is {limits.max_records:,}"
+            )
+        loaded = begin(request)
+        with feed_lock:
+            if not feeds:
+                try:
+                    from kamrules.monitor.feed import MonitorFeed
+
+                    if service.register is None:
+                        feeds.append(MonitorFeed(None))
+                    else:
+                        from kamrules.register.outbox import RegisterOutbox
+
+                        outbox = RegisterOutbox(service.register)
+                        feeds.append(MonitorFeed(outbox, outbox.alerts_of))
+                except ImportError as exc:
+                    raise ApiError(
+                        501, "no_monitor", f"the monitor needs the reactive extra (kamrules[reactive]): {exc}"
+                    ) from None
+        taken, _ = await in_time(request, lambda: feeds[0].take(loaded.rulebook, bodies))
+        if single and taken.refused:
+            refused = taken.refused[0]
+            errors = [FieldError(field=f, message=m) for f, m in refused.problems]
+            raise ApiError(422, "invalid_event", str(refused), errors=errors)
+        text = (
+            f'{{"alerts":[{",".join(taken.alerts)}],"taken":{taken.taken},"duplicates":{taken.duplicates},'
+            f'"refused":{json.dumps([r.as_dict() for r in taken.refused], ensure_ascii=False)},'
+            f'"rulebook_hash":"{loaded.content_hash}"}}'
+        )
+        return Response(text, media_type="application/json")
+
     @app.get("/v1/rulebook", response_model=RulebookInfo, responses=ERRORS)
     async def rulebook(request: Request, who: Caller) -> RulebookInfo:
         """The rulebook serving now, and the last reload's error (with file:line) if it failed."""
