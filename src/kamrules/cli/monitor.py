@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kamrules.cli import exit_codes
-from kamrules.cli.app import RulesArg, app, err, fail, load
+from kamrules.cli.app import CrmOpt, RulesArg, app, err, fail, load
 from kamrules.errors import KamrulesError
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ def watch(
         typer.Option("--webhook", help="POST each alert here too (with an Idempotency-Key header); repeatable."),
     ] = None,
     retries: Annotated[int, typer.Option("--webhook-attempts", min=1, max=20, help="Attempts per alert.")] = 5,
+    crm: CrmOpt = None,
 ) -> None:
     """Watch CRM events and raise the alerts the rulebook's `alerts:` section turns on.
 
@@ -61,6 +62,9 @@ def watch(
     `crm-feed | kamrules watch rules/ --events - --webhook https://hooks.example.com/kam`
 
     `kamrules watch rules/ --events - --register postgresql://kam@db/kam -o alerts.jsonl`
+
+    With --crm, `account.updated` patches are read through the CRM profile: a Salesforce
+    change event's fields (AnnualRevenue, Growth_Potential__c, ...) as they are.
     """
     try:
         from kamrules.monitor.monitor import Monitor
@@ -83,7 +87,7 @@ def watch(
     sinks: list[Sink] = []
     outbox: EventLog | None = None
     opened: Any = None
-    monitor = Monitor(rulebook)
+    monitor = _monitor(Monitor, rulebook, crm)
     try:
         sinks.append(JsonLinesSink(output) if output is not None else JsonLinesSink(None, sys.stdout))
         sinks.extend(WebhookSink(url, attempts=retries) for url in webhook or [])
@@ -130,3 +134,16 @@ def _register_outbox(url: str) -> tuple[EventLog, Any]:
         fail(f"--register needs the register extra (pip install 'kamrules[register]'): {exc}", exit_codes.USAGE)
     register = Register(url)
     return RegisterOutbox(register), register
+
+
+def _monitor(make: Any, rulebook: Any, crm: str | None) -> Any:
+    """The monitor, reading patches through the ``--crm`` profile; a profile that cannot be
+    used is a bad command line (exit code 2), as for every command with --crm."""
+    if crm is None:
+        return make(rulebook)
+    from kamrules.crm.profile import ProfileError
+
+    try:
+        return make(rulebook, profile=crm)
+    except ProfileError as exc:
+        fail(str(exc), exit_codes.USAGE)

@@ -71,6 +71,19 @@ def _find(contacts: list[dict[str, Any]], contact_id: str) -> int:
     return -1
 
 
+def fold_patch(facts: Facts, patch: Mapping[str, Any]) -> tuple[Facts, list[Change]]:
+    """An ``account.updated`` patch read through a CRM profile: account facts, and plan
+    facts (a profile column can give ``plan.last_reviewed``) merged into the plan."""
+    patch = dict(patch)
+    plan_part = patch.pop("plan", None)
+    new, changes = _patch(facts, patch, "")
+    if isinstance(plan_part, Mapping) and plan_part:
+        plan, more = _patch(facts.get("plan") or {}, plan_part, "plan.")
+        new["plan"] = plan
+        changes += more
+    return new, changes
+
+
 def fold(facts: Facts, event: AccountEvent, renames: Mapping[str, str]) -> tuple[Facts, list[Change]]:
     """The account's facts after ``event``, and what changed; raises :class:`FoldError`."""
     changes: list[Change]
@@ -175,4 +188,4 @@ def fold(facts: Facts, event: AccountEvent, renames: Mapping[str, str]) -> tuple
     raise AssertionError(f"no fold for {type(event).__name__}")
 
 
-__all__ = ["Change", "Facts", "FoldError", "fold"]
+__all__ = ["Change", "Facts", "FoldError", "fold", "fold_patch"]

@@ -20,7 +20,8 @@ import heapq
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -31,11 +32,24 @@ from kamrules.evaluation.exact import score2
 from kamrules.explanation.decision import Decision, RulebookRef
 from kamrules.facts.records import FactRecord, InvalidRecord, RecordValidator
 from kamrules.facts.types import ListType, RecordType
-from kamrules.monitor.events import AccountEvent, ClockTick, ContactLeft, Event, RefusedEvent, StageChanged, parse_event
-from kamrules.monitor.folding import Change, Facts, FoldError, fold
+from kamrules.monitor.events import (
+    RESERVED_ACCOUNT_FACTS,
+    AccountEvent,
+    AccountUpdated,
+    ClockTick,
+    ContactLeft,
+    Event,
+    RefusedEvent,
+    StageChanged,
+    parse_event,
+)
+from kamrules.monitor.folding import Change, Facts, FoldError, fold, fold_patch
 from kamrules.monitor.statechart import INITIAL, StageChart, allowed_transitions
 from kamrules.rulebook.alerts import AlertRule
 from kamrules.rulebook.semantics import Rulebook
+
+if TYPE_CHECKING:
+    from kamrules.crm.profile import BoundProfile, Profile
 
 SEEN_PER_ACCOUNT = 32
 """How many recent event ids each account remembers to ignore a redelivery. Bounded so that
@@ -176,6 +190,17 @@ def _reuse(value: Any, before: Any, validated: Any) -> Any:
     return value
 
 
+def _as_json(value: Any) -> Any:
+    """Converted values as the folded facts keep them: JSON values, dates as ISO text."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _as_json(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_as_json(inner) for inner in value]
+    return value
+
+
 def _date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
@@ -192,9 +217,17 @@ class Monitor:
 
     Not thread-safe: feed it from one thread (the service serialises into it)."""
 
-    def __init__(self, rulebook: Rulebook) -> None:
+    def __init__(self, rulebook: Rulebook, profile: Profile | str | Path | None = None) -> None:
         self.engine = Engine(rulebook)
         self.rulebook = rulebook
+        self.profile: BoundProfile | None = None
+        """A CRM profile ``account.updated`` patches are read through (``watch --crm``): a
+        Salesforce change event's fields as they are. Raises ``ProfileError`` when the profile
+        does not fit the rulebook's facts."""
+        if profile is not None:
+            from kamrules.crm.profile import load_profile
+
+            self.profile = load_profile(profile).bind(rulebook.schema)
         spec = rulebook.spec
         self.rules: dict[str, tuple[int, AlertRule]] = {r.kind: (i, r) for i, r in enumerate(spec.alerts)}
         illegal = self.rules.get("illegal_stage_transition")
@@ -274,7 +307,10 @@ class Monitor:
             return []
         facts: Facts = account.facts if account is not None else {"id": event.account_id}
         try:
-            new_facts, changes = fold(facts, event, self.engine.validator.renames)
+            if self.profile is not None and isinstance(event, AccountUpdated):
+                new_facts, changes = fold_patch(facts, self._through_profile(event, self.profile))
+            else:
+                new_facts, changes = fold(facts, event, self.engine.validator.renames)
         except FoldError as exc:
             raise self._refuse(event, exc.field, str(exc)) from None
         try:
@@ -305,6 +341,42 @@ class Monitor:
             except ValidationError:
                 pass  # the validator names each bad field, in its own words
         return self.engine.validate(data)
+
+    def _through_profile(self, event: AccountUpdated, profile: BoundProfile) -> Facts:
+        """A patch in the CRM's columns and values, as facts (JSON values, dates as ISO text).
+
+        A column the profile does not read is refused, unless the profile keeps unmapped
+        columns; a missing value (``null``, or one of the profile's ``missing_values``)
+        removes the fact, as ``null`` does without a profile; facts that change by an event
+        of their own (the stage, contacts) are refused, naming the column."""
+        raw = event.facts
+        level = profile.account
+        if not level.keep_unmapped:
+            unknown = [k for k in raw if k not in level.known()]
+            if unknown:
+                name = profile.profile.name
+                raise FoldError(f"facts.{unknown[0]}", f"is not a column the CRM profile '{name}' reads")
+        converted, problems = profile.convert_partial(raw)
+        if problems:
+            raise EventRefusedError(
+                RefusedEvent(event.id, None, tuple((f"facts.{p.field}", p.message) for p in problems))
+            )
+        for key, value in raw.items():
+            column = level.columns.get(key)
+            if column is not None and profile.is_missing(value):
+                holder = converted
+                for part in column.target[:-1]:
+                    holder = holder.setdefault(part, {})
+                holder[column.target[-1]] = None
+        given = converted.pop("id", None)
+        if given is not None and str(given) != event.account_id:
+            raise FoldError("facts.id", f"names account '{given}', the event '{event.account_id}'")
+        for fact in sorted(RESERVED_ACCOUNT_FACTS & converted.keys() - {"plan"}):
+            columns = [c.column for c in level.columns.values() if c.target[0] == fact] or [fact]
+            kind = "stage.changed" if fact == "stage" else "contact.added, contact.updated or contact.left"
+            raise FoldError(f"facts.{columns[0]}", f"gives {fact}, which changes by an event of its own ({kind})")
+        as_json: Facts = _as_json(converted)
+        return as_json
 
     # -- deciding and comparing ------------------------------------------------------------
 
