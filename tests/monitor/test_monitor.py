@@ -198,3 +198,40 @@ def test_the_core_never_imports_durable_rules() -> None:
         "assert 'durable' not in sys.modules, 'durable imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_wake_heap_holds_dates_per_account_not_per_event(rules: Rulebook, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rescheduled accounts leave stale dates on the heap; compacting it changes no alert."""
+    story = [
+        *events_for_record(account(GOLD), "2026-11-01", "seed", "seed"),
+        *(  # an override renewed daily to expire that day: the account's wake moves each day
+            event(
+                f"o{n}",
+                "override.granted",
+                f"2026-11-{n:02d}",
+                tier="Gold",
+                reason="r",
+                approver="a",
+                expires=f"2026-11-{n:02d}",
+            )
+            for n in range(2, 29)
+        ),
+        tick("t1", "2027-02-01"),
+        tick("t2", "2027-03-15"),
+    ]
+    roomy = Monitor(rules)
+    expected, piled = [], []
+    for e in story:
+        expected.extend(a.model_dump_json() for a in roomy.handle(e))
+        piled.append(len(roomy._wakes))
+    monkeypatch.setattr(Monitor, "WAKES_SLACK", 0)
+    tight = Monitor(rules)
+    lengths = []
+    alerts = []
+    for e in story:
+        alerts.extend(a.model_dump_json() for a in tight.handle(e))
+        lengths.append(len(tight._wakes))
+    assert alerts == expected
+    assert any("review" in a for a in expected)  # time alone moved reviews, from the heap
+    assert max(lengths) <= 2 * len(tight.accounts)
+    assert max(piled) > 20 > max(lengths)  # without compaction the stale dates pile up

@@ -217,6 +217,9 @@ class Monitor:
 
     Not thread-safe: feed it from one thread (the service serialises into it)."""
 
+    WAKES_SLACK = 1024
+    """Stale wake dates the heap may hold beyond two per account before it is compacted."""
+
     def __init__(self, rulebook: Rulebook, profile: Profile | str | Path | None = None) -> None:
         self.engine = Engine(rulebook)
         self.rulebook = rulebook
@@ -570,7 +573,16 @@ class Monitor:
         wake = min(future) if future else None
         if wake is not None and wake != account.wake:
             heapq.heappush(self._wakes, (wake, str(record.id)))
+            if len(self._wakes) > 2 * len(self.accounts) + self.WAKES_SLACK:
+                account.wake = wake
+                self._compact_wakes()
         account.wake = wake
+
+    def _compact_wakes(self) -> None:
+        """Drop the wake dates that no longer hold (an account rescheduled since): the heap
+        then holds one date per account, so its memory follows the accounts, not the events."""
+        self._wakes = [(a.wake, account_id) for account_id, a in self.accounts.items() if a.wake is not None]
+        heapq.heapify(self._wakes)
 
     # -- reading the state -----------------------------------------------------------------
 
