@@ -59,6 +59,19 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+def stored(monitor: Monitor) -> dict[str, int]:
+    """What the monitor holds that events add to by design: the plans' review logs (a review
+    is a fact kept in the plan), contacts, and the bounded memories of recent event ids and
+    of wake dates. Memory growing with these, and not otherwise, is flat per event."""
+    accounts = monitor.accounts.values()
+    return {
+        "reviews": sum(len((a.facts.get("plan") or {}).get("reviews") or []) for a in accounts),
+        "contacts": sum(len(a.facts.get("contacts") or []) for a in accounts),
+        "event_ids": sum(len(a.seen) for a in accounts),
+        "wake_dates": len(monitor._wakes),
+    }
+
+
 def accounts(n: int) -> list[dict[str, Any]]:
     base = [
         json.loads(line) for line in (ROOT / "examples" / "accounts.jsonl").read_text(encoding="utf-8").splitlines()
@@ -191,6 +204,7 @@ def main() -> None:
     quarters = {args.events * q // 4 for q in (1, 2, 3, 4)}
     handled = alerts = refused = 0
     memory = []
+    kept: list[dict[str, int]] = []
     with collector_settled() as settle:
         if args.gc == "default":
             gc.unfreeze()
@@ -207,9 +221,10 @@ def main() -> None:
             if handled in quarters:
                 elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
                 memory.append(round(rss_mb(), 1))
+                kept.append(stored(monitor))
                 print(
                     f"{handled:>10,} events  {handled / elapsed:>8,.0f} events/s  ({handled / cpu:,.0f}/s of CPU time)"
-                    f"  RSS {memory[-1]:,.0f} MB  {alerts:,} alerts, {refused:,} refused"
+                    f"  RSS {memory[-1]:,.0f} MB  {alerts:,} alerts, {refused:,} refused; stored: {kept[-1]}"
                 )
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     figures.update(
@@ -219,6 +234,7 @@ def main() -> None:
         alerts=alerts,
         refused=refused,
         rss_mb_by_quarter=memory,
+        stored_by_quarter=kept,
         gc=args.gc,
         load_average=os.getloadavg()[0],
         python=sys.version.split()[0],
