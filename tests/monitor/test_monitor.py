@@ -235,3 +235,16 @@ def test_the_wake_heap_holds_dates_per_account_not_per_event(rules: Rulebook, mo
     assert any("review" in a for a in expected)  # time alone moved reviews, from the heap
     assert max(lengths) <= 2 * len(tight.accounts)
     assert max(piled) > 20 > max(lengths)  # without compaction the stale dates pile up
+
+
+def test_an_account_holds_no_outcome_older_than_its_current_one(rules: Rulebook) -> None:
+    """An alert's "before" is taken from the previous alert's "after" only while that is the
+    current outcome; otherwise no older outcome (and its record) stays in memory."""
+    monitor = seeded(rules)
+    state = monitor.accounts[GOLD]
+    alerts = monitor.handle(event("u1", "stage.changed", "2026-11-02", to="pre_sales"))  # not allowed: an alert
+    assert alerts and state.snapshot is not None and state.snapshot[0] is state.outcome
+    assert monitor.handle(event("u2", "account.updated", "2026-11-02", facts={"name": "Renamed"})) == []
+    assert state.snapshot is None
+    again = monitor.handle(event("u3", "stage.changed", "2026-11-02", to="review"))
+    assert again[0].before == alerts[0].after  # the same decision, shown again from the current outcome

@@ -120,7 +120,8 @@ class _Account:
     """``facts`` validated: the next event validates only what it changed (see :func:`reusing`)."""
     outcome: Outcome | None = None
     snapshot: tuple[Outcome, DecisionSnapshot] | None = None
-    """The last outcome an alert showed, as shown: the next alert's "before" if it still holds."""
+    """The current outcome as an alert showed it, for the next alert's "before"; None when
+    no alert showed it (holding an older outcome would keep its record alive)."""
     seen: deque[str] = field(default_factory=lambda: deque(maxlen=SEEN_PER_ACCOUNT))
     reviews: dict[str, str] = field(default_factory=dict)
     override: tuple[str, str, str] | None = None
@@ -425,6 +426,8 @@ class Monitor:
                 )
         if outcome is not None:
             self._compare(raised, old, outcome, left, players)
+        if raised.shown is None:  # kept only while it shows the current outcome: no older one is held
+            account.snapshot = None
         self._schedule(account, outcome, today)
         return raised.alerts
 
@@ -658,6 +661,11 @@ class _Raised:
                 value = expressions[("alerts", index, "notify", k)].evaluate(record, self.new.scores, self.today)[0]
             names.append(str(value) if value is not None else f"{target} (missing)")
         return names
+
+    @property
+    def shown(self) -> DecisionSnapshot | None:
+        """The new outcome's snapshot, if an alert showed it."""
+        return self._after
 
     def add(
         self,
