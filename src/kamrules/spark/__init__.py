@@ -1,0 +1,39 @@
+"""kamrules on Apache Spark: the same decisions as on one machine, for a lakehouse portfolio.
+
+``kamrules.spark.decide(df, rules, as_of)`` takes a Spark DataFrame of account records (flat
+CRM rows, or records with nested plans and contacts as ``array<struct>`` columns) and returns
+a DataFrame of decisions with the columns and types of ``kamrules evaluate --format parquet``.
+Each partition runs through the columnar engine via ``mapInArrow``; tier capacity is placed
+by Spark over the whole portfolio. Needs the ``spark`` extra (pyspark 4) and Java 17.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["decide", "require_pyspark", "session"]
+
+
+def require_pyspark() -> Any:
+    """pyspark, or a message naming the extra that installs it."""
+    try:
+        import pyspark
+    except ImportError:
+        raise ImportError("kamrules on Spark needs pyspark: pip install 'kamrules[spark]' (and Java 17)") from None
+    return pyspark
+
+
+def decide(*args: Any, **kwargs: Any) -> Any:
+    """See :func:`kamrules.spark.runner.decide`."""
+    require_pyspark()
+    from kamrules.spark.runner import decide as run
+
+    return run(*args, **kwargs)
+
+
+def session(master: str | None = None, *, app: str = "kamrules", partitions: int | None = None) -> Any:
+    """A SparkSession for kamrules (see :func:`kamrules.spark.local.session`)."""
+    require_pyspark()
+    from kamrules.spark.local import session as make
+
+    return make(master, app=app, partitions=partitions)

@@ -1,0 +1,266 @@
+"""``decide``: a Spark DataFrame of account records in, the decisions out.
+
+A run, as Spark jobs:
+
+1. Every input row gets its record number (``__kam_row``, 0-based, in the DataFrame's order:
+   partition by partition), from a count per partition.
+2. Without tier capacity, and with no account id given twice, one ``mapInArrow`` decides
+   every chunk of every partition with the columnar engine and writes the output rows: the
+   whole decision is per account, so nothing is shuffled.
+3. Otherwise a first ``mapInArrow`` decides the chunks up to capacity and keeps one compact
+   ranking key per decided account; Spark finds the repeated account ids (the first record
+   decided keeps the id, as in the batch) and places capacity
+   (:mod:`kamrules.spark.placement`); the placement's final tier and notes are joined back to
+   the records by record number, and a second ``mapInArrow`` decides each chunk again and
+   finishes it at its final tier (as the single-machine batch decides twice around capacity).
+
+The rulebook travels as the text of its files (:mod:`kamrules.spark.shipping`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kamrules.spark.shipping import Payload, engines, payload
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from kamrules.rulebook import Rulebook
+
+ROW = "__kam_row"
+FINAL = "__kam_final"
+NOTES = "__kam_notes"
+FIRST = "__kam_first"
+CHUNK_ROWS = 50_000
+"""Arrow batches are gathered into chunks of about this many rows before deciding."""
+
+
+def decide(
+    df: DataFrame,
+    rulebook: str | Path | Rulebook,
+    as_of: dt.date | str,
+    *,
+    crm: str | Path | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> DataFrame:
+    """The decisions of every account record of ``df``, with the columns and types of
+    ``kamrules evaluate --format parquet`` (one row per input row; ``record`` numbers the
+    rows in the DataFrame's order, partition by partition).
+
+    ``rulebook`` is a rule folder or file (or a :class:`Rulebook` loaded from files); ``crm``
+    a CRM profile's name or file. Capacity and repeated account ids are resolved before this
+    returns (Spark jobs run); the decisions themselves are computed when the result is
+    written or collected."""
+    from pyspark.sql import functions as F
+
+    from kamrules.spark.schema import output_columns, spark_schema
+
+    date = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    shipped = payload(rulebook, date, crm)
+    engine, columnar = engines(shipped)
+    out = spark_schema(output_columns(engine))
+    for name in (ROW, FINAL, NOTES, FIRST):
+        if name in df.columns:
+            raise ValueError(f"the accounts DataFrame has a column '{name}', which kamrules uses for itself")
+    numbered = numbered_rows(df)
+    if not engine.has_capacity and crm is None and not _repeats_an_id(df, engine):
+        return numbered.mapInArrow(functools.partial(decide_batches, shipped, chunk_rows), out)
+    from kamrules.spark.chunks import key_columns
+    from kamrules.spark.placement import place
+
+    key_schema = _key_schema(key_columns(columnar))
+    keys = numbered.mapInArrow(functools.partial(key_batches, shipped, chunk_rows), key_schema).localCheckpoint()
+    first = keys.groupBy("account_id").agg(F.min("row").alias("_first"))
+    marked = keys.join(first, on="account_id")
+    repeats = marked.filter(F.col("row") != F.col("_first")).select(
+        F.col("row").alias("_r"), (F.col("_first")).alias(FIRST)
+    )
+    contenders = marked.filter(F.col("row") == F.col("_first")).drop("_first")
+    placed = place(columnar, contenders).select(
+        F.col("row").alias("_p"), F.col("final").alias(FINAL), F.col("notes").alias(NOTES)
+    )
+    info = placed.join(repeats, placed["_p"] == repeats["_r"], "full_outer").select(
+        F.coalesce(F.col("_p"), F.col("_r")).alias("_row"), FINAL, NOTES, FIRST
+    )
+    joined = numbered.join(info, numbered[ROW] == info["_row"], "left").drop("_row")
+    return joined.mapInArrow(functools.partial(finish_batches, shipped, chunk_rows), out)
+
+
+def numbered_rows(df: DataFrame) -> DataFrame:
+    """``df`` with its record numbers (0-based) in ``__kam_row``: partition offsets from one
+    count per partition, plus each row's position in its partition."""
+    from pyspark.sql import functions as F
+
+    mid = F.monotonically_increasing_id()
+    tagged = df.withColumn(ROW, mid)
+    counts = sorted(
+        (int(r[0]), int(r[1])) for r in tagged.groupBy(F.shiftright(F.col(ROW), 33).alias("p")).count().collect()
+    )
+    offsets: list[Any] = []
+    total = 0
+    for partition, count in counts:
+        offsets += [F.lit(partition), F.lit(total)]
+        total += count
+    if not offsets:
+        return tagged
+    start = F.create_map(*offsets)[F.shiftright(F.col(ROW), 33)]
+    return tagged.withColumn(ROW, start + F.col(ROW).bitwiseAND((1 << 33) - 1))
+
+
+def _repeats_an_id(df: DataFrame, engine: Any) -> bool:
+    """Whether some account id is given twice (under the fact's name or its CRM column)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    column = engine.rulebook.schema.account.fields["id"].column
+    sources = [
+        f.name
+        for f in df.schema.fields
+        if f.name in ("id", column) and isinstance(f.dataType, T.StringType | T.IntegralType)
+    ]
+    if not sources:
+        return False
+    ids = F.coalesce(*[F.col(c).cast("string") for c in reversed(sources)]).alias("_id")
+    return bool(
+        df.select(ids).filter(F.col("_id").isNotNull()).groupBy("_id").count().filter("count > 1").limit(1).count()
+    )
+
+
+def _key_schema(columns: list[tuple[str, str]]) -> Any:
+    from pyspark.sql import types as T
+
+    kinds: dict[str, T.DataType] = {
+        "int": T.LongType(),
+        "integer": T.LongType(),
+        "number": T.DoubleType(),
+        "bool": T.BooleanType(),
+        "boolean": T.BooleanType(),
+        "date": T.DateType(),
+    }
+    return T.StructType([T.StructField(name, kinds.get(kind, T.StringType())) for name, kind in columns])
+
+
+# -- on the executors ---------------------------------------------------------------------
+
+
+def _chunks(batches: Iterable[Any], rows: int) -> Iterator[Any]:
+    """Arrow batches gathered into tables of about ``rows`` rows (the columnar engine pays a
+    fixed cost per call, so a few large calls beat many small ones)."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    held: list[Any] = []
+    count = 0
+    for batch in batches:
+        held.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(held)
+            held, count = [], 0
+    if held:
+        yield pa.Table.from_batches(held)
+
+
+def _frame(table: Any, drop: tuple[str, ...]) -> tuple[Any, Any]:
+    """The chunk's accounts as a polars frame, and its record numbers."""
+    import polars as pl
+
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    rows = frame.get_column(ROW)
+    return frame.drop([c for c in drop if c in frame.columns]), rows
+
+
+def _numbered(frame: Any, rows: Any) -> Any:
+    """The output frame with its chunk record numbers turned into the portfolio's."""
+    import polars as pl
+
+    numbers = rows.to_numpy()[frame.get_column("record").to_numpy() - 1] + 1
+    return frame.with_columns(pl.Series("record", numbers, dtype=pl.Int64))
+
+
+def decide_batches(shipped: Payload, chunk_rows: int, batches: Iterable[Any]) -> Iterator[Any]:
+    """Decide every row, each chunk on its own (rulebooks without capacity)."""
+    import warnings
+
+    from kamrules.columnar.engine import ColumnarFallbackWarning
+    from kamrules.spark.schema import arrow_schema, output_columns, to_batches
+
+    engine, columnar = engines(shipped)
+    as_of = dt.date.fromisoformat(shipped["as_of"])
+    schema = arrow_schema(output_columns(engine))
+    for table in _chunks(batches, chunk_rows):
+        frame, rows = _frame(table, (ROW,))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ColumnarFallbackWarning)
+            from kamrules.portfolio.frames import from_frame
+
+            result = columnar.evaluate(from_frame(frame), as_of)
+        yield from to_batches(_numbered(result.frame, rows), schema)
+
+
+def key_batches(shipped: Payload, chunk_rows: int, batches: Iterable[Any]) -> Iterator[Any]:
+    """The compact ranking key of every decided row."""
+    import polars as pl
+
+    from kamrules.spark.chunks import decide_chunk, key_schema, keys
+    from kamrules.spark.schema import arrow_schema, to_batches
+
+    _, columnar = engines(shipped)
+    schema = arrow_schema(key_schema(columnar))
+    as_of = dt.date.fromisoformat(shipped["as_of"])
+    for table in _chunks(batches, chunk_rows):
+        frame, rows = _frame(table, (ROW,))
+        chunk_keys = keys(decide_chunk(columnar, frame, as_of))
+        numbers = rows.to_numpy()[chunk_keys.get_column("row").to_numpy()]
+        chunk_keys = chunk_keys.with_columns(pl.Series("row", numbers, dtype=pl.Int64))
+        yield from to_batches(chunk_keys, schema)
+
+
+def finish_batches(shipped: Payload, chunk_rows: int, batches: Iterable[Any]) -> Iterator[Any]:
+    """Decide every row again and finish it with its placement (and repeated ids as errors)."""
+    from kamrules.spark.chunks import decide_chunk, finish
+    from kamrules.spark.schema import arrow_schema, output_columns, to_batches
+
+    engine, columnar = engines(shipped)
+    as_of = dt.date.fromisoformat(shipped["as_of"])
+    schema = arrow_schema(output_columns(engine))
+    for table in _chunks(batches, chunk_rows):
+        frame, rows = _frame(table, (ROW, FINAL, NOTES, FIRST))
+        finals = table.column(FINAL).to_pylist()
+        notes = table.column(NOTES).to_pylist()
+        firsts = table.column(FIRST).to_pylist()
+        chunk = decide_chunk(columnar, frame, as_of)
+        repeats = _repeats(chunk, rows.to_list(), firsts)
+        yield from to_batches(_numbered(finish(chunk, finals, notes, repeats), rows), schema)
+
+
+def _repeats(chunk: Any, rows: list[int], firsts: list[int | None]) -> Mapping[int, tuple[int, str, int]]:
+    from kamrules.evaluation.engine import Outcome
+
+    result: dict[int, tuple[int, str, int]] = {}
+    for local, first in enumerate(firsts):
+        if first is None:
+            continue
+        account_id = _account_id(chunk, local)
+        assert account_id is not None and not isinstance(account_id, Outcome)
+        result[local] = (rows[local] + 1, account_id, first + 1)
+    return result
+
+
+def _account_id(chunk: Any, row: int) -> str | None:
+    """The account id a decided chunk row was decided under."""
+    from kamrules.evaluation.engine import Outcome
+
+    if chunk.items is not None:
+        item = chunk.items[row]
+        return item.account_id if isinstance(item, Outcome) else None
+    outcome = chunk.outcomes.get(row)
+    if outcome is not None:
+        return str(outcome.account_id)
+    ids = chunk.combined.filter(chunk.combined["@row"] == row).get_column("id")
+    return str(ids[0]) if len(ids) else None
