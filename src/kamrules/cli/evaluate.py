@@ -60,6 +60,7 @@ class EngineChoice(StrEnum):
     auto = "auto"
     columnar = "columnar"
     per_account = "per-account"
+    spark = "spark"
 
 
 COLUMNAR_ROWS = 20_000
@@ -85,7 +86,8 @@ def evaluate(
             "--engine",
             help=(
                 "auto: the columnar evaluator for flat output (csv, parquet) when the input is Parquet or has "
-                f"more than {COLUMNAR_ROWS:,} rows and the rulebook compiles to columns; columnar; per-account."
+                f"more than {COLUMNAR_ROWS:,} rows and the rulebook compiles to columns; columnar; per-account; "
+                "spark (a Parquet file or directory decided on Spark, written as a Parquet directory)."
             ),
         ),
     ] = EngineChoice.auto,
@@ -101,6 +103,12 @@ def evaluate(
     register: Annotated[
         str | None,
         typer.Option("--register", help="Record every decision in this decision register (a SQLite file or a URL)."),
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            "--master", help="With --engine spark: the Spark master (default local[2], or spark-submit's session)."
+        ),
     ] = None,
 ) -> None:
     """Decide every account: tier, segment, scores, and the explanation.
@@ -126,6 +134,17 @@ def evaluate(
         fail("--save-placement needs the per-account engine for now; leave out --engine columnar", exit_codes.USAGE)
     if register is not None and engine_choice is EngineChoice.columnar:
         fail("--register records explained decisions: leave out --engine columnar", exit_codes.USAGE)
+    if master is not None and engine_choice is not EngineChoice.spark:
+        fail("--master names a Spark cluster: use it with --engine spark", exit_codes.USAGE)
+    if engine_choice is EngineChoice.spark:
+        unavailable = (overrides, "--overrides"), (save_placement, "--save-placement"), (register, "--register")
+        for given, option in unavailable:
+            if given is not None:
+                fail(f"{option} is not available with --engine spark", exit_codes.USAGE)
+        from kamrules.cli.spark import evaluate_on_spark
+
+        evaluate_on_spark(engine, rules, str(accounts), output, output_format.value, input_format, crm, date, master)
+        return
     if (
         overrides is None
         and save_placement is None

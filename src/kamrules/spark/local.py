@@ -16,6 +16,10 @@ from typing import Any
 
 def session(master: str | None = None, *, app: str = "kamrules", partitions: int | None = None) -> Any:
     """The active SparkSession, or a new one on ``master`` (default ``local[2]``)."""
+    import warnings
+
+    # pyspark 4.x warns that pandas 3 is not fully supported; kamrules hands it Arrow, not pandas
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession

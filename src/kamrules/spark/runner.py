@@ -264,3 +264,31 @@ def _account_id(chunk: Any, row: int) -> str | None:
         return str(outcome.account_id)
     ids = chunk.combined.filter(chunk.combined["@row"] == row).get_column("id")
     return str(ids[0]) if len(ids) else None
+
+
+def summary(engine: Any, decided: DataFrame, columns: Iterable[str] = ()) -> Any:
+    """The batch summary of a Spark result, counted by Spark (one small aggregate)."""
+    from pyspark.sql import functions as F
+
+    from kamrules.portfolio.batch import Summary
+
+    result = Summary()
+    for tier in engine.tiers:
+        result.tiers[tier.name] += 0
+    for name, _ in engine.segments:
+        result.segments[name] += 0
+    groups = decided.groupBy("status", "tier", "segment", "compliance", "key_account").agg(F.count("*").alias("n"))
+    for status, tier, segment, compliance, key_account, n in groups.collect():
+        result.read += n
+        if status != "decided":
+            result.errors += n
+            continue
+        result.decided += n
+        for value, counter in ((tier, result.tiers), (segment, result.segments), (compliance, result.compliance)):
+            if value is not None:
+                counter[value] += n
+        if key_account:
+            result.key_accounts += n
+    known = engine.validator.known_keys
+    result.unknown_columns = [c for c in columns if c not in known]
+    return result
