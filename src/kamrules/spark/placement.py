@@ -40,12 +40,13 @@ class PlacementTooWide(KamrulesError):
     """The total weights that occur have too large a common multiple for exact keys."""
 
 
-def exact_key(keys: DataFrame, weighted: str, total: str) -> Column:
-    """An integer column ordering ``weighted / total`` exactly (see the module docstring)."""
+def exact_key(totals: list[int], weighted: str, total: str) -> Column:
+    """An integer column ordering ``weighted / total`` exactly, given the total weights
+    that occur (see the module docstring)."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import DecimalType
 
-    totals = sorted(int(r[0]) for r in keys.select(total).distinct().collect() if r[0] is not None)
+    totals = sorted(set(totals))
     if len(totals) <= 1:
         return F.col(weighted)
     lcm = 1
@@ -85,16 +86,20 @@ def place(columnar: ColumnarEngine, keys: DataFrame) -> DataFrame:
     spec = columnar.rulebook.spec
     names = [t.name for t in spec.tiers]
     last = len(names) - 1
-    portfolio = keys.count()
+    # one pass over the keys: the portfolio's size and the total weights that occur
+    total_columns = ["total"] + [c for c in keys.columns if c.startswith("b") and c.endswith("_total")]
+    facts = keys.agg(F.count("*"), *[F.collect_set(c) for c in total_columns]).collect()[0]
+    portfolio = int(facts[0])
+    totals = {c: [int(t) for t in facts[i + 1]] for i, c in enumerate(total_columns)}
     tiers = capacity_tiers(engine, portfolio)
     if not tiers:
         return keys.sparkSession.createDataFrame([], "row long, final long, notes array<string>")
     # (key, descending) from the most significant: missing tie-breakers rank last either way
-    order: list[tuple[Column, bool]] = [(exact_key(keys, "weighted", "total"), True)]
+    order: list[tuple[Column, bool]] = [(exact_key(totals["total"], "weighted", "total"), True)]
     for i, breaker in enumerate(spec.tie_breakers):
         descending = breaker.order == "descending"
         if f"b{i}_weighted" in keys.columns:
-            order.append((exact_key(keys, f"b{i}_weighted", f"b{i}_total"), descending))
+            order.append((exact_key(totals[f"b{i}_total"], f"b{i}_weighted", f"b{i}_total"), descending))
         else:
             order.append((F.col(f"b{i}"), descending))
     order += [(F.col("account_id"), False), (F.col("row"), False)]
@@ -121,9 +126,9 @@ def place(columnar: ColumnarEngine, keys: DataFrame) -> DataFrame:
         index, name, capacity, per_manager = step.index, step.name, step.capacity, step.per_manager
         in_tier = F.col("tier") == index
         held = state.filter(in_tier & F.col("pinned"))
-        n_held = held.count()
         members = state.filter(in_tier & ~F.col("pinned"))
-        m = members.count()
+        counts: dict[bool, int] = {r[0]: r[1] for r in state.filter(in_tier).groupBy("pinned").count().collect()}
+        n_held, m = int(counts.get(True, 0)), int(counts.get(False, 0))
         if m == 0:
             continue
         slots = capacity - n_held if capacity is not None else m

@@ -76,7 +76,7 @@ def decide(
     key_schema = _key_schema(key_columns(columnar))
     keys = numbered.mapInArrow(functools.partial(key_batches, shipped, chunk_rows), key_schema).localCheckpoint()
     first = keys.groupBy("account_id").agg(F.min("row").alias("_first"))
-    marked = keys.join(first, on="account_id")
+    marked = keys.join(first, on="account_id").localCheckpoint()
     repeats = marked.filter(F.col("row") != F.col("_first")).select(
         F.col("row").alias("_r"), (F.col("_first")).alias(FIRST)
     )

@@ -1,0 +1,215 @@
+"""Spark benchmark: a generated portfolio decided on Spark against the single-machine run.
+
+For each size N of flat accounts (``bench_portfolio.generate``: the selection facts as a CRM
+export names them) and of nested accounts (``nested_portfolio.generate``: plans, contacts,
+team, relationships as ``array<struct>`` columns), with the default rulebook given tier
+capacities (Gold 2%, Silver 10%, so the whole portfolio is ranked), the script measures in
+the same run:
+
+* **single machine**: the columnar engine, Parquet in to Parquet out, in a fresh subprocess
+  (``bench_portfolio.run_kamrules``);
+* **Spark**: ``kamrules.spark.decide`` on ``--master`` (``local[2]`` by default), Parquet in
+  to a Parquet directory out, capacity placed by Spark; wall time from reading to written,
+  without the session's start-up (reported once);
+* **time against partitions**: the first flat size repartitioned into each of
+  ``--partitions`` (the round-robin shuffle of repartition is part of that time);
+* **memory**: the peak resident memory of the Spark JVM and of the largest Python worker,
+  sampled from ``/proc`` every 0.2 s while Spark runs.
+
+Both outputs are checked to give the same tier counts before any time is reported.
+
+    python benchmarks/bench_spark.py                       # 100k flat: a few minutes
+    python benchmarks/bench_spark.py --sizes 1000000 10000000 --nested 1000000 --partitions 2 8 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = dt.date(2026, 11, 1)
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load("bench_portfolio")
+nested = _load("nested_portfolio")
+
+
+# -- memory of the Spark processes ------------------------------------------------------------------
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _rss_mb(pid: int) -> tuple[str, float]:
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
+            fields = dict(line.split(":", 1) for line in handle if ":" in line)
+    except OSError:
+        return "", 0.0
+    return fields.get("Name", "").strip(), int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+
+
+@contextmanager
+def sampled() -> Iterator[dict[str, float]]:
+    """Peak RSS (MB) of the JVM and of the largest Python worker while the block runs."""
+    peaks = {"jvm_mb": 0.0, "python_worker_mb": 0.0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            for pid in _descendants(os.getpid()):
+                name, mb = _rss_mb(pid)
+                key = "jvm_mb" if name == "java" else "python_worker_mb" if name.startswith("python") else None
+                if key is not None:
+                    peaks[key] = max(peaks[key], mb)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peaks
+    finally:
+        done.set()
+        thread.join()
+
+
+# -- the runs --------------------------------------------------------------------------------------
+
+
+def run_spark(spark: Any, rules: Path, source: Path, output: Path, partitions: int | None = None) -> dict[str, Any]:
+    from kamrules.spark import decide
+
+    shutil.rmtree(output, ignore_errors=True)
+    with sampled() as peaks:
+        started = time.perf_counter()
+        df = spark.read.parquet(str(source))
+        if partitions is not None:
+            df = df.repartition(partitions)
+        decide(df, rules, AS_OF).write.parquet(str(output))
+        wall = time.perf_counter() - started
+    written = spark.read.parquet(str(output))
+    tiers = {row["tier"]: row["count"] for row in written.groupBy("tier").count().collect()}
+    return {"wall": wall, "partitions": partitions or df.rdd.getNumPartitions(), "tiers": tiers, **peaks}
+
+
+def one(spark: Any, rules: Path, source: Path, work: Path, n: int, kind: str, single: bool) -> dict[str, Any]:
+    figure: dict[str, Any] = {"n": n, "kind": kind, "file_mb": os.path.getsize(source) / 2**20}
+    if single:
+        figure["single"] = bench.child("kamrules", str(rules), str(source), str(work / f"single-{kind}-{n}.parquet"))
+    figure["spark"] = run_spark(spark, rules, source, work / f"spark-{kind}-{n}")
+    if single:
+        expected = {k: v for k, v in figure["single"]["tiers"].items() if v}
+        assert figure["spark"]["tiers"] == expected, (figure["spark"]["tiers"], expected)
+        figure["ratio"] = figure["spark"]["wall"] / figure["single"]["wall"]
+    spark_wall = figure["spark"]["wall"]
+    line = f"{kind} {n:>11,}: spark {spark_wall:.1f} s ({n / spark_wall:,.0f} accounts/s)"
+    if single:
+        line += f", single machine {figure['single']['wall']:.1f} s, ratio {figure['ratio']:.2f}"
+    print(line, file=sys.stderr)
+    return figure
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000], help="flat portfolio sizes (100000)")
+    parser.add_argument("--nested", type=int, nargs="*", default=[], help="nested portfolio sizes (none)")
+    parser.add_argument("--partitions", type=int, nargs="*", default=[2, 8], help="partitions to time (2 8)")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--no-single", action="store_true", help="skip the single-machine run (very large N)")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    args = parser.parse_args(argv)
+    from kamrules.spark import session
+
+    figures: dict[str, Any] = {"master": args.master, "runs": [], "partitions": [], "load": os.getloadavg()}
+    with tempfile.TemporaryDirectory(prefix="kamrules-bench-spark-") as tmp:
+        work = Path(tmp)
+        rules = bench.capacity_rulebook(work / "rules")
+        started = time.perf_counter()
+        spark = session(args.master, app="kamrules-bench", partitions=8)
+        spark.range(1).count()
+        figures["startup"] = time.perf_counter() - started
+        for n in args.sizes:
+            source = work / f"flat-{n}.parquet"
+            bench.generate(n, source)
+            figures["runs"].append(one(spark, rules, source, work, n, "flat", not args.no_single))
+            if n == args.sizes[0]:
+                for p in args.partitions:
+                    timed = run_spark(spark, rules, source, work / f"spark-p{p}", p)
+                    figures["partitions"].append({"n": n, **timed})
+                    print(f"flat {n:>11,} in {p} partitions: {timed['wall']:.1f} s", file=sys.stderr)
+            source.unlink()
+        for n in args.nested:
+            source = work / f"nested-{n}.parquet"
+            nested.generate(n, source)
+            figures["runs"].append(one(spark, rules, source, work, n, "nested", not args.no_single))
+            source.unlink()
+        spark.stop()
+    figures["load_after"] = os.getloadavg()
+    print(report(figures))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
+
+
+def report(figures: dict[str, Any]) -> str:
+    lines = [
+        f"Spark on {figures['master']}, session start-up {figures['startup']:.1f} s (not in the times below); "
+        f"load average before {figures['load'][0]:.1f}, after {figures['load_after'][0]:.1f}.",
+        "",
+        "| accounts | kind | Spark wall | accounts/s | single machine wall | ratio | JVM peak | Python worker peak |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in figures["runs"]:
+        s = f["spark"]
+        single = f"{f['single']['wall']:.1f} s" if "single" in f else "-"
+        ratio = f"{f['ratio']:.2f}x" if "ratio" in f else "-"
+        lines.append(
+            f"| {f['n']:,} | {f['kind']} | {s['wall']:.1f} s | {f['n'] / s['wall']:,.0f} | {single} | {ratio} | "
+            f"{s['jvm_mb']:,.0f} MB | {s['python_worker_mb']:,.0f} MB |"
+        )
+    if figures["partitions"]:
+        lines += ["", "| accounts | partitions | Spark wall |", "|---:|---:|---:|"]
+        for p in figures["partitions"]:
+            lines.append(f"| {p['n']:,} | {p['partitions']} | {p['wall']:.1f} s |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
