@@ -1,16 +1,18 @@
-"""One chunk of a portfolio decided in two steps, on an executor: decide, then finish.
+"""One chunk of a Spark partition, decided up to capacity and finished with its placement.
 
-Tier capacity needs the whole portfolio, so a chunk (a few Arrow batches of one Spark
-partition) is first *decided* up to capacity: the columnar engine's pre-capacity frame (or,
-for a rulebook without a columnar form, the per-account outcomes) and one compact ranking key
-per decided account (:func:`keys`, the fields of
-:class:`~kamrules.portfolio.placement.Contender`). Once the portfolio is placed, the chunk is
-*finished* with each account's final tier and capacity notes: compliance is checked at the
-final tier and the output frame is written exactly as the single-machine run writes it.
+The columnar engine's chunk interface (:mod:`kamrules.columnar.chunks`: ``decide_chunk``,
+``ranking_keys``, ``finish_chunk``) does the work; this module adds what a Spark task needs
+around it:
 
-Rows are numbered within the chunk (0-based, as the columnar engine numbers them); the caller
-maps them to the portfolio's record numbers. Needs polars (the ``dataframes`` extra), not
-pyspark.
+* chunk rows are numbered 0.. within the chunk (rows of a chunk are not contiguous in the
+  portfolio after Spark's join), and the caller maps them to the portfolio's record numbers;
+* a rulebook without an exact columnar form is decided per account, with the keys of its
+  outcomes (:func:`~kamrules.portfolio.placement.contender`);
+* a repeated account id (found by Spark over the whole portfolio) becomes the batch's error
+  record;
+* the keys use Spark-friendly column names (``b0``, ``b0_weighted``, not ``breaker.0``).
+
+Needs polars (the ``dataframes`` extra), not pyspark.
 """
 
 from __future__ import annotations
@@ -18,15 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kamrules.columnar.decisions import decide, scores
-from kamrules.columnar.engine import ColumnarEngine, ColumnarFallbackWarning, _profiled, combine, decide_rows
-from kamrules.columnar.facts import fact_columns
-from kamrules.columnar.output import outcomes_frame, output, wide_notes
-from kamrules.columnar.ranking import capacity
-from kamrules.columnar.run import Run, score_field
+from kamrules.columnar.chunks import DecidedChunk
+from kamrules.columnar.engine import ColumnarEngine, ColumnarFallbackWarning, decide_rows
+from kamrules.columnar.output import outcomes_frame
+from kamrules.columnar.run import score_field
 from kamrules.evaluation.engine import Outcome
 from kamrules.explanation.decision import AccountError
 from kamrules.portfolio.batch import flat_values, repeated_account
@@ -38,47 +38,23 @@ if TYPE_CHECKING:
 
 @dataclass
 class Chunk:
-    """A chunk decided up to capacity."""
+    """A chunk decided up to capacity: in columns (``decided``) or, for a rulebook without a
+    columnar form, per account (``items``)."""
 
     columnar: ColumnarEngine
-    as_of: dt.date
     rows: int
-    run: Run | None = None
-    combined: pl.DataFrame | None = None
-    """The columnar pre-capacity frame of the decided rows (``@row`` is the chunk row)."""
-    outcomes: dict[int, Outcome] = field(default_factory=dict)
-    errors: dict[int, AccountError] = field(default_factory=dict)
+    decided: DecidedChunk | None = None
     items: list[Outcome | AccountError] | None = None
-    """Per-account outcomes of every row, when the rulebook has no columnar form."""
 
 
 def decide_chunk(columnar: ColumnarEngine, frame: pl.DataFrame, as_of: dt.date) -> Chunk:
     """Decide every row of ``frame`` up to tier capacity."""
-    import polars as pl
-
     table = from_frame(frame)
-    chunk = Chunk(columnar, as_of, table.rows)
     if not columnar.compiles:
-        chunk.items = decide_rows(columnar.engine, table, range(table.rows), as_of)
-        return chunk
-    run = Run(columnar, _profiled(columnar.engine, table), as_of)
+        return Chunk(columnar, table.rows, items=decide_rows(columnar.engine, table, range(table.rows), as_of))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ColumnarFallbackWarning)
-        facts, slow_facts = fact_columns(run)
-        facts = facts.with_columns(slow_facts.alias("@slow0"), pl.int_range(pl.len(), dtype=pl.Int64).alias("@row"))
-        scored, slow_scores = scores(run, facts)
-        decided, slow_decisions = decide(run, scored)
-    decided = decided.with_columns(
-        (pl.col("@slow0") | slow_scores.fill_null(False) | slow_decisions.fill_null(False)).alias("@slow")
-    )
-    slow_rows = decided.filter(pl.col("@slow")).get_column("@row").to_list()
-    fast = decided.filter(~pl.col("@slow")) if slow_rows else decided
-    items = decide_rows(columnar.engine, run.table, slow_rows, as_of)
-    chunk.outcomes = {row: item for row, item in zip(slow_rows, items, strict=True) if isinstance(item, Outcome)}
-    chunk.errors = {row: item for row, item in zip(slow_rows, items, strict=True) if isinstance(item, AccountError)}
-    chunk.run = run
-    chunk.combined = combine(run, fast, chunk.outcomes)
-    return chunk
+        return Chunk(columnar, table.rows, decided=columnar.decide_chunk(table, as_of))
 
 
 def key_columns(columnar: ColumnarEngine) -> list[tuple[str, str]]:
@@ -87,8 +63,7 @@ def key_columns(columnar: ColumnarEngine) -> list[tuple[str, str]]:
     engine = columnar.engine
     columns: list[tuple[str, str]] = [("row", "int"), ("account_id", "text"), ("weighted", "int"), ("total", "int")]
     for i, (expr, _) in enumerate(engine.tie_breakers):
-        card = score_field(columnar.rulebook.spec.tie_breakers[i].by, columnar.schema)
-        if card is not None:
+        if score_field(columnar.rulebook.spec.tie_breakers[i].by, columnar.schema) is not None:
             columns += [(f"b{i}_weighted", "int"), (f"b{i}_total", "int")]
         else:
             columns.append((f"b{i}", str(getattr(expr.type, "kind", "text"))))
@@ -105,46 +80,23 @@ def keys(chunk: Chunk) -> pl.DataFrame:
     import polars as pl
 
     columnar = chunk.columnar
-    engine = columnar.engine
     schema = key_schema(columnar)
-    primary = engine.primary
-    cards = {i: score_field(b.by, columnar.schema) for i, b in enumerate(columnar.rulebook.spec.tie_breakers)}
-    if chunk.items is not None:
-        data: dict[str, list[Any]] = {name: [] for name in schema}
-        for row, item in enumerate(chunk.items):
-            if not isinstance(item, Outcome):
-                continue
-            _outcome_key(columnar, row, item, cards, data)
-        return pl.DataFrame(data, schema=schema)
-    frame = chunk.combined
-    assert frame is not None
-    eligible = pl.sum_horizontal(
-        [pl.col(f"@e.{k}").fill_null(False).cast(pl.Int64) * (1 << k) for k in range(len(engine.tiers))]
-    )
-    exprs: list[pl.Expr] = [
-        pl.col("@row").alias("row"),
-        pl.col("id").alias("account_id"),
-        pl.col(f"@w.{primary}").alias("weighted"),
-        pl.col(f"@t.{primary}").alias("total"),
-    ]
-    for i, card in cards.items():
-        if card is not None:
-            exprs += [pl.col(f"@w.{card}").alias(f"b{i}_weighted"), pl.col(f"@t.{card}").alias(f"b{i}_total")]
-        else:
-            exprs.append(pl.col(f"@tb.{i}").alias(f"b{i}"))
-    exprs += [
-        pl.col("account_manager").alias("manager"),
-        pl.col("@chosen").alias("tier"),
-        pl.col("@ceiling").alias("ceiling"),
-        eligible.alias("eligible"),
-        pl.col("@pinned").alias("pinned"),
-    ]
-    return frame.select(exprs).select([pl.col(c).cast(t) for c, t in schema.items()])
+    if chunk.decided is not None:
+        frame = chunk.decided.ranking_keys()
+        renames = {
+            c: "b" + c.removeprefix("breaker.").replace(".", "_") for c in frame.columns if c.startswith("breaker.")
+        }
+        frame = frame.rename(renames)
+        return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+    data: dict[str, list[Any]] = {name: [] for name in schema}
+    assert chunk.items is not None
+    for row, item in enumerate(chunk.items):
+        if isinstance(item, Outcome):
+            _outcome_key(columnar, row, item, data)
+    return pl.DataFrame(data, schema=schema)
 
 
-def _outcome_key(
-    columnar: ColumnarEngine, row: int, outcome: Outcome, cards: Mapping[int, str | None], data: dict[str, list[Any]]
-) -> None:
+def _outcome_key(columnar: ColumnarEngine, row: int, outcome: Outcome, data: dict[str, list[Any]]) -> None:
     from kamrules.portfolio.placement import contender
 
     engine = columnar.engine
@@ -153,16 +105,17 @@ def _outcome_key(
     data["account_id"].append(c.account_id)
     data["weighted"].append(c.weighted)
     data["total"].append(c.total)
-    for i, card in cards.items():
+    for i, (expr, _) in enumerate(engine.tie_breakers):
+        card = score_field(columnar.rulebook.spec.tie_breakers[i].by, columnar.schema)
         if card is not None:
             weighted, total, _ = outcome.cards[engine.card_index[card]]
             data[f"b{i}_weighted"].append(weighted)
             data[f"b{i}_total"].append(total)
         else:
             value = c.breakers[i]
-            kind = str(getattr(engine.tie_breakers[i][0].type, "kind", ""))
             # numbers rank as the columns rank them: as floats
-            data[f"b{i}"].append(float(value) if value is not None and kind == "number" else value)
+            number = str(getattr(expr.type, "kind", "")) == "number"
+            data[f"b{i}"].append(float(value) if value is not None and number else value)
     data["manager"].append(c.manager)
     data["tier"].append(c.tier)
     data["ceiling"].append(c.ceiling)
@@ -201,24 +154,24 @@ def finish(
     if chunk.items is not None:
         items: list[Outcome | AccountError] = []
         for row, item in enumerate(chunk.items):
-            if isinstance(item, Outcome) and (notes[row] or (final[row] is not None and final[row] != item.tier_index)):
-                tier = final[row]
+            tier = final[row]
+            if isinstance(item, Outcome) and (notes[row] or (tier is not None and tier != item.tier_index)):
                 item = item.placed(item.tier_index if tier is None else tier, notes[row] or ())
             items.append(item)
         frame = outcomes_frame(engine, items)
     else:
-        run, combined = chunk.run, chunk.combined
-        assert run is not None and combined is not None
-        if engine.has_capacity:
-            rows = combined.get_column("@row").to_list()
-            finals = pl.Series("@given", [final[r] for r in rows], dtype=pl.Int64)
-            placed = combined.with_columns(pl.coalesce(finals, pl.col("@chosen")).alias("@final"))
-            placed = pl.concat([placed, wide_notes([list(notes[r] or ()) for r in rows])], how="horizontal")
-        else:
-            placed = capacity(run, combined)
-        frame = output(run, placed, chunk.outcomes, chunk.errors)
+        assert chunk.decided is not None
+        given = [r for r in range(chunk.rows) if final[r] is not None]
+        placed = pl.DataFrame(
+            {
+                "row": given,
+                "tier": [final[r] for r in given],
+                "notes": [list(notes[r] or ()) for r in given],
+            },
+            schema={"row": pl.Int64, "tier": pl.Int64, "notes": pl.List(pl.String)},
+        )
+        frame = chunk.columnar.finish_chunk(chunk.decided, placed if engine.has_capacity else None)
     if repeats:
-        schema = frame.schema
         errors = [
             flat_values(engine, repeated_account(number, number, account_id, first), row + 1)
             for row, (number, account_id, first) in repeats.items()
@@ -226,7 +179,21 @@ def finish(
         frame = pl.concat(
             [
                 frame.filter(~pl.col("record").is_in([row + 1 for row in repeats])),
-                pl.DataFrame(errors, schema=schema, orient="row"),
+                pl.DataFrame(errors, schema=frame.schema, orient="row"),
             ]
         ).sort("record")
     return frame
+
+
+def account_id(chunk: Chunk, row: int) -> str | None:
+    """The account id a decided chunk row was decided under."""
+    if chunk.items is not None:
+        item = chunk.items[row]
+        return item.account_id if isinstance(item, Outcome) else None
+    assert chunk.decided is not None
+    outcome = chunk.decided.outcomes.get(row)
+    if outcome is not None:
+        return str(outcome.account_id)
+    frame = chunk.decided.frame
+    ids = frame.filter(frame.get_column("@row") == row).get_column("id")
+    return str(ids[0]) if len(ids) else None

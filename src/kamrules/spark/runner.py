@@ -240,30 +240,17 @@ def finish_batches(shipped: Payload, chunk_rows: int, batches: Iterable[Any]) ->
 
 
 def _repeats(chunk: Any, rows: list[int], firsts: list[int | None]) -> Mapping[int, tuple[int, str, int]]:
-    from kamrules.evaluation.engine import Outcome
+    """The repeated account ids of a chunk: row -> (record number, id, line first given at)."""
+    from kamrules.spark.chunks import account_id
 
     result: dict[int, tuple[int, str, int]] = {}
     for local, first in enumerate(firsts):
         if first is None:
             continue
-        account_id = _account_id(chunk, local)
-        assert account_id is not None and not isinstance(account_id, Outcome)
-        result[local] = (rows[local] + 1, account_id, first + 1)
+        given = account_id(chunk, local)
+        assert given is not None
+        result[local] = (rows[local] + 1, given, first + 1)
     return result
-
-
-def _account_id(chunk: Any, row: int) -> str | None:
-    """The account id a decided chunk row was decided under."""
-    from kamrules.evaluation.engine import Outcome
-
-    if chunk.items is not None:
-        item = chunk.items[row]
-        return item.account_id if isinstance(item, Outcome) else None
-    outcome = chunk.outcomes.get(row)
-    if outcome is not None:
-        return str(outcome.account_id)
-    ids = chunk.combined.filter(chunk.combined["@row"] == row).get_column("id")
-    return str(ids[0]) if len(ids) else None
 
 
 def summary(engine: Any, decided: DataFrame, columns: Iterable[str] = ()) -> Any:
