@@ -27,9 +27,14 @@ def session(master: str | None = None, *, app: str = "kamrules", partitions: int
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
+    master = master or "local[2]"
+    builder = SparkSession.builder.master(master)
+    if master.startswith("local"):
+        # one machine: bind to the loopback, not to whatever address the host name resolves to
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     builder = (
-        SparkSession.builder.master(master or "local[2]")
-        .appName(app)
+        builder.appName(app)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(partitions or 8))
