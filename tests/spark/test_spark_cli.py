@@ -113,3 +113,22 @@ def test_without_the_extra_the_message_names_it(monkeypatch: pytest.MonkeyPatch,
     )
     assert code == exit_codes.USAGE
     assert "pip install 'kamrules[spark]'" in err
+
+
+def test_impact_on_spark_equals_impact_on_one_machine(spark: Any, partitioned: Path, tmp_path: Path) -> None:
+    import shutil
+
+    proposed = tmp_path / "proposed"
+    shutil.copytree(ROOT / "rules", proposed)
+    tiers = proposed / "tiers.yaml"
+    tiers.write_text(tiers.read_text(encoding="utf-8").replace("min_score: 75", "min_score: 70", 1), encoding="utf-8")
+    rows = pl.from_arrow(spark.read.parquet(str(partitioned)).toArrow())
+    rows.write_parquet(tmp_path / "rows.parquet")
+    args = ["impact", RULES, str(proposed)]
+    code, err = invoke(*args, str(partitioned), "--engine", "spark", "-f", "json", "-o", str(tmp_path / "spark.json"))
+    assert code == exit_codes.OK, err
+    code, err = invoke(*args, str(tmp_path / "rows.parquet"), "-f", "json", "-o", str(tmp_path / "one.json"))
+    assert code == exit_codes.OK, err
+    on_spark = (tmp_path / "spark.json").read_text(encoding="utf-8")
+    assert on_spark == (tmp_path / "one.json").read_text(encoding="utf-8")
+    assert '"moved"' in on_spark and "Gold" in on_spark

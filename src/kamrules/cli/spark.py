@@ -11,12 +11,57 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from kamrules.cli import exit_codes
 from kamrules.cli.app import err, fail, report
 from kamrules.evaluation.engine import Engine
+
+
+def _spark_input(accounts: str, input_format: str | None, master: str | None) -> Any:
+    """The accounts as a Spark DataFrame (after the checks every Spark command makes)."""
+    try:
+        from kamrules.spark import require_pyspark
+
+        require_pyspark()
+    except ImportError as exc:
+        fail(f"--engine spark: {exc}", exit_codes.USAGE)
+    kind = (input_format or _kind(accounts)).lower()
+    if kind not in ("parquet", "jsonl"):
+        fail(
+            "--engine spark reads Parquet (a file or a directory) or JSON Lines; "
+            f"convert '{accounts}' to Parquet first (for example with polars or Spark)",
+            exit_codes.USAGE,
+        )
+    if not Path(accounts).exists():
+        fail(f"no accounts file or directory at '{accounts}'", exit_codes.INVALID_INPUT)
+    from kamrules.spark.local import session
+
+    try:
+        spark = session(master)
+    except Exception as exc:  # Spark reports a missing Java or a bad master in many ways
+        fail(f"cannot start Spark (is Java 17 installed, and is the master right?): {exc}", exit_codes.USAGE)
+    try:
+        return spark.read.parquet(accounts) if kind == "parquet" else spark.read.json(accounts)
+    except Exception as exc:
+        fail(f"cannot read '{accounts}' with Spark: {_first_line(exc)}", exit_codes.INVALID_INPUT)
+
+
+def impact_on_spark(
+    old_rules: Path,
+    new_rules: Path,
+    accounts: str,
+    input_format: str | None,
+    crm: str | None,
+    date: dt.date,
+    master: str | None,
+) -> Any:
+    df = _spark_input(accounts, input_format, master)
+    from kamrules.spark.impact import impact
+
+    return impact(df, old_rules, new_rules, date, crm=crm)
 
 
 def evaluate_on_spark(
@@ -32,34 +77,12 @@ def evaluate_on_spark(
 ) -> None:
     if fmt != "parquet" or output is None:
         fail("--engine spark writes a Parquet directory: give --format parquet -o DIRECTORY", exit_codes.USAGE)
-    try:
-        from kamrules.spark import require_pyspark
-
-        require_pyspark()
-    except ImportError as exc:
-        fail(f"--engine spark: {exc}", exit_codes.USAGE)
     if output.exists():
         fail(f"'{output}' exists: Spark writes a new directory (remove it, or give another)", exit_codes.USAGE)
-    kind = (input_format or _kind(accounts)).lower()
-    if kind not in ("parquet", "jsonl"):
-        fail(
-            "--engine spark reads Parquet (a file or a directory) or JSON Lines; "
-            f"convert '{accounts}' to Parquet first (for example `kamrules evaluate ... --format parquet`)",
-            exit_codes.USAGE,
-        )
-    if not Path(accounts).exists():
-        fail(f"no accounts file or directory at '{accounts}'", exit_codes.INVALID_INPUT)
-    from kamrules.spark.local import session
+    df = _spark_input(accounts, input_format, master)
+    spark = df.sparkSession
     from kamrules.spark.runner import decide, summary
 
-    try:
-        spark = session(master)
-    except Exception as exc:  # Spark reports a missing Java or a bad master in many ways
-        fail(f"cannot start Spark (is Java 17 installed, and is the master right?): {exc}", exit_codes.USAGE)
-    try:
-        df = spark.read.parquet(accounts) if kind == "parquet" else spark.read.json(accounts)
-    except Exception as exc:
-        fail(f"cannot read '{accounts}' with Spark: {_first_line(exc)}", exit_codes.INVALID_INPUT)
     decided = decide(df, rules, date, crm=crm)
     decided.write.parquet(str(output))
     written = spark.read.parquet(str(output))

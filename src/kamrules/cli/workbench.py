@@ -110,6 +110,15 @@ def impact(
         Path | None, typer.Option("--html", help="Write the answer as an HTML page with pictures to this file.")
     ] = None,
     crm: CrmOpt = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="auto (on this machine) or spark (a Parquet file or directory, or JSON Lines, on Spark)."
+        ),
+    ] = "auto",
+    master: Annotated[
+        str | None, typer.Option("--master", help="With --engine spark: the Spark master (default local[2]).")
+    ] = None,
 ) -> None:
     """What a rule change does to a portfolio: rule diff, tier movement, and why each account moved.
 
@@ -118,8 +127,17 @@ def impact(
     from kamrules.workbench import impact as impact_report
 
     old, new = load(old_rules), load(new_rules)
-    records = through_crm(old, read_all(accounts, input_format), crm)
-    result = impact_report.impact(old, new, records, as_of_date(as_of))
+    if engine not in ("auto", "spark"):
+        fail(f"--engine must be auto or spark, not '{engine}'", exit_codes.USAGE)
+    if master is not None and engine != "spark":
+        fail("--master names a Spark cluster: use it with --engine spark", exit_codes.USAGE)
+    if engine == "spark":
+        from kamrules.cli.spark import impact_on_spark
+
+        result = impact_on_spark(old_rules, new_rules, str(accounts), input_format, crm, as_of_date(as_of), master)
+    else:
+        records = through_crm(old, read_all(accounts, input_format), crm)
+        result = impact_report.impact(old, new, records, as_of_date(as_of))
     if html is not None:
         from kamrules.cli.report import report_module, write_html
 

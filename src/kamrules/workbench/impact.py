@@ -255,6 +255,19 @@ def impact(old: Rulebook, new: Rulebook, records: Iterable[RawRecord], as_of: dt
     counted = pairs is not None  # the columnar path counted the matrices already
     if pairs is None:
         pairs = zip(_flat_rows(old_engine, raws, as_of), _flat_rows(new_engine, raws, as_of), strict=True)
+    return compare(result, old_engine, new_engine, pairs, counted)
+
+
+def compare(
+    result: Impact,
+    old_engine: Engine,
+    new_engine: Engine,
+    pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    counted: bool,
+) -> Impact:
+    """Add each pair of flat rows (the same account under the old and the new rulebook) to
+    ``result``: errors, moves with their reasons, segment and compliance changes, and (unless
+    ``counted``, when the matrices were counted in columns) the matrices."""
     primary_old, primary_new = f"score.{old_engine.primary}", f"score.{new_engine.primary}"
     for a, b in pairs:
         if a["status"] == "error" or b["status"] == "error":
