@@ -112,3 +112,27 @@ def test_the_collector_is_paused_for_a_run_and_restored() -> None:
         assert not gc.isenabled(), "a collector the program turned off stays off"
     finally:
         gc.enable()
+
+
+def test_csv_read_in_blocks_keeps_lines_blank_rows_and_ragged_rows(tmp_path: Path) -> None:
+    """Blocks of three rows: a blank row is skipped, a row of the wrong width is an error
+    record naming its line, and a repeated id names the first one's line, all as the
+    per-account batch reads the file."""
+    from kamrules.portfolio.batch import Summary, run
+    from kamrules.portfolio.sources import read_records
+
+    engine = Engine(load_rulebook(ROOT / "rules"))
+    lines = (ROOT / "examples" / "accounts.csv").read_text().splitlines()
+    first = lines[1]
+    text = [lines[0], first, lines[2], ",,,", lines[3], "A,B", lines[4], first, lines[5], lines[6]]
+    path = tmp_path / "accounts.csv"
+    path.write_text("\n".join(text) + "\n")
+    frame, result = streamed(ColumnarEngine(engine), path, "csv", 3)
+    assert result.chunks == 3
+    items = list(run(engine, read_records(path), AS_OF, Summary()))
+    from kamrules.columnar.output import outcomes_frame
+
+    assert frame.equals(outcomes_frame(engine, items))
+    errors = frame.filter(pl.col("status") == "error").get_column("error").to_list()
+    assert errors[0] == "(record): line 6 has 2 cells but the header has " + str(len(lines[0].split(",")))
+    assert "first given at line 2" in errors[1]

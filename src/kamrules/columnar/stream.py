@@ -17,6 +17,7 @@ first record decided keeps the id (a record that could not be decided claims non
 from __future__ import annotations
 
 import contextlib
+import csv
 import gc
 import tempfile
 import time
@@ -29,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from kamrules.columnar.chunks import DecidedChunk, place_keys
 from kamrules.columnar.output import summarise, unknown_columns
 from kamrules.portfolio.batch import Summary, repeated_account
-from kamrules.portfolio.frames import Table, from_frame, from_records
-from kamrules.portfolio.sources import SourceError, read_records
+from kamrules.portfolio.frames import Table, from_frame, from_records, text_table
+from kamrules.portfolio.sources import CSV_FIELD_LIMIT, SourceError, open_text, read_records
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -75,6 +76,13 @@ def pieces(path: Path, kind: str, nested: Sequence[str], rows: int = CHUNK_ROWS)
     if kind == "parquet":
         yield from _parquet(path, rows)
         return
+    if kind == "csv":
+        yield from _csv(path, nested, rows)
+        return
+    yield from _record_blocks(path, kind, nested, rows)
+
+
+def _record_blocks(path: Path, kind: str, nested: Sequence[str], rows: int) -> Iterator[Piece]:
     block: list[Any] = []
     start = 0
     for record in read_records(path, kind):
@@ -85,6 +93,71 @@ def pieces(path: Path, kind: str, nested: Sequence[str], rows: int = CHUNK_ROWS)
             block = []
     if block or start == 0:
         yield _records_piece(block, start, nested)
+
+
+def _csv(path: Path, nested: Sequence[str], rows: int) -> Iterator[Piece]:
+    """CSV a block of rows at a time as text columns, read as the per-account reader reads it
+    (the same ``csv`` module, cells stripped, empty cells missing, blank rows skipped, a row of
+    the wrong width or that the ``csv`` module refuses an error record), transposed into
+    columns instead of one dict per row. A header the columns cannot take (a name given
+    twice, a nested fact as JSON cells, an unnamed column) goes to the per-account reader,
+    which says what is wrong."""
+    import polars as pl
+
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
+    with open_text(path) as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError):
+            header = []
+        names = [h.strip() for h in header] if header is not None else []
+        if header is None or not names or len(set(names)) != len(names) or any(n in nested or not n for n in names):
+            handle.close()
+            yield from _record_blocks(path, "csv", nested, rows)
+            return
+        width, empty = len(names), [""] * len(names)
+        block: list[list[str]] = []
+        unreadable: dict[int, str] = {}
+        lines: list[int] = []
+        start = 0
+
+        def piece() -> Piece:
+            columns = list(zip(*block, strict=True)) if block else [() for _ in names]
+            frame = pl.DataFrame(
+                [pl.Series(name, column, dtype=pl.String) for name, column in zip(names, columns, strict=True)],
+                height=len(block),
+            ).with_columns(pl.col(n).str.strip_chars().replace("", None) for n in names)
+            table, numbers = text_table(frame, dict(unreadable), list(lines)), list(lines)
+            return Piece(table, start, lambda asked: [numbers[r] for r in asked])
+
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                unreadable[len(block)] = f"line {reader.line_num} cannot be read as CSV: {exc}"
+                block.append(empty)
+                lines.append(reader.line_num)
+            except UnicodeDecodeError as exc:
+                raise SourceError(f"'{path}' is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            else:
+                if not any(cell.strip() for cell in row):
+                    continue
+                if len(row) != width:
+                    unreadable[len(block)] = f"line {reader.line_num} has {len(row)} cells but the header has {width}"
+                    block.append(empty)
+                else:
+                    block.append(row)
+                lines.append(reader.line_num)
+            if len(block) == rows:
+                yield piece()
+                start += len(block)
+                block, unreadable, lines = [], {}, []
+        if block or start == 0:
+            yield piece()
 
 
 def _records_piece(block: list[Any], start: int, nested: Sequence[str]) -> Piece:

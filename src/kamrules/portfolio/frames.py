@@ -254,6 +254,12 @@ def _read_csv(path: Path, nested: Sequence[str]) -> Table | None:
         unreadable = {renumber[k]: v for k, v in unreadable.items()}
         frame = frame.select(pl.all().gather(kept))
         lines = [lines[i] for i in kept]
+    return text_table(frame, unreadable, lines)
+
+
+def text_table(frame: pl.DataFrame, unreadable: dict[int, str], lines: Sequence[int]) -> Table:
+    """A table over CSV text columns (stripped, empty cells null): row k came from input line
+    ``lines[k]``; ``unreadable`` rows are error records with their reason."""
     base = from_frame(frame)
 
     def raw(rows_asked: Sequence[int]) -> list[RawRecord]:
