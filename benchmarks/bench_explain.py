@@ -69,13 +69,16 @@ def git_commit() -> str:
 
 
 def selection_only(rules: Path, dest: Path) -> Path:
-    """A copy of the rulebook without its top-level ``plan_checks:`` block."""
+    """A copy of the rulebook without its top-level ``plan_checks:`` and ``alerts:`` blocks.
+
+    Alerts name plan checks, so they go with them.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     for file in sorted(p for p in rules.iterdir() if p.suffix in (".yaml", ".yml")):
         kept, skipping = [], False
         for line in file.read_text(encoding="utf-8").splitlines(keepends=True):
             if line[:1].isalpha() or line[:1] == "_":
-                skipping = line.startswith("plan_checks:")
+                skipping = line.startswith(("plan_checks:", "alerts:"))
             if not skipping:
                 kept.append(line)
         (dest / file.name).write_text("".join(kept), encoding="utf-8")

@@ -123,7 +123,7 @@ def test_the_memos_stay_bounded_and_right_when_emptied(engine: Engine, monkeypat
         outcome = decide(engine, raw, AS_OF)
         assert outcome is not None
         assert small.encode(outcome) == outcome.decision().model_dump_json()
-    memos = [small._centi, small._ratio, small._not_applying, small._not_applicable, small._applying]
+    memos = [small._centi, small._ratio, small._not_applying, small._not_applicable, small._applying, small._flat]
     memos += [tails for _, _, criteria in small._cards for *_, tails in criteria]
     assert max(len(memo) for memo in memos) <= 3
 
@@ -367,3 +367,54 @@ def test_a_score_is_shown_to_two_places_rounded_down(value: Fraction) -> None:
 def test_decimal_specials() -> None:
     for d in [Decimal("1E+2"), Decimal("-0"), Decimal("0.00"), Decimal("NaN"), Decimal("-Infinity")]:
         assert json_any(d) == _ANY.dump_json(d).decode()
+
+
+# -- the compliance of flat accounts, remembered ----------------------------------------
+
+FLAT_CHECKS = """\
+plan_checks:
+  - id: margin_known
+    title: The margin is known and positive.
+    severity: major
+    tiers: [Gold, Silver, Bronze, Standard]
+    require: account.gross_margin_pct > 0 or plan.status == 'active'
+    owner: account.account_manager
+    due: add_days(plan.buying_process_updated, 30)
+    remediation: Ask finance.
+  - id: fit_counted
+    title: The fit is counted.
+    severity: minor
+    tiers: [Gold, Silver, Bronze, Standard]
+    require: account.strategic_fit + count(contacts) >= 3
+    owner: plan.owner
+    remediation: Map the buying centre.
+"""
+
+
+def test_the_compliance_of_flat_accounts_is_remembered_only_as_written() -> None:
+    """Flat accounts (no plan, no items) share one compliance text per tier, stage, date,
+    owner and typed evidence: values equal in Python but written differently (``1``, ``1.0``,
+    ``0.0``, ``-0.0``) and different managers each get their own, in any order."""
+    engine = Engine(load_rulebook_text(VARIETY.replace("stability:", FLAT_CHECKS + "stability:")))
+    encoder = engine.encoder
+    base = {"id": "F", "annual_revenue": 2e6, "strategic_fit": 5, "credit_risk": "low", "wants_key_account": True}
+    variants = [
+        {"gross_margin_pct": 1, "account_manager": "kim"},
+        {"gross_margin_pct": 1.0, "account_manager": "kim"},
+        {"gross_margin_pct": 0.0, "account_manager": "kim"},
+        {"gross_margin_pct": -0.0, "account_manager": "kim"},
+        {"gross_margin_pct": 1, "account_manager": "lee"},
+        {"gross_margin_pct": 1, "account_manager": None},
+        {"gross_margin_pct": 1, "account_manager": "kim", "stage": "review"},
+        {"gross_margin_pct": 1, "account_manager": "kim", "strategic_fit": 1},
+        {"gross_margin_pct": 1, "account_manager": "kim", "contacts": [{"id": "C1", "name": "Dana"}]},
+    ]
+    texts = set()
+    for as_of in DATES[:2]:
+        for changes in [*variants, *reversed(variants)]:
+            outcome = decide(engine, {**base, **changes}, as_of)
+            assert outcome is not None
+            same(outcome)
+            texts.add(json.dumps(json.loads(outcome.decision_json())["compliance"]))
+    assert len(encoder._flat) >= 8  # remembered, one text per distinct account above
+    assert len(texts) >= 8

@@ -70,6 +70,7 @@ from kamrules.evaluation.engine import (
     summary_text,
 )
 from kamrules.evaluation.exact import centi_decimal, round_ratio, score2, score_ratio
+from kamrules.facts.types import ListType, RecordType
 
 if TYPE_CHECKING:
     from kamrules.evaluation.engine import CompiledCriterion, Engine, Outcome
@@ -123,6 +124,29 @@ def json_any(v: Any) -> str:
         day: dt.date = v
         return '"' + day.isoformat() + '"'
     return _ANY.dump_json(v).decode()
+
+
+_PLAIN = frozenset({type(None), str, dt.date})
+"""Types whose values equal only values that are written the same way (unlike ``1``,
+``1.0``, ``True``, ``Fraction(1)`` or ``0.0`` and ``-0.0``), so a memo may be keyed by them."""
+
+
+class _Unkeyable(Exception):
+    """A value no memo key can stand for (a list, an odd type): the fragment is written anew."""
+
+
+def _typed(v: Any) -> Any:
+    """``v`` as part of a memo key: equal keys are values written alike."""
+    t = type(v)
+    if t in _PLAIN:
+        return v
+    if t is float:
+        return (float, float.__repr__(v))
+    if t is int or t is bool or t is Fraction:
+        return (t, v)
+    if t is Decimal:
+        return (Decimal, str(v))
+    raise _Unkeyable
 
 
 def json_opt_str(s: str | None) -> str:
@@ -288,6 +312,8 @@ class DecisionEncoder:
             for check in engine.checks
         )
         self._not_applying: dict[tuple[int, str], str] = {}
+        self._flat_reads = _flat_reads(engine)
+        self._flat: dict[tuple[Any, ...], str] = {}
         self._not_applicable: dict[tuple[Any, ...], str] = {}
         self._applying: dict[tuple[Any, ...], str] = {}
         self._map_labels = tuple(json_str(label) for label in MAP_STATUS)
@@ -563,11 +589,21 @@ class DecisionEncoder:
     def _compliance(self, o: Outcome) -> str:
         """The plan's compliance. When no check applies (an account outside the key tiers),
         every word of it follows from the tier, the stage, the map status and why each check
-        does not apply, so the whole object is remembered under those."""
+        does not apply, so the whole object is remembered under those; for a flat account
+        to which checks apply, under what :meth:`_flat_key` names."""
         rows = o.check_rows
         for row in rows:
             if row[0] == APPLIES:
-                return self._compliance_of(o)
+                flat = self._flat_key(o)
+                if flat is None:
+                    return self._compliance_of(o)
+                memo = self._flat
+                found = memo.get(flat)
+                if found is None:
+                    if len(memo) >= MEMO_LIMIT:
+                        memo.clear()
+                    found = memo[flat] = self._compliance_of(o)
+                return found
         key = (o.tier, o.record.stage, o.map_status, tuple(row[0] for row in rows))  # type: ignore[attr-defined]
         memo = self._not_applicable
         found = memo.get(key)
@@ -576,6 +612,44 @@ class DecisionEncoder:
                 memo.clear()
             found = memo[key] = self._compliance_of(o)
         return found
+
+    def _flat_key(self, o: Outcome) -> tuple[Any, ...] | None:
+        """What the compliance of a flat account (no plan, no list items: a row of a CRM
+        export) follows from, or None for any other account.
+
+        Without a plan or items, every fact a check's due date, owner, missing-evidence note
+        or items at fault could read beyond its evidence is absent, except the account's own
+        facts that due dates and owners read (``account.account_manager``) and the scores:
+        so the words follow from the tier, the stage, the as-of date, those facts and each
+        check's row (typed: ``1``, ``1.0`` and ``True`` are written differently)."""
+        reads = self._flat_reads
+        if reads is None:
+            return None
+        records, lists, facts, cards = reads
+        record = o.record
+        for name in records:
+            if getattr(record, name) is not None:
+                return None
+        for name in lists:
+            if getattr(record, name):
+                return None
+        key: list[Any] = [o.tier, record.stage, o.map_status, o.as_of]  # type: ignore[attr-defined]
+        plain = _PLAIN
+        try:
+            for name in facts:
+                key.append(_typed(getattr(record, name)))
+            for card in cards:
+                key.append(o.scores[card])
+            for row in o.check_rows:
+                if row[0] != APPLIES:
+                    key.append(row[0])
+                elif type(row[2]) in plain and plain.issuperset(map(type, row[3])):
+                    key.append(row)  # passed is True, False or None: a row of such values is its own key
+                else:
+                    key.append((row[1], _typed(row[2]), *map(_typed, row[3])))
+        except _Unkeyable:
+            return None
+        return tuple(key)
 
     def _compliance_of(self, o: Outcome) -> str:
         engine = self.engine
@@ -633,3 +707,29 @@ class DecisionEncoder:
                 out.append(fragment)
         out.append('],"missing_facts":[' + ",".join(json_str(m) for m in missing) + "]}")
         return "".join(out)
+
+
+def _flat_reads(engine: Engine) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None:
+    """For the compliance memo of flat accounts: the account's nested records and lists
+    (which must be absent and empty), and the account facts and scores the checks' due dates
+    and owners read. None when one reads something else, which this cannot vouch for."""
+    account = engine.rulebook.schema.account
+    records = tuple(name for name, f in account.fields.items() if isinstance(f.type, RecordType))
+    lists = tuple(name for name, f in account.fields.items() if isinstance(f.type, ListType))
+    facts: list[str] = []
+    cards: list[str] = []
+    for check in engine.checks:
+        for expression in (check.due, check.owner):
+            if expression is None:
+                continue
+            for label in expression.evidence:
+                root, _, rest = expression.lists.get(label, label).partition(".")
+                if root in records or root in lists:
+                    continue  # absent or empty in a flat account: the same for every one
+                if root == "account" and rest in account.fields and rest not in records + lists:
+                    facts.append(rest)
+                elif root == "score" and rest in engine.card_index:
+                    cards.append(rest)
+                else:
+                    return None
+    return records, lists, tuple(dict.fromkeys(facts)), tuple(dict.fromkeys(cards))
