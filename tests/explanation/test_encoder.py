@@ -418,3 +418,17 @@ def test_the_compliance_of_flat_accounts_is_remembered_only_as_written() -> None
             texts.add(json.dumps(json.loads(outcome.decision_json())["compliance"]))
     assert len(encoder._flat) >= 8  # remembered, one text per distinct account above
     assert len(texts) >= 8
+
+
+@given(st.integers(-(10**30), 10**30) | st.integers(-(10**6), 10**6))
+def test_hundredths_are_written_as_decimal_writes_them(q: int) -> None:
+    from kamrules.evaluation.exact import hundredths_text
+
+    assert hundredths_text(q) == str(Decimal(q).scaleb(-2))
+
+
+@given(st.integers(-(10**30), 10**30), st.sampled_from([100, 10_000]))
+def test_hundredths_json_is_the_decimal_number(n: int, scale: int) -> None:
+    from kamrules.explanation.encoder import _hundredths_json, json_number
+
+    assert _hundredths_json(n, scale) == json_number(Decimal(n) / scale)

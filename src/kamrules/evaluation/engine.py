@@ -802,7 +802,8 @@ def condition_note(expr: CompiledExpression, result: bool | None, reason: str | 
     return None
 
 
-def min_score_note(card: str, actual: Decimal, minimum: Decimal) -> str:
+def min_score_note(card: str, actual: Decimal | str, minimum: Decimal) -> str:
+    """A failed minimum score; ``actual`` is the score shown (``score2``) or its text."""
     return f"the {card} score {actual} is below {minimum}"
 
 
@@ -811,10 +812,10 @@ def gate_block_note(gate: CompiledGate) -> str:
     return f"gate '{gate.spec.id}' applies: {gate.spec.reason}"
 
 
-def summary_text(outcome: Outcome, primary_score: Decimal, above_failed: Iterable[str]) -> str:
-    """One sentence: the tier, the score, what kept the account from the tier above (the notes
-    of the failed tests of the tier above, ``above_failed``), and that capacity was not
-    applied when the account was decided alone."""
+def summary_text(outcome: Outcome, primary_score: Decimal | str, above_failed: Iterable[str]) -> str:
+    """One sentence: the tier, the score (shown, or its text), what kept the account from the
+    tier above (the notes of the failed tests of the tier above, ``above_failed``), and that
+    capacity was not applied when the account was decided alone."""
     engine = outcome.engine
     text = f"{outcome.tier}: {engine.primary} score {primary_score}"
     if outcome.placement:

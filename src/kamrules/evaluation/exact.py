@@ -34,6 +34,27 @@ def score2(value: Fraction) -> Decimal:
     return score_ratio(value.numerator, value.denominator)
 
 
+_PLAIN_LIMIT = 10**26
+
+
+def hundredths_text(q: int) -> str:
+    """``str(Decimal(q).scaleb(-2))`` (``q`` hundredths as text: 2045 -> "20.45", -5 ->
+    "-0.05") by integer arithmetic, about five times faster; the explanation encoder writes
+    every score shown with it. Beyond 26 digits the Decimal context's precision rounds, so
+    Decimal itself writes those."""
+    if not -_PLAIN_LIMIT < q < _PLAIN_LIMIT:
+        return str(Decimal(q).scaleb(-2))
+    if q < 0:
+        q = -q
+        return f"-{q // 100}.{q % 100:02d}"
+    return f"{q // 100}.{q % 100:02d}"
+
+
+def score2_text(value: Fraction) -> str:
+    """``str(score2(value))``."""
+    return hundredths_text(value.numerator * 100 // value.denominator)
+
+
 def shown(value: Any) -> Any:
     """A value as an explanation shows it: a score (a fraction) to two decimals, rounded
     down; any other value as it is."""

@@ -69,7 +69,7 @@ from kamrules.evaluation.engine import (
     min_score_note,
     summary_text,
 )
-from kamrules.evaluation.exact import centi_decimal, round_ratio, score2, score_ratio
+from kamrules.evaluation.exact import centi_decimal, hundredths_text, round_ratio, score2_text
 from kamrules.facts.types import ListType, RecordType
 
 if TYPE_CHECKING:
@@ -116,8 +116,7 @@ def json_any(v: Any) -> str:
     if t is float:
         return json_float(v)
     if t is Fraction:
-        v = score2(v)
-        t = Decimal
+        return '"' + score2_text(v) + '"'
     if t is Decimal:
         return '"' + str(v) + '"' if v.is_finite() else _ANY.dump_json(v).decode()
     if t is dt.date:
@@ -174,6 +173,18 @@ def json_number(d: Decimal) -> str:
     return json_float(float(d))
 
 
+def _hundredths_json(n: int, scale: int) -> str:
+    """``json_number(Decimal(n) / scale)`` for a power of ten ``scale``: both the Decimal and
+    the integer division round once, to the nearest float, while the Decimal is exact
+    (below 26 digits); beyond, the Decimal itself."""
+    if -_EXACT < n < _EXACT:
+        return json_float(n / scale)
+    return json_number(Decimal(n) / scale)
+
+
+_EXACT = 10**25
+
+
 class _Evidence:
     """The evidence of one compiled expression: its labels encoded once."""
 
@@ -200,6 +211,32 @@ class _Evidence:
         if missing is not None:
             missing.extend(label for label, v in zip(self.labels, values, strict=True) if v is None)
         return "{" + ",".join(k + json_any(v) for k, v in zip(self.keys, values, strict=True)) + "}"
+
+
+class _Condition:
+    """A requirement or segment test: its JSON up to ``passed``, its evidence, and, for each
+    result (true, false, unknown), the rest of its JSON and the note it adds to what failed."""
+
+    __slots__ = ("evidence", "head", "tails")
+
+    def __init__(self, head: str, expression: CompiledExpression, reason: str | None) -> None:
+        self.head = head
+        self.evidence = _Evidence(expression)
+        self.tails: dict[bool | None, tuple[str, str, str | None]] = {}
+        for result in (True, False, None):
+            note = condition_note(expression, result, reason)
+            self.tails[result] = (
+                ("true" if result is True else "false") + ',"actual":',
+                ',"note":' + ("null" if note is None else json_str(note)) + "}",
+                None if result is True else (note or expression.source),
+            )
+
+    def encode(self, result: bool | None, ev: tuple[Any, ...], missing: list[str], failed: list[str]) -> str:
+        """The test's JSON; its note (or its test) joins ``failed`` if unmet."""
+        passed, tail, note = self.tails[None if result is None else result is True]
+        if note is not None:
+            failed.append(note)
+        return self.head + passed + self.evidence.encode(ev, missing if result is None else None) + tail
 
 
 _CriterionParts = tuple["CompiledCriterion", str, _Evidence | None, bool, dict[tuple[Any, ...], str]]
@@ -278,24 +315,20 @@ class DecisionEncoder:
                 for card, _, minimum in tier.min_scores
             )
             requirements = tuple(
-                (
-                    expr,
-                    reason,
-                    '{"kind":"requirement","test":' + json_str(expr.source) + ',"segment":null,"passed":',
-                    _Evidence(expr),
+                _Condition(
+                    '{"kind":"requirement","test":' + json_str(expr.source) + ',"segment":null,"passed":', expr, reason
                 )
                 for expr, reason in tier.requirements
             )
             self._tiers.append((head, mins, requirements))
         self._segments = tuple(
-            (
-                expr,
+            _Condition(
                 '{"kind":"segment","test":' + json_str(expr.source) + ',"segment":' + json_str(name) + ',"passed":',
-                _Evidence(expr),
+                expr,
+                None,
             )
-            if expr is not None
-            else None
             for name, expr in engine.segments
+            if expr is not None
         )
         self._segment_names = tuple(json_str(name) for name, _ in engine.segments)
         self._tier_names = tuple(json_str(t.name) for t in engine.tiers)
@@ -416,7 +449,7 @@ class DecisionEncoder:
             )
         out.append(',"scores":{')
         primary = None
-        shown_scores: dict[str, Decimal] = {}
+        shown_scores: dict[str, str] = {}
         first = True
         for (card_key, head, criteria), card, (weighted, total, rows) in zip(
             self._cards, engine.cards, o.cards, strict=True
@@ -424,14 +457,15 @@ class DecisionEncoder:
             if not first:
                 out.append(",")
             first = False
-            score = score_ratio(weighted, total * 100)
-            shown_scores[card.id] = score  # what score2(o.scores[card.id]) gives
+            # what score2(o.scores[card.id]) shows, and score_ratio(weighted, total * 100) gives
+            score = hundredths_text(weighted // total)
+            shown_scores[card.id] = score
             if card.id == engine.primary:
                 primary = score
-            out.append(card_key + head + json_number(score))
+            out.append(card_key + head + _hundredths_json(weighted // total, 100))
             out.append(
                 ',"weighted_points":'
-                + json_number(Decimal(weighted) / 10_000)
+                + _hundredths_json(weighted, 10_000)
                 + ',"total_weight":'
                 + self._centi_json(total)
                 + ',"criteria":['
@@ -495,8 +529,8 @@ class DecisionEncoder:
                     failed.append(text)
                     note = json_str(text)
                 checks.append(check_head + json_bool(passed) + ',"actual":"' + str(actual) + '","note":' + note + "}")
-            for (expr, reason, check_head, evidence), (result, ev) in zip(requirements, requirement_rows, strict=True):
-                checks.append(self._condition(check_head, evidence, expr, reason, result, ev, missing, failed))
+            for condition, (result, ev) in zip(requirements, requirement_rows, strict=True):
+                checks.append(condition.encode(result, ev, missing, failed))
             for (gate, *_, block), (applied, _, _) in zip(self._gates, o.gates, strict=True):
                 if applied and gate.ceiling > index:
                     checks.append(block)
@@ -507,10 +541,10 @@ class DecisionEncoder:
             if index == o.tier_index - 1:
                 above = failed
         out.append('],"segment_tests":[')
+        unused: list[str] = []
         segment_tests = [
-            self._condition(segment[1], segment[2], segment[0], None, result, ev, missing, [])
-            for segment, (result, ev) in zip(self._segments, o.segment_rows, strict=False)
-            if segment is not None
+            condition.encode(result, ev, missing, unused)
+            for condition, (result, ev) in zip(self._segments, o.segment_rows, strict=False)
         ]
         out.append(",".join(segment_tests))
         out.append('],"compliance":')
@@ -520,32 +554,6 @@ class DecisionEncoder:
         assert primary is not None
         out[summary_at] = ',"summary":' + json_str(summary_text(o, primary, above))
         return "".join(out)
-
-    @staticmethod
-    def _condition(
-        head: str,
-        evidence: _Evidence,
-        expr: CompiledExpression,
-        reason: str | None,
-        result: bool | None,
-        ev: tuple[Any, ...],
-        missing: list[str],
-        failed: list[str],
-    ) -> str:
-        """A requirement or segment test; its note (or its test) joins ``failed`` if unmet."""
-        values = evidence.encode(ev, missing if result is None else None)
-        note = condition_note(expr, result, reason)
-        if result is not True:
-            failed.append(note or expr.source)
-        return (
-            head
-            + ("true" if result is True else "false")
-            + ',"actual":'
-            + values
-            + ',"note":'
-            + ("null" if note is None else json_str(note))
-            + "}"
-        )
 
     @staticmethod
     def _check_tail(result: CheckExplained) -> str:
