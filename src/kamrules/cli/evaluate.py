@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
@@ -110,6 +110,15 @@ def evaluate(
             "--master", help="With --engine spark: the Spark master (default local[2], or spark-submit's session)."
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes deciding a JSON Lines file with --format jsonl (the output is the same, in input "
+            f"order). Default: every core for a file of {PARALLEL_BYTES // 1_000_000} MB or more, else 1.",
+        ),
+    ] = None,
 ) -> None:
     """Decide every account: tier, segment, scores, and the explanation.
 
@@ -152,6 +161,21 @@ def evaluate(
         and _evaluate_columnar(engine, accounts, input_format, output_format, output, date, engine_choice)
     ):
         return
+    if _evaluate_parallel(
+        engine,
+        rules,
+        crm,
+        accounts,
+        input_format,
+        output_format,
+        output,
+        date,
+        workers,
+        overrides,
+        register,
+        save_placement,
+    ):
+        return
     unknown_overrides: set[str] = set()
     records: Iterable[RawRecord] = with_overrides(
         engine, stream_records(accounts, input_format), overrides, unknown_overrides
@@ -187,6 +211,81 @@ def evaluate(
         err.print(f"placement {summary.placement.id} saved to {save_placement}", markup=False)
     if summary.errors:
         raise typer.Exit(exit_codes.RECORDS_FAILED)
+
+
+# -- explained JSON Lines on every core (kamrules.portfolio.parallel) ---------------
+
+PARALLEL_BYTES = 4_000_000
+"""With no --workers, a JSON Lines file this large (about 600 nested accounts) is decided on
+every core: below it, starting the worker processes costs more than it saves."""
+
+
+def _evaluate_parallel(
+    engine: Engine,
+    rules: Path,
+    crm: str | None,
+    accounts: Path,
+    input_format: str | None,
+    fmt: OutputFormat,
+    output: Path | None,
+    date: dt.date,
+    workers: int | None,
+    overrides: Path | None,
+    register: str | None,
+    save_placement: Path | None,
+) -> bool:
+    """Decide and write the batch in worker processes when it applies; False to leave the
+    run to the serial per-account path."""
+    from kamrules.portfolio import parallel
+    from kamrules.portfolio.sources import detect_format
+
+    if workers == 1:
+        return False
+    readable = accounts.is_file() and _is_jsonl(accounts, input_format, detect_format)
+    if workers is not None and (fmt is not OutputFormat.jsonl or not readable or overrides or register):
+        fail(
+            "--workers decides a JSON Lines file (not stdin) into --format jsonl, without --overrides or "
+            "--register; leave out --workers for this run",
+            exit_codes.USAGE,
+        )
+    if workers is None:
+        if fmt is not OutputFormat.jsonl or not readable or overrides or register:
+            return False
+        cores = parallel.default_workers()
+        if cores < 2 or accounts.stat().st_size < PARALLEL_BYTES:
+            return False
+        workers = cores
+    summary = Summary()
+    source = parallel.EngineSource(str(rules), crm, engine.rulebook.content_hash)
+    lines = parallel.run_jsonl(engine, source, accounts, date, summary, workers)
+    handle = open_output(output)
+    try:
+        for line in lines:
+            handle.write(line + "\n")
+    except SourceError as exc:
+        fail(str(exc), exit_codes.INVALID_INPUT)
+    except parallel.WorkerError as exc:
+        fail(str(exc), exit_codes.INVALID_RULES)
+    finally:
+        if output:
+            handle.close()
+    report(summary, True, output)
+    if save_placement is not None and summary.placement is not None:
+        try:
+            summary.placement.save(save_placement)
+        except OSError as exc:
+            fail(f"cannot write '{save_placement}': {exc.strerror}", exit_codes.USAGE)
+        err.print(f"placement {summary.placement.id} saved to {save_placement}", markup=False)
+    if summary.errors:
+        raise typer.Exit(exit_codes.RECORDS_FAILED)
+    return True
+
+
+def _is_jsonl(accounts: Path, input_format: str | None, detect: Callable[[Path, str | None], str]) -> bool:
+    try:
+        return detect(accounts, input_format) == "jsonl"
+    except SourceError:
+        return False
 
 
 # -- the columnar batch path (kamrules.columnar) ------------------------------------

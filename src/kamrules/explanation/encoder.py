@@ -185,6 +185,13 @@ def _hundredths_json(n: int, scale: int) -> str:
 _EXACT = 10**25
 
 
+def capacity_json(applied: bool, placement: str | None, note: str) -> str:
+    """A decision's ``capacity`` value."""
+    return (
+        '{"applied":' + _BOOL[applied] + ',"placement":' + json_opt_str(placement) + ',"note":' + json_str(note) + "}"
+    )
+
+
 class _Evidence:
     """The evidence of one compiled expression: its labels encoded once."""
 
@@ -409,6 +416,19 @@ class DecisionEncoder:
 
     def encode(self, o: Outcome) -> str:
         """``o.decision().model_dump_json()``, without building the model."""
+        return "".join(self._parts(o)[0])
+
+    def encode_around_capacity(self, o: Outcome) -> tuple[str, str]:
+        """The JSON of ``o`` before and after its ``capacity`` value, so that a batch can
+        write the capacity (whose note names the portfolio's size) once the whole portfolio
+        is decided: ``before + capacity_json(...) + after`` is the decision of ``o`` with that
+        capacity, when ``o`` already has one (so that its summary does not say it was not
+        placed)."""
+        out, at = self._parts(o)
+        return "".join(out[:at]), "".join(out[at + 1 :])
+
+    def _parts(self, o: Outcome) -> tuple[list[str], int]:
+        """The decision's JSON in pieces, and the index of the piece that is its capacity."""
         engine = self.engine
         missing: list[str] = []
         out: list[str] = ['{"kind":"decision","account_id":', json_str(o.account_id), ',"account_name":']
@@ -432,21 +452,13 @@ class DecisionEncoder:
             ",".join('{"kind":' + json_str(kind) + ',"note":' + json_str(note) + "}" for kind, note in o.placement)
         )
         out.append('],"capacity":')
+        capacity_at = len(out)
         if not engine.has_capacity:
             out.append("null")
         elif o.capacity is None:
-            out.append('{"applied":false,"placement":null,"note":' + json_str(NOT_PLACED) + "}")
+            out.append(capacity_json(False, None, NOT_PLACED))
         else:
-            applied, placement, note = o.capacity
-            out.append(
-                '{"applied":'
-                + json_bool(applied)
-                + ',"placement":'
-                + json_opt_str(placement)
-                + ',"note":'
-                + json_str(note)
-                + "}"
-            )
+            out.append(capacity_json(*o.capacity))
         out.append(',"scores":{')
         primary = None
         shown_scores: dict[str, str] = {}
@@ -553,7 +565,7 @@ class DecisionEncoder:
         out.append(self._tail)
         assert primary is not None
         out[summary_at] = ',"summary":' + json_str(summary_text(o, primary, above))
-        return "".join(out)
+        return out, capacity_at
 
     @staticmethod
     def _check_tail(result: CheckExplained) -> str:

@@ -1,0 +1,415 @@
+"""Explained batches on every core: JSON Lines in, each account's explanation out, in order.
+
+``kamrules evaluate RULES accounts.jsonl --format jsonl --workers N`` decides blocks of input
+lines in N worker processes. Each worker compiles the rulebook once (checked against the
+parent's content hash, so a rulebook edited mid-run is an error rather than a mix of two
+policies), parses its lines as :mod:`kamrules.portfolio.sources` does, decides them and writes
+each explanation with the encoder; the parent only moves bytes, keeps the account ids (an id
+given twice is an error for the repeat, as in :func:`kamrules.portfolio.batch.run`) and the
+summary, and writes the results in input order. The output is the same bytes as the serial
+batch (tested).
+
+**Capacity without deciding twice.** A tier with a capacity needs the whole portfolio, and
+every decision placed with a portfolio names its size, known only at the end. The first pass
+keeps, for each account that cannot move (its tier has no capacity), its explanation in two
+pieces around the capacity value, spilled to a temporary file; for each contender, its
+compact key (:class:`~kamrules.portfolio.placement.Contender`) and its input line. Capacity is
+placed from the keys (:func:`~kamrules.portfolio.placement.place`, the one implementation),
+and the second pass joins the pieces with the portfolio's note and decides only the
+contenders again, in the workers, with their placement. Contenders are the accounts of
+tiers with a capacity (a few percent of a portfolio), so almost every account is decided
+once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pickle
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from kamrules.evaluation.engine import Engine, Outcome, account_error
+from kamrules.explanation.decision import AccountError, FieldError
+from kamrules.explanation.encoder import capacity_json
+from kamrules.facts.records import InvalidRecord
+from kamrules.portfolio.batch import Summary, repeated_account
+from kamrules.portfolio.capacity import has_capacity, portfolio_note
+from kamrules.portfolio.placement import Contender, capacity_tiers, contender, notes_of, place
+from kamrules.portfolio.sources import RawRecord, SourceError, _jsonl_line
+
+BLOCK = 500
+"""Input lines per task: large enough that a task's overhead (about a millisecond) is small
+next to deciding it, small enough to keep the workers busy to the end."""
+
+AHEAD = 3
+"""Tasks in flight per worker: the parent reads ahead this far, and no further (bounded memory)."""
+
+UNKNOWN_COLUMNS_OF = 1000
+"""As in the serial batch: unknown columns are looked for in the first thousand records."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSource:
+    """How a worker builds the parent's engine: the rulebook's path, the CRM profile and the
+    content hash it must have."""
+
+    rules: str
+    crm: str | None
+    content_hash: str
+
+
+# -- in the workers ------------------------------------------------------------------------
+
+class WorkerError(Exception):
+    """A worker could not build the parent's engine (the rulebook changed or became
+    unreadable after the parent loaded it): the batch stops with this message."""
+
+
+_engine: Engine | None = None
+_as_of: dt.date | None = None
+_failed: str | None = None
+
+
+def _start(source: EngineSource, as_of: dt.date) -> None:
+    """Build the engine once per worker. A failure is kept and raised by the first task, so
+    that the parent sees its message (an initializer's exception only breaks the pool)."""
+    global _engine, _as_of, _failed
+    from kamrules.errors import RulebookError
+    from kamrules.rulebook import load_rulebook
+
+    try:
+        engine = Engine(load_rulebook(Path(source.rules)))
+    except (RulebookError, OSError) as exc:
+        _failed = f"the rulebook at {source.rules} could not be read again by a worker process: {exc}"
+        return
+    if engine.rulebook.content_hash != source.content_hash:
+        _failed = f"the rulebook at {source.rules} changed while the batch was starting; run it again"
+        return
+    _engine = engine.with_profile(source.crm)
+    _as_of = as_of
+
+
+def _ready() -> tuple[Engine, dt.date]:
+    if _engine is None or _as_of is None:
+        raise WorkerError(_failed or "the worker process has no engine")
+    return _engine, _as_of
+
+
+# A result per input line: ("skip",) for a blank line; ("error", line, AccountError without its
+# record number, account id or None, unknown columns); ("decided", line, account id, counts,
+# text or (before, after), unknown columns); ("contender", line, account id, Contender, raw line).
+Result = tuple[Any, ...]
+
+
+def _decide_block(lines: list[tuple[int, bytes]], capacity: bool) -> list[Result]:
+    engine, as_of = _ready()
+    tiers = {t.index for t in capacity_tiers(engine, 0)} if capacity else set()
+    results: list[Result] = []
+    for number, raw_line in lines:
+        raw = _parse(number, raw_line)
+        if raw is None:
+            results.append(("skip",))
+            continue
+        if raw.data is None:
+            unreadable = AccountError(
+                record=0,
+                line=raw.line,
+                account_id=None,
+                errors=[FieldError(field="(record)", message=raw.problem or "unreadable")],
+                message=raw.problem or "unreadable record",
+            )
+            results.append(("error", number, unreadable, None, ()))
+            continue
+        unknown = tuple(engine.validator.unknown_keys(raw.data))
+        try:
+            outcome = engine.evaluate(engine.validate(raw.data), as_of)
+        except InvalidRecord as exc:
+            results.append(("error", number, account_error(0, exc, number), None, unknown))
+            continue
+        if outcome.tier_index in tiers:
+            key = contender(engine, outcome, -1)
+            if key.tier in tiers:  # not the rulebook's excluded outcome
+                results.append(("contender", number, outcome.account_id, key, raw_line, unknown))
+                continue
+        counts = _counts(outcome)
+        if capacity:
+            text: Any = engine.encoder.encode_around_capacity(outcome.with_capacity(True, None, ""))
+        else:
+            text = outcome.decision_json()
+        results.append(("decided", number, outcome.account_id, counts, text, unknown))
+    return results
+
+
+def _place_block(items: list[tuple[int, bytes, int, list[str], str]]) -> list[tuple[str, tuple[Any, ...]]]:
+    """Contenders decided again and placed: (line, raw line, placed tier, notes, portfolio note)."""
+    engine, as_of = _ready()
+    done = []
+    for number, raw_line, tier, notes, note in items:
+        raw = _parse(number, raw_line)
+        assert raw is not None and raw.data is not None  # it was decided in the first pass
+        outcome = engine.evaluate(engine.validate(raw.data), as_of)
+        if notes:
+            outcome = outcome.placed(tier, notes)
+        outcome = outcome.with_capacity(True, None, note)
+        done.append((outcome.decision_json(), _counts(outcome)))
+    return done
+
+
+def _parse(number: int, raw_line: bytes) -> RawRecord | None:
+    """One line as :func:`kamrules.portfolio.sources.read_records` reads it (None: blank)."""
+    if number == 1 and raw_line.startswith(b"\xef\xbb\xbf"):
+        raw_line = raw_line[3:]
+    try:
+        line = raw_line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return RawRecord(
+            number,
+            None,
+            f"line {number} is not UTF-8 text: the byte 0x{raw_line[exc.start]:02X} at byte {exc.start + 1} "
+            f"of the line ({exc.reason})",
+        )
+    return next(_jsonl_line(number, line), None)
+
+
+def _counts(outcome: Outcome) -> tuple[str, str | None, bool, str | None]:
+    return outcome.tier, outcome.segment, outcome.key_account, outcome.compliance_status
+
+
+# -- in the parent -------------------------------------------------------------------------
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _ordered(pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Iterable[T], ahead: int) -> Iterator[R]:
+    """``map(fn, tasks)`` in the pool, in order, with at most ``ahead`` tasks in flight."""
+    pending: deque[Future[R]] = deque()
+    for task in tasks:
+        pending.append(pool.submit(fn, task))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _blocks(path: Path) -> Iterator[list[tuple[int, bytes]]]:
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise SourceError(f"cannot read '{path}': {exc.strerror}") from None
+    with handle:
+        block: list[tuple[int, bytes]] = []
+        for number, raw_line in enumerate(handle, start=1):
+            block.append((number, raw_line))
+            if len(block) >= BLOCK:
+                yield block
+                block = []
+        if block:
+            yield block
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def run_jsonl(
+    engine: Engine,
+    source: EngineSource,
+    path: Path,
+    as_of: dt.date,
+    summary: Summary,
+    workers: int,
+) -> Iterator[str]:
+    """The explained decisions (and error records) of a JSON Lines file as JSON Lines text,
+    one per record in input order, decided in ``workers`` processes; ``summary`` is kept as
+    :func:`kamrules.portfolio.batch.run` keeps it. A file that cannot be read raises
+    :class:`SourceError` before anything is decided."""
+    for name in (t.name for t in engine.tiers):
+        summary.tiers[name] += 0
+    if engine.excluded_name is not None:
+        summary.tiers[engine.excluded_name] += 0
+    for name, _ in engine.segments:
+        summary.segments[name] += 0
+    blocks = _blocks(path)
+    first = next(blocks, None)  # an unreadable file fails here, before any worker starts
+    capacity = has_capacity(engine)
+    unknown: dict[str, None] = {}
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(source, as_of)) as pool:
+        tasks = _chain(first, blocks) if first is not None else iter(())
+        results = _ordered(pool, partial(_decide_block, capacity=capacity), tasks, AHEAD * workers)
+        if capacity:
+            yield from _placed(engine, pool, results, as_of, summary, unknown, workers)
+        else:
+            seen: dict[str, int | None] = {}
+            for block in results:
+                for result in block:
+                    line = _first_pass(result, summary, unknown, seen)
+                    if line is not None:
+                        yield line
+    summary.unknown_columns = list(unknown)
+
+
+Block = list[tuple[int, bytes]]
+
+
+def _chain(first: Block, rest: Iterator[Block]) -> Iterator[Block]:
+    yield first
+    yield from rest
+
+
+def _first_pass(result: Result, summary: Summary, unknown: dict[str, None], seen: dict[str, int | None]) -> str | None:
+    """Account for one result without capacity: its line of output (None for a blank line)."""
+    kind = result[0]
+    if kind == "skip":
+        return None
+    summary.read += 1
+    number = summary.read
+    if summary.read <= UNKNOWN_COLUMNS_OF:
+        for key in result[-1]:
+            unknown.setdefault(key)
+    if kind == "error":
+        summary.errors += 1
+        error: AccountError = result[2].model_copy(update={"record": number})
+        return error.model_dump_json()
+    _, line, account_id, counts, text, _ = result
+    first_line = seen.setdefault(account_id, line)
+    if first_line != line:
+        summary.errors += 1
+        return repeated_account(number, line, account_id, first_line).model_dump_json()
+    _count(summary, counts)
+    return str(text)
+
+
+def _count(summary: Summary, counts: tuple[str, str | None, bool, str | None]) -> None:
+    tier, segment, key_account, status = counts
+    summary.decided += 1
+    summary.tiers[tier] += 1
+    if segment is not None:
+        summary.segments[segment] += 1
+    if key_account:
+        summary.key_accounts += 1
+    if status is not None:
+        summary.compliance[status] += 1
+
+
+def _placed(
+    engine: Engine,
+    pool: ProcessPoolExecutor,
+    results: Iterator[list[Result]],
+    as_of: dt.date,
+    summary: Summary,
+    unknown: dict[str, None],
+    workers: int,
+) -> Iterator[str]:
+    """Two passes with capacity (see the module docstring); the first spills what it decided."""
+    contenders: list[Contender] = []
+    seen: dict[str, int | None] = {}
+    decided = 0
+    with tempfile.TemporaryFile(prefix="kamrules-parallel-") as spill:
+        for block in results:
+            for result in block:
+                kind = result[0]
+                if kind == "skip":
+                    continue
+                summary.read += 1
+                number = summary.read
+                if summary.read <= UNKNOWN_COLUMNS_OF:
+                    for column in result[-1]:
+                        unknown.setdefault(column)
+                if kind == "error":
+                    summary.errors += 1
+                    error: AccountError = result[2].model_copy(update={"record": number})
+                    _dump(spill, ("text", error.model_dump_json()))
+                    continue
+                line, account_id = result[1], result[2]
+                first_line = seen.setdefault(account_id, line)
+                if first_line != line:
+                    summary.errors += 1
+                    _dump(spill, ("text", repeated_account(number, line, account_id, first_line).model_dump_json()))
+                    continue
+                if kind == "contender":
+                    key: Contender = replace(result[3], row=decided)
+                    contenders.append(key)
+                    _dump(spill, ("contender", line, result[4], decided, key.manager))
+                else:
+                    _count(summary, result[3])
+                    _dump(spill, ("pieces", *result[4]))
+                decided += 1
+        del seen
+        placed = place(engine, contenders, decided)
+        placed.placement.as_of = as_of
+        summary.placement = placed.placement
+        del contenders
+        note = portfolio_note(decided)
+        capacity = capacity_json(True, None, note)
+        spill.seek(0)
+        for block_entries, redone in _ordered_second_pass(pool, _entries(spill), placed, note, engine, workers):
+            redone_iter = iter(redone)
+            for entry in block_entries:
+                if entry[0] == "text":
+                    yield entry[1]
+                elif entry[0] == "pieces":
+                    yield entry[1] + capacity + entry[2]
+                else:
+                    text, counts = next(redone_iter)
+                    _count(summary, counts)
+                    yield text
+
+
+def _ordered_second_pass(
+    pool: ProcessPoolExecutor,
+    entries: Iterator[tuple[Any, ...]],
+    placed: Any,
+    note: str,
+    engine: Engine,
+    workers: int,
+) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[str, tuple[Any, ...]]]]]:
+    """The spilled entries block by block, each with its contenders decided again and placed
+    (in the pool, at most a few blocks ahead)."""
+    pending: deque[tuple[list[tuple[Any, ...]], Future[list[tuple[str, tuple[Any, ...]]]] | None]] = deque()
+    block: list[tuple[Any, ...]] = []
+
+    def submit(block: list[tuple[Any, ...]]) -> None:
+        work = [
+            (e[1], e[2], placed.final[e[3]], notes_of(engine, placed, e[3], e[4]), note)
+            for e in block
+            if e[0] == "contender"
+        ]
+        pending.append((block, pool.submit(_place_block, work) if work else None))
+
+    for entry in entries:
+        block.append(entry)
+        if len(block) >= BLOCK:
+            submit(block)
+            block = []
+            if len(pending) >= AHEAD * workers:
+                done, future = pending.popleft()
+                yield done, future.result() if future is not None else []
+    if block:
+        submit(block)
+    while pending:
+        done, future = pending.popleft()
+        yield done, future.result() if future is not None else []
+
+
+def _dump(spill: BinaryIO, entry: tuple[Any, ...]) -> None:
+    pickle.dump(entry, spill, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _entries(spill: BinaryIO) -> Iterator[tuple[Any, ...]]:
+    while True:
+        try:
+            yield pickle.load(spill)
+        except EOFError:
+            return
