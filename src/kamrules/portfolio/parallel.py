@@ -30,7 +30,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -339,7 +339,7 @@ def _placed(
                     _dump(spill, ("text", repeated_account(number, line, account_id, first_line).model_dump_json()))
                     continue
                 if kind == "contender":
-                    key: Contender = replace(result[3], row=decided)
+                    key: Contender = result[3]._replace(row=decided)
                     contenders.append(key)
                     _dump(spill, ("contender", line, result[4], decided, key.manager))
                 else:
