@@ -16,9 +16,9 @@ pieces around the capacity value, spilled to a temporary file; for each contende
 compact key (:class:`~kamrules.portfolio.placement.Contender`) and its input line. Capacity is
 placed from the keys (:func:`~kamrules.portfolio.placement.place`, the one implementation),
 and the second pass joins the pieces with the portfolio's note and decides only the
-contenders again, in the workers, with their placement. Contenders are the accounts of
-tiers with a capacity (a few percent of a portfolio), so almost every account is decided
-once.
+contenders again, in the workers, with their placement. Contenders are the accounts whose
+tier has a capacity (30% of the generated benchmark portfolio, where Gold and Silver are
+limited): the others, usually most of a portfolio, are decided once.
 """
 
 from __future__ import annotations
