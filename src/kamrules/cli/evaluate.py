@@ -116,7 +116,7 @@ def evaluate(
             "--workers",
             min=1,
             help="Processes deciding a JSON Lines file with --format jsonl (the output is the same, in input "
-            f"order). Default: every core for a file of {PARALLEL_BYTES // 1_000_000} MB or more, else 1.",
+            "order). Default 1: on two cores, two workers were measured no faster than one (docs/decisions.md).",
         ),
     ] = None,
 ) -> None:
@@ -215,10 +215,6 @@ def evaluate(
 
 # -- explained JSON Lines on every core (kamrules.portfolio.parallel) ---------------
 
-PARALLEL_BYTES = 4_000_000
-"""With no --workers, a JSON Lines file this large (about 600 nested accounts) is decided on
-every core: below it, starting the worker processes costs more than it saves."""
-
 
 def _evaluate_parallel(
     engine: Engine,
@@ -239,22 +235,15 @@ def _evaluate_parallel(
     from kamrules.portfolio import parallel
     from kamrules.portfolio.sources import detect_format
 
-    if workers == 1:
+    if workers is None or workers == 1:
         return False
     readable = accounts.is_file() and _is_jsonl(accounts, input_format, detect_format)
-    if workers is not None and (fmt is not OutputFormat.jsonl or not readable or overrides or register):
+    if fmt is not OutputFormat.jsonl or not readable or overrides or register:
         fail(
             "--workers decides a JSON Lines file (not stdin) into --format jsonl, without --overrides or "
             "--register; leave out --workers for this run",
             exit_codes.USAGE,
         )
-    if workers is None:
-        if fmt is not OutputFormat.jsonl or not readable or overrides or register:
-            return False
-        cores = parallel.default_workers()
-        if cores < 2 or accounts.stat().st_size < PARALLEL_BYTES:
-            return False
-        workers = cores
     summary = Summary()
     source = parallel.EngineSource(str(rules), crm, engine.rulebook.content_hash)
     lines = parallel.run_jsonl(engine, source, accounts, date, summary, workers)

@@ -24,7 +24,6 @@ limited): the others, usually most of a portfolio, are decided once.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import pickle
 import tempfile
 from collections import deque
@@ -66,6 +65,7 @@ class EngineSource:
 
 
 # -- in the workers ------------------------------------------------------------------------
+
 
 class WorkerError(Exception):
     """A worker could not build the parent's engine (the rulebook changed or became
@@ -213,14 +213,6 @@ def _blocks(path: Path) -> Iterator[list[tuple[int, bytes]]]:
                 block = []
         if block:
             yield block
-
-
-def default_workers() -> int:
-    """The cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
 
 
 def run_jsonl(
