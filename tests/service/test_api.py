@@ -164,6 +164,58 @@ def test_plan_check(client: TestClient) -> None:
     assert isinstance(body["actions"], list)
 
 
+@pytest.mark.parametrize("route", ["/v1/explain?to=Gold&", "/v1/plans/check?"])
+def test_explain_and_plan_check_take_a_list(make_client: Callable[..., TestClient], route: str) -> None:
+    client = make_client(limits=Limits(max_records=6))
+    bad = {**ACCOUNTS[3], "annual_revenue": "a lot"}
+    records = [*ACCOUNTS[:3], bad, ACCOUNTS[4]]
+    response = client.post(f"{route}as_of={AS_OF}", json=records)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["summary"] == {"records": 5, "decided": 4, "errors": 1}
+    assert len(body["results"]) + len(body["errors"]) == len(records)
+    assert body["errors"][0]["record"] == 4 and "annual_revenue" in body["errors"][0]["message"]
+    one = client.post(f"{route}as_of={AS_OF}", json=ACCOUNTS[4]).json()
+    assert body["results"][3] == one  # each result is what the account alone gets
+    service = client.app.state.kam  # type: ignore[attr-defined]
+    assert [service.register.decision(i).account_id for i in body["decision_ids"]] == [
+        r["id"] for r in (*ACCOUNTS[:3], ACCOUNTS[4])
+    ]
+    if route.startswith("/v1/explain"):
+        assert all(r["what_it_takes"]["target"] == "Gold" for r in body["results"])
+    else:
+        assert all(r["plan"]["kind"] == "plan" for r in body["results"])
+    assert client.post(f"{route}as_of={AS_OF}", json=ACCOUNTS[:7]).status_code == 413
+    nothing = client.post(f"{route}as_of={AS_OF}", json=[bad])
+    assert nothing.status_code == 422 and nothing.json()["error"] == "invalid_records"
+
+
+def test_a_request_over_its_time_stops_its_worker_thread(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer is 503 at the limit, and the worker thread stops at the next record
+    instead of deciding the rest of the list for nobody."""
+    import time
+
+    client = make_client(limits=Limits(request_seconds=0.5))
+    engine = client.app.state.kam.state.current.engine  # type: ignore[attr-defined]
+    calls: list[float] = []
+    real = engine.evaluate
+
+    def slow(*args: Any) -> Any:
+        calls.append(time.monotonic())
+        time.sleep(0.05)
+        return real(*args)
+
+    monkeypatch.setattr(engine, "evaluate", slow)
+    response = client.post(f"/v1/decisions?as_of={AS_OF}", json=ACCOUNTS[:100])
+    assert response.status_code == 503 and response.json()["error"] == "timeout"
+    time.sleep(0.5)
+    stopped = len(calls)
+    time.sleep(0.5)
+    assert 0 < len(calls) == stopped < 100
+
+
 def test_rulebook_and_health(client: TestClient) -> None:
     info = client.get("/v1/rulebook").json()
     assert info["id"] == "default_kam" and "tiers.yaml" in info["files"] and info["last_reload_error"] is None

@@ -180,17 +180,12 @@ def evaluate(
     records: Iterable[RawRecord] = with_overrides(
         engine, stream_records(accounts, input_format), overrides, unknown_overrides
     )
-    if register is not None:
-        # the register stores each decision with the record it was decided from, so it reads
-        # the records beside the results: held for this run only (--register is not a bulk path)
-        records = list(records)
     summary = Summary()
     results = run_batch(engine, _progress(records), date, summary)
     if register is not None:
         from kamrules.cli.register import recorded
 
-        assert isinstance(records, list)
-        results = recorded(register, engine, records, results, summary)
+        results = recorded(register, engine, results, summary)
     handle = open_output(output)
     try:
         if output_format is OutputFormat.table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from types import ModuleType
 from typing import Annotated
 
@@ -16,7 +16,6 @@ from kamrules.errors import RulebookError
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError
 from kamrules.portfolio.batch import Summary
-from kamrules.portfolio.sources import RawRecord
 
 RegisterUrlOpt = Annotated[
     str,
@@ -127,7 +126,6 @@ def replay(
 def recorded(
     url: str,
     engine: Engine,
-    records: Sequence[RawRecord],
     results: Iterable[Outcome | AccountError],
     summary: Summary,
 ) -> Iterator[Outcome | AccountError]:
@@ -137,7 +135,7 @@ def recorded(
 
     try:
         with module.Register(url) as opened:
-            yield from record_stream(opened, engine, records, results, caller=_caller(), summary=summary)
+            yield from record_stream(opened, engine, results, caller=_caller(), summary=summary)
     except module.RegisterError as exc:
         fail(str(exc), exit_codes.REGISTER)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kamrules.cli import exit_codes
-from kamrules.cli.app import RulesArg, app, err, fail
+from kamrules.cli.app import CrmOpt, RulesArg, app, err, fail
 from kamrules.errors import KamrulesError, RulebookError
 
 
@@ -32,6 +32,7 @@ def serve(
     ] = "UTC",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Server processes.")] = 1,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Reload when a rule file changes.")] = True,
+    crm: CrmOpt = None,
     store_facts: Annotated[
         bool, typer.Option("--store-facts/--no-store-facts", help="Keep each decision's input facts in the register.")
     ] = True,
@@ -56,7 +57,11 @@ def serve(
     `kamrules serve rules/`
 
     `kamrules serve rules/ --register decisions.db --tokens-file tokens.txt --host 0.0.0.0`
+
+    `kamrules serve rules/ --crm salesforce` (records posted as Salesforce exports them)
     """
+    from kamrules.crm.profile import ProfileError
+
     try:
         from kamrules.service.config import ConfigError, Limits, ServiceConfig, Tokens
         from kamrules.service.server import check_binding
@@ -72,6 +77,7 @@ def serve(
             time_zone=time_zone,
             limits=Limits(max_body_bytes=max_body_bytes, max_records=max_records, request_seconds=request_timeout),
             watch=watch,
+            crm=crm,
         )
         check_binding(host, config, allow_unauthenticated_network_access)
     except ConfigError as exc:
@@ -91,6 +97,9 @@ def serve(
     except RulebookError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(exit_codes.INVALID_RULES) from None
+    except ProfileError as exc:  # as `evaluate --crm`: a profile that cannot be used is a bad command line
+        err.print(str(exc), markup=False)
+        raise typer.Exit(exit_codes.USAGE) from None
     except ConfigError as exc:
         fail(str(exc), exit_codes.USAGE)
     except KamrulesError as exc:  # the register (RegisterError)

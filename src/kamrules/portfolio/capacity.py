@@ -90,6 +90,17 @@ def place_outcome(engine: Engine, outcome: Outcome, placement: Placement) -> Out
     return outcome.with_capacity(True, placement.id, note)
 
 
+def place_as_in_batch(engine: Engine, outcome: Outcome, placement: Placement) -> Outcome:
+    """One account of a batch decided again and placed against that batch's own saved
+    placement: the tier and notes the batch gave it, and the batch's capacity note, so the
+    decision reads exactly as the batch wrote it (replay)."""
+    mine = contender(engine, outcome, -1)
+    final, notes = placement.place_one(engine, mine)
+    if notes or final != outcome.tier_index:
+        outcome = outcome.placed(final, notes)
+    return outcome.with_capacity(True, None, portfolio_note(placement.portfolio))
+
+
 def cutoffs(engine: Engine, placed: Sequence[Outcome]) -> dict[int, Fraction]:
     """For each tier that is full, the primary score of the last account admitted: the
     score another account must beat to take a place in it."""

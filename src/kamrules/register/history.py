@@ -130,23 +130,38 @@ def replay(register: Register, decision_id: int) -> Replay:
 
     Identical bytes prove the register can explain the decision on its own. A decision placed
     against a saved portfolio placement (the service's, with tier capacities) is placed
-    against the same stored placement again. Any difference (another kamrules version, a
-    batch decision whose capacity needed the whole portfolio) is listed by JSON path."""
+    against the same stored placement again, and a decision of a batch with capacities
+    against the placement that batch saved. Any difference (another kamrules version, a
+    placement no longer in the register) is listed by JSON path."""
     stored = register.decision(decision_id)
     if stored.facts is None:
         raise RegisterError(
             f"decision {decision_id} was recorded without its facts (facts storage was off), so it cannot be replayed"
         )
+    document = json.loads(stored.explanation)
     engine = Engine(load_stored_rulebook(register.rulebook_files(stored.rulebook_hash)))
-    outcome = engine.evaluate(engine.validate(stored.facts), stored.as_of)
-    capacity = json.loads(stored.explanation).get("capacity") or {}
-    if capacity.get("placement") and engine.has_capacity:
-        # Placed alone against a saved portfolio placement: against the same one again.
-        from kamrules.portfolio.capacity import place_outcome
+    if document.get("profile"):
+        # The facts are stored as the CRM profile read them (fact names, converted values), so
+        # they are decided as they are; the decision names the profile that read them.
+        from kamrules.explanation.decision import ProfileRef
 
-        placement = register.placement(capacity["placement"], engine)
-        if placement is not None:
-            outcome = place_outcome(engine, outcome, placement)
+        engine.profile = ProfileRef.model_validate(document["profile"])
+    outcome = engine.evaluate(engine.validate(stored.facts), stored.as_of)
+    capacity = document.get("capacity") or {}
+    if capacity.get("applied") and engine.has_capacity:
+        from kamrules.portfolio.capacity import place_as_in_batch, place_outcome
+
+        if capacity.get("placement"):
+            # Placed alone against a saved portfolio placement: against the same one again.
+            placement = register.placement(capacity["placement"], engine)
+            if placement is not None:
+                outcome = place_outcome(engine, outcome, placement)
+        elif stored.request_id is not None:
+            # Placed with its batch (`evaluate --register`), which saved its placement under
+            # the run's id: placed against it again, as the batch placed it.
+            placement = register.placement(stored.request_id, engine)
+            if placement is not None:
+                outcome = place_as_in_batch(engine, outcome, placement)
     text = outcome.decision_json()
     differences = (
         [] if text == stored.explanation else json_differences(json.loads(stored.explanation), json.loads(text))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError
 from kamrules.portfolio.batch import Summary
-from kamrules.portfolio.sources import RawRecord
 from kamrules.register.store import Entry, Register
 
 CHUNK = 500
@@ -18,7 +17,6 @@ enough that a run stopped half-way has recorded everything it wrote."""
 def recorded(
     register: Register,
     engine: Engine,
-    records: Sequence[RawRecord],
     results: Iterable[Outcome | AccountError],
     *,
     caller: str | None,
@@ -28,22 +26,26 @@ def recorded(
     """The batch's results, each chunk committed to the register before it is passed on,
     so nothing is written out that the register does not hold.
 
-    A batch yields exactly one result per record, in input order, so result ``n`` was
-    decided from record ``n``: that is the input stored with it. With tier capacities the
-    run's placement (in ``summary`` once the batch is placed) is saved too, so that single
-    accounts decided later by the service are placed against this portfolio."""
+    Each decision is stored with the facts it was decided from as the engine read them
+    (:func:`~kamrules.register.store.facts_of`), so the run's records are never held: memory
+    stays bounded by one chunk whatever the portfolio's size. With tier capacities the batch
+    has placed the whole portfolio before its first result (``summary.placement``): that
+    placement is saved first, and each decision records the run's placement id as its
+    request id, so ``replay`` places it against the same placement again."""
     register.store_rulebook(engine.rulebook)
     pending: list[Outcome | AccountError] = []
     entries: list[Entry] = []
-    for raw, item in zip(records, results, strict=True):
+    run: str | None = None
+    for item in results:
+        if run is None and summary is not None and summary.placement is not None:
+            register.save_placement(engine.rulebook, summary.placement)
+            run = summary.placement.id
         pending.append(item)
-        if isinstance(item, Outcome) and raw.data is not None:
-            entries.append(Entry.of_outcome(item, item.decision_json(), raw.data))
+        if isinstance(item, Outcome):
+            entries.append(Entry.of_outcome(item, item.decision_json()))
         if len(pending) >= CHUNK:
-            register.record(engine.rulebook, entries, source=source, caller=caller)
+            register.record(engine.rulebook, entries, source=source, caller=caller, request_id=run)
             yield from pending
             pending, entries = [], []
-    register.record(engine.rulebook, entries, source=source, caller=caller)
-    if summary is not None and summary.placement is not None:
-        register.save_placement(engine.rulebook, summary.placement)
+    register.record(engine.rulebook, entries, source=source, caller=caller, request_id=run)
     yield from pending

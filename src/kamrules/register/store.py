@@ -129,6 +129,16 @@ def digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def facts_of(outcome: Outcome) -> dict[str, Any]:
+    """The facts a decision was made from, as the engine read them: under fact names, after
+    any CRM profile, only the facts the record gave, as JSON values. They validate back to
+    the same record (tested on every example, CRM exports included), so a decision can be
+    replayed without the CRM's column names or its profile, and a batch need not hold its
+    input records beside the results to record them."""
+    dumped: dict[str, Any] = outcome.record.model_dump(mode="json", exclude_unset=True)
+    return dumped
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One decision to record: the columns an auditor filters on, the exact JSON served for
@@ -162,7 +172,8 @@ class Entry:
         )
 
     @classmethod
-    def of_outcome(cls, outcome: Outcome, explanation: str, facts: Mapping[str, Any]) -> Entry:
+    def of_outcome(cls, outcome: Outcome, explanation: str, facts: Mapping[str, Any] | None = None) -> Entry:
+        """``facts`` default to :func:`facts_of` the outcome."""
         from kamrules.evaluation.exact import score_ratio
 
         engine = outcome.engine
@@ -179,7 +190,7 @@ class Entry:
             },
             compliance_status=outcome.compliance_status,
             explanation=explanation,
-            facts=facts,
+            facts=facts if facts is not None else facts_of(outcome),
         )
 
 
@@ -635,6 +646,7 @@ __all__ = [
     "database_url",
     "digest",
     "facts_json",
+    "facts_of",
     "head_revision",
     "load_stored_rulebook",
     "rule_file_texts",

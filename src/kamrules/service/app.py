@@ -45,9 +45,11 @@ from kamrules.service.models import (
     DecisionBatch,
     ErrorBody,
     Explained,
+    ExplainedBatch,
     Health,
     History,
     PlanCheck,
+    PlanCheckBatch,
     ReloadResult,
     RulebookInfo,
 )
@@ -105,6 +107,16 @@ class ApiError(Exception):
         self.headers: dict[str, str] = extra.pop("headers", {})
 
 
+class TimedOut(TimeoutError):
+    """A request's work passed its deadline; raised between records (or between "what would
+    it take" searches) in the worker thread, so the thread stops."""
+
+
+def past(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise TimedOut
+
+
 class Service:
     """Everything a request needs, shared by the worker threads."""
 
@@ -120,7 +132,7 @@ class Service:
             from kamrules.register import Register
 
             self.register = Register(config.register, store_facts=config.store_facts)
-        self.state = RulebookState(config.rules, self._with_register, self.metrics.reloaded)
+        self.state = RulebookState(config.rules, self._with_register, self.metrics.reloaded, config.crm)
         self.stop = threading.Event()
 
     def _with_register(self, loaded: Loaded) -> Loaded:
@@ -145,15 +157,22 @@ class Service:
 
     # -- deciding ------------------------------------------------------------------------------
 
-    def decide(self, loaded: Loaded, records: list[Any], as_of: dt.date) -> tuple[list[Decided], list[AccountError]]:
+    def decide(
+        self, loaded: Loaded, records: list[Any], as_of: dt.date, deadline: float | None = None
+    ) -> tuple[list[Decided], list[AccountError]]:
         """Decide each record in order: (outcome, its decision JSON, its facts) or an error
         record. The JSON is ``Outcome.decision_json()``, the library's encoder, byte for byte
-        ``decision().model_dump_json()`` and what ``evaluate --format jsonl`` writes."""
+        ``decision().model_dump_json()`` and what ``evaluate --format jsonl`` writes.
+
+        Past ``deadline`` (``time.monotonic()``) it stops before the next record: a request
+        that timed out has been answered 503 already, and its worker thread must not go on
+        deciding for nobody."""
         engine = loaded.engine
         placement = loaded.placement if engine.has_capacity else None
         decided: list[Decided] = []
         errors: list[AccountError] = []
         for number, raw in enumerate(records, start=1):
+            past(deadline)
             if not isinstance(raw, dict):
                 message = f"record {number} is not a JSON object (an account is an object of facts)"
                 errors.append(
@@ -187,7 +206,7 @@ class Service:
         try:
             pending: Future[list[int]] = self.register.submit(
                 loaded.rulebook,
-                [Entry.of_outcome(o, text, facts) for o, text, facts in decided],
+                [Entry.of_outcome(o, text) for o, text, _ in decided],
                 source="service",
                 caller=caller,
                 request_id=request_id,
@@ -230,6 +249,7 @@ class Service:
                 "files": list(loaded.files),
                 "tiers": list(loaded.rulebook.tier_names),
                 "placement": loaded.placement.id if loaded.placement is not None else None,
+                "profile": loaded.engine.profile,
                 "last_reload_error": None
                 if error is None
                 else {"at": error.at, "message": error.message, "problems": error.problems},
@@ -296,6 +316,18 @@ def create_app(config: ServiceConfig) -> FastAPI:
         Query(description=f"The date to decide for, YYYY-MM-DD (default: today in {config.time_zone})."),
     ]
 
+    def accounts_of(body: Any) -> tuple[bool, list[Any]]:
+        """(one account?, the records): an object is one account, a list is a batch."""
+        single = isinstance(body, dict)
+        records = [body] if single else body
+        if not isinstance(records, list):
+            raise ApiError(400, "not_accounts", "send one account as a JSON object, or a list of them")
+        if len(records) > limits.max_records:
+            raise ApiError(
+                413, "too_many_records", f"{len(records):,} records in one request; the limit is {limits.max_records:,}"
+            )
+        return single, records
+
     def begin(request: Request) -> Loaded:
         """The snapshot this request decides with, to its end, whatever reloads meanwhile."""
         loaded = service.state.current
@@ -308,17 +340,24 @@ def create_app(config: ServiceConfig) -> FastAPI:
         )
 
     async def in_time(
-        request: Request, work: Callable[[], Any], pending: Callable[[Any], Any] = lambda _: None, inline: bool = False
+        request: Request,
+        work: Callable[[float], Any],
+        pending: Callable[[Any], Any] = lambda _: None,
+        inline: bool = False,
     ) -> Any:
-        """Run ``work`` (off the event loop unless ``inline``: see ``Limits.inline_bytes``),
-        then wait for the register to commit what it submitted (``pending(result)``), all
-        within the request's time limit."""
+        """Run ``work(deadline)`` (off the event loop unless ``inline``: see
+        ``Limits.inline_bytes``), then wait for the register to commit what it submitted
+        (``pending(result)``), all within the request's time limit. ``work`` checks the
+        deadline between records, so a worker thread whose request timed out stops within
+        one record's work (one decision, or one "what would it take" search, each bounded
+        by the body size limit) instead of computing on for nobody."""
         started = time.monotonic()
+        deadline = started + limits.request_seconds
         try:
             if inline:
-                result = work()
+                result = work(deadline)
             else:
-                result = await asyncio.wait_for(run_in_threadpool(work), limits.request_seconds)
+                result = await asyncio.wait_for(run_in_threadpool(work, deadline), limits.request_seconds)
             left = limits.request_seconds - (time.monotonic() - started)
             ids = await service.committed(pending(result), request.state.request_id, left)
         except TimeoutError:
@@ -343,21 +382,13 @@ def create_app(config: ServiceConfig) -> FastAPI:
             Literal["full", "crm"], Query(description="full: the whole explanation; crm: one flat object per account.")
         ] = "full",
     ) -> Response:
-        body = await _read_json(request, limits.max_body_bytes, limits.max_depth)
-        single = isinstance(body, dict)
-        records = [body] if single else body
-        if not isinstance(records, list):
-            raise ApiError(400, "not_accounts", "send one account as a JSON object, or a list of them")
-        if len(records) > limits.max_records:
-            raise ApiError(
-                413, "too_many_records", f"{len(records):,} records in one request; the limit is {limits.max_records:,}"
-            )
+        single, records = accounts_of(await _read_json(request, limits.max_body_bytes, limits.max_depth))
         loaded = begin(request)
         date = as_of or service.today()
         request_id = request.state.request_id
 
-        def work() -> tuple[list[Decided], list[AccountError], Future[list[int]] | None]:
-            decided, errors = service.decide(loaded, records, date)
+        def work(deadline: float) -> tuple[list[Decided], list[AccountError], Future[list[int]] | None]:
+            decided, errors = service.decide(loaded, records, date, deadline)
             return decided, errors, service.submit(loaded, decided, who, request_id)
 
         inline = single and request.state.body_bytes <= limits.inline_bytes
@@ -395,63 +426,110 @@ def create_app(config: ServiceConfig) -> FastAPI:
             )
         return Response(text, media_type="application/json", headers=headers)
 
-    @app.post("/v1/explain", response_model=Explained, responses=ERRORS, openapi_extra=ONE_ACCOUNT_BODY)
+    def batch_text(
+        loaded: Loaded,
+        date: dt.date,
+        items: list[str],
+        errors: list[AccountError],
+        records: int,
+        ids: list[int] | None,
+    ) -> str:
+        """A list's answer: a result per decided account, an error per record that was not
+        (results + errors == records), as /v1/decisions answers a list."""
+        summary = {"records": records, "decided": len(items), "errors": len(errors)}
+        return (
+            f'{{"as_of":"{date.isoformat()}","rulebook_hash":"{loaded.content_hash}","results":[{",".join(items)}],'
+            f'"errors":[{",".join(e.model_dump_json() for e in errors)}],"decision_ids":{json.dumps(ids)},'
+            f'"summary":{json.dumps(summary)}}}'
+        )
+
+    async def answer_each(
+        request: Request,
+        who: Caller,
+        as_of: dt.date | None,
+        answer: Callable[[Loaded, Outcome, str, dt.date], str],
+    ) -> Response:
+        """Decide one account or a list, record the decisions, and answer each decided
+        account with ``answer(loaded, outcome, decision JSON, date)``."""
+        single, records = accounts_of(await _read_json(request, limits.max_body_bytes, limits.max_depth))
+        loaded = begin(request)
+        date = as_of or service.today()
+
+        def work(deadline: float) -> tuple[list[str], list[AccountError], Future[list[int]] | None]:
+            decided, errors = service.decide(loaded, records, date, deadline)
+            if single and errors:
+                raise ApiError(422, "invalid_record", errors[0].message, errors=errors)
+            pending = service.submit(loaded, decided, who, request.state.request_id)
+            items = []
+            for outcome, text, _ in decided:
+                past(deadline)
+                items.append(answer(loaded, outcome, text, date))
+            return items, errors, pending
+
+        (items, errors, _), ids = await in_time(request, work, lambda done: done[2])
+        headers = {AS_OF_HEADER: date.isoformat()}
+        if single:
+            return Response(items[0], media_type="application/json", headers=headers)
+        if records and not items:
+            raise ApiError(
+                422, "invalid_records", f"none of the {len(records):,} records could be decided", errors=errors
+            )
+        return Response(
+            batch_text(loaded, date, items, errors, len(records), ids), media_type="application/json", headers=headers
+        )
+
+    @app.post(
+        "/v1/explain",
+        response_model=Explained | ExplainedBatch,
+        responses=ERRORS,
+        openapi_extra=ACCOUNTS_BODY,
+    )
     async def explain(
         request: Request,
         who: Caller,
         as_of: AsOf = None,
         to: Annotated[str | None, Query(description="A tier: say what it would take to reach (or drop to) it.")] = None,
     ) -> Response:
-        """One account's decision with its whole explanation, and with ``to``, the verified
-        "what would it take" (as `kamrules explain --to`). The decision is recorded like any
-        other; the "what would it take" is advice, not a decision, and is not."""
-        body = await _read_json(request, limits.max_body_bytes, limits.max_depth)
-        loaded = begin(request)
-        engine = loaded.engine
+        """An account's decision with its whole explanation, and with ``to``, the verified
+        "what would it take" (as `kamrules explain --to`); a list gets one result per account.
+        The decisions are recorded like any other; the "what would it take" is advice, not a
+        decision, and is not."""
+        engine = service.state.current.engine
         if to is not None and to not in engine.tier_index:
             hint = did_you_mean(to, engine.tier_index)
             raise ApiError(422, "unknown_tier", f"there is no tier '{to}'" + (f"; {hint}" if hint else ""))
-        date = as_of or service.today()
 
-        def work() -> tuple[str, Future[list[int]] | None]:
-            decided, errors = service.decide(loaded, [body], date)
-            if errors:
-                raise ApiError(422, "invalid_record", errors[0].message, errors=errors)
-            text = decided[0][1]
-            pending = service.submit(loaded, decided, who, request.state.request_id)
+        def answer(loaded: Loaded, outcome: Outcome, text: str, date: dt.date) -> str:
             taken = "null"
             if to is not None:
                 from kamrules.workbench.counterfactual import what_would_it_take
 
-                result = what_would_it_take(engine, engine.validate(body), to, date, placement=loaded.placement)
+                result = what_would_it_take(loaded.engine, outcome.record, to, date, placement=loaded.placement)
                 taken = json.dumps({**result.as_dict(), "text": result.to_text()}, ensure_ascii=False)
-            return f'{{"decision":{text},"what_it_takes":{taken},"rulebook_hash":"{loaded.content_hash}"}}', pending
+            return f'{{"decision":{text},"what_it_takes":{taken},"rulebook_hash":"{loaded.content_hash}"}}'
 
-        (text, _), _ = await in_time(request, work, lambda done: done[1])
-        return Response(text, media_type="application/json", headers={AS_OF_HEADER: date.isoformat()})
+        return await answer_each(request, who, as_of, answer)
 
-    @app.post("/v1/plans/check", response_model=PlanCheck, responses=ERRORS, openapi_extra=ONE_ACCOUNT_BODY)
+    @app.post(
+        "/v1/plans/check",
+        response_model=PlanCheck | PlanCheckBatch,
+        responses=ERRORS,
+        openapi_extra=ACCOUNTS_BODY,
+    )
     async def plans_check(request: Request, who: Caller, as_of: AsOf = None) -> Response:
-        """One account's plan compliance and the actions that would fix it (as `kamrules check-plan`)."""
-        body = await _read_json(request, limits.max_body_bytes, limits.max_depth)
-        loaded = begin(request)
-        date = as_of or service.today()
+        """An account's plan compliance and the actions that would fix it (as `kamrules
+        check-plan`); a list gets one result per account."""
 
-        def work() -> tuple[str, Future[list[int]] | None]:
-            decided, errors = service.decide(loaded, [body], date)
-            if errors:
-                raise ApiError(422, "invalid_record", errors[0].message, errors=errors)
-            decision = decided[0][0].decision()
-            pending = service.submit(loaded, decided, who, request.state.request_id)
+        def answer(loaded: Loaded, outcome: Outcome, text: str, date: dt.date) -> str:
+            decision = outcome.decision()
             document = {
                 "plan": plan_document(decision),
                 "actions": action_rows(decision),
                 "rulebook_hash": loaded.content_hash,
             }
-            return json.dumps(document, ensure_ascii=False, default=str), pending
+            return json.dumps(document, ensure_ascii=False, default=str)
 
-        (text, _), _ = await in_time(request, work, lambda done: done[1])
-        return Response(text, media_type="application/json", headers={AS_OF_HEADER: date.isoformat()})
+        return await answer_each(request, who, as_of, answer)
 
     feeds: list[Any] = []  # the account monitor, made on the first POST /v1/events
     feed_lock = threading.Lock()

@@ -105,3 +105,7 @@ class ServiceConfig:
     limits: Limits = field(default_factory=Limits)
     watch: bool = True
     """Reload when a rule file changes (watchfiles); POST /v1/rulebook/reload works either way."""
+    crm: str | None = None
+    """A CRM profile (a shipped profile's name or a file) that posted records are read
+    through, as ``evaluate --crm``; read again, and checked against the rulebook, on every
+    reload."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kamrules.explanation.decision import AccountError, Decision, RulebookRef
+from kamrules.explanation.decision import AccountError, Decision, ProfileRef, RulebookRef
 
 
 class BatchSummary(BaseModel):
@@ -86,6 +86,7 @@ class RulebookInfo(BaseModel):
     files: list[str]
     tiers: list[str]
     placement: str | None = Field(None, description="The portfolio placement single accounts are placed against.")
+    profile: ProfileRef | None = Field(None, description="The CRM profile posted records are read through (--crm).")
     last_reload_error: ReloadErrorInfo | None
 
 
@@ -134,6 +135,28 @@ class PlanCheck(BaseModel):
     plan: dict[str, Any] = Field(description="The plan's compliance, as `kamrules check-plan --format json`.")
     actions: list[dict[str, Any]] = Field(description="What is missing, who acts and by when.")
     rulebook_hash: str
+
+
+class _Batch(BaseModel):
+    as_of: dt.date
+    rulebook_hash: str
+    errors: list[AccountError] = Field(description="One per record that could not be decided.")
+    decision_ids: list[int] | None = Field(
+        None, description="The register's id of each decision, in order (when a register is kept)."
+    )
+    summary: BatchSummary
+
+
+class ExplainedBatch(_Batch):
+    """A list of accounts explained: a result per decided account (results + errors == records)."""
+
+    results: list[Explained]
+
+
+class PlanCheckBatch(_Batch):
+    """A list of accounts' plan checks: a result per decided account (results + errors == records)."""
+
+    results: list[PlanCheck]
 
 
 class Health(BaseModel):

@@ -28,6 +28,7 @@ def settings_json(config: ServiceConfig, tokens_file: Path | None) -> str:
             "time_zone": config.time_zone,
             "limits": asdict(config.limits),
             "watch": config.watch,
+            "crm": config.crm,
         }
     )
 
@@ -43,6 +44,7 @@ def config_from_settings(text: str) -> ServiceConfig:
         time_zone=data.get("time_zone", "UTC"),
         limits=Limits(**data.get("limits", {})),
         watch=bool(data.get("watch", True)),
+        crm=data.get("crm"),
     )
 
 

@@ -53,8 +53,10 @@ class RulebookState:
         rules: Path,
         on_loaded: Callable[[Loaded], Loaded] | None = None,
         on_reload: Callable[[str], None] | None = None,
+        crm: str | None = None,
     ) -> None:
         self.rules = rules
+        self.crm = crm
         self._on_loaded = on_loaded
         self._on_reload = on_reload
         self._lock = threading.Lock()
@@ -63,9 +65,14 @@ class RulebookState:
 
     def _load(self) -> Loaded:
         rulebook = load_rulebook(self.rules)
+        engine = Engine(rulebook)
+        if self.crm is not None:
+            # checked against this rulebook's facts: a rule change that drops a fact the
+            # profile maps is refused like any other broken rulebook (ProfileError)
+            engine = engine.with_profile(self.crm)
         loaded = Loaded(
             rulebook=rulebook,
-            engine=Engine(rulebook),
+            engine=engine,
             loaded_at=dt.datetime.now(dt.UTC),
             files=tuple(Path(s).name for s in rulebook.sources),
         )
