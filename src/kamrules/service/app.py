@@ -566,7 +566,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
                     raise ApiError(
                         501, "no_monitor", f"the monitor needs the reactive extra (kamrules[reactive]): {exc}"
                     ) from None
-        taken, _ = await in_time(request, lambda: feeds[0].take(loaded.rulebook, bodies))
+        taken, _ = await in_time(request, lambda _deadline: feeds[0].take(loaded.rulebook, bodies))
         if single and taken.refused:
             refused = taken.refused[0]
             errors = [FieldError(field=f, message=m) for f, m in refused.problems]
