@@ -360,15 +360,15 @@ def check_hand_loop(engine: kamrules.Engine, records: Sequence[Any], as_of: dt.d
             theirs = round(score * 100)
             if mine != theirs:
                 problems.append(f"{where}: {card} score {mine / 100:.2f} by hand, {theirs / 100:.2f} by kamrules")
-        for card, (_, _, rows) in zip(outcome.scores, outcome.cards, strict=True):
+        for card, (_, _, rows) in zip(outcome.scores, outcome._cards, strict=True):
             for mine_row, row in zip(ours["criteria"][card], rows, strict=True):
                 if round(mine_row["points"] * 100) != row[1]:
                     problems.append(
                         f"{where}: {mine_row['id']} points {mine_row['points']} by hand, {row[1] / 100} by kamrules"
                     )
         applied = [g["applied"] for g in ours["gates"]]
-        if applied != [g[0] for g in outcome.gates]:
-            problems.append(f"{where}: gates {applied} by hand, {[g[0] for g in outcome.gates]} by kamrules")
+        if applied != [g[0] for g in outcome._gates]:
+            problems.append(f"{where}: gates {applied} by hand, {[g[0] for g in outcome._gates]} by kamrules")
         if number < decisions:  # the public model must say the same as the outcome
             decision = outcome.decision()
             if (decision.tier, decision.segment) != (ours["tier"], ours["segment"]):

@@ -335,17 +335,17 @@ def compare(engine: Engine, frame: pl.DataFrame, expected: list[Outcome | Accoun
         assert row["segment"] == item.segment, where
         assert row["placement"] == ("; ".join(note for _, note in item.placement) or None), where
         assert row["compliance"] == item.compliance_status, where
-        for card, (weighted, total, crows) in zip(engine.cards, item.cards, strict=True):
+        for card, (weighted, total, crows) in zip(engine.cards, item._cards, strict=True):
             assert row[f"weighted.{card.id}"] == weighted, where
             assert row[f"total_weight.{card.id}"] == total, where
             assert row[f"score.{card.id}"] == score2(Fraction(weighted, total * 100)), where
             for c, crow in zip(card.criteria, crows, strict=True):
                 expected_points = None if crow[3] == 2 else Decimal(crow[1]) / 100
                 assert row[f"points.{c.spec.id}"] == expected_points, (where, c.spec.id)
-        for gate, (applied, unknown, _) in zip(engine.gates, item.gates, strict=True):
+        for gate, (applied, unknown, _) in zip(engine.gates, item._gates, strict=True):
             assert row[f"gate.{gate.spec.id}"] == ("applies" if applied else "unknown" if unknown else "no"), where
         not_passed = []
-        for check, (kind, passed, *_) in zip(engine.checks, item.check_rows, strict=True):
+        for check, (kind, passed, *_) in zip(engine.checks, item._check_rows, strict=True):
             # kind 0: evaluated at the final tier and stage; passed None: unknown
             status = "not_applicable" if kind else {True: "passed", False: "failed", None: "evidence_missing"}[passed]
             assert row[f"check.{check.spec.id}"] == status, (where, check.spec.id)

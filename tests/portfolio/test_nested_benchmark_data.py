@@ -83,7 +83,7 @@ def test_reference_decides_as_kamrules_does(portfolio: dict[str, Any]) -> None:
     for row, outcome in zip(expected.iter_rows(named=True), outcomes, strict=True):
         assert isinstance(outcome, Outcome)
         ours = {"tier": outcome.tier, "segment": outcome.segment, "compliance": outcome.compliance_status}
-        for check_id, (kind, passed, *_) in zip(ids, outcome.check_rows, strict=True):
+        for check_id, (kind, passed, *_) in zip(ids, outcome._check_rows, strict=True):
             ours[f"check.{check_id}"] = None if kind != APPLIES else "pass" if passed is True else "fail"
             seen[(check_id, ours[f"check.{check_id}"])] += 1
         theirs = {key: row[key] for key in ours}

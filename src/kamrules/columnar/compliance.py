@@ -91,7 +91,7 @@ def fix_compliance(run: Run, decided: pl.DataFrame, placed: pl.DataFrame, outcom
     names = ["compliance", *(f"check.{c.spec.id}" for c in engine.checks), "failed_checks"]
     fixes: dict[str, list[object]] = {"record": [], **{name: [] for name in names}}
     for row, o in outcomes.items():
-        rows = o.placed(finals[row], ()).check_rows
+        rows = o.placed(finals[row], ())._check_rows
         statuses = check_statuses(rows)
         fixes["record"].append(row + 1)
         fixes["compliance"].append(compliance_status(engine.checks, rows))

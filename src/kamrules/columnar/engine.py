@@ -466,14 +466,14 @@ def combine(run: Run, fast: pl.DataFrame, outcomes: dict[int, Outcome]) -> pl.Da
             "@notes": "; ".join(note for _, note in o.placement) or None,
             "segment": o.segment,
         }
-        for card, (weighted, total, crows) in zip(engine.cards, o.cards, strict=True):
+        for card, (weighted, total, crows) in zip(engine.cards, o._cards, strict=True):
             data[f"@w.{card.id}"] = weighted
             data[f"@t.{card.id}"] = total
             for c, crow in zip(card.criteria, crows, strict=True):
                 data[f"@p.{c.spec.id}"] = None if crow[3] == 2 else crow[1]
-        for gate, (applied, unknown, _) in zip(engine.gates, o.gates, strict=True):
+        for gate, (applied, unknown, _) in zip(engine.gates, o._gates, strict=True):
             data[f"gate.{gate.spec.id}"] = "applies" if applied else "unknown" if unknown else "no"
-        for i, trow in enumerate(o.tier_rows):
+        for i, trow in enumerate(o._tier_rows):
             data[f"@e.{i}"] = trow[0]
         for i, (expr, _) in enumerate(engine.tie_breakers):
             if f"@tb.{i}" in base.columns:

@@ -502,15 +502,15 @@ class Outcome:
     engine: Engine
     record: FactRecord
     as_of: dt.date
-    cards: tuple[CardRow, ...]
+    _cards: tuple[CardRow, ...]
     scores: dict[str, Fraction]
-    gates: tuple[GateRow, ...]
+    _gates: tuple[GateRow, ...]
     ceiling: int
-    tier_rows: tuple[TierRow, ...]
+    _tier_rows: tuple[TierRow, ...]
     tier_index: int
     segment_index: int
-    segment_rows: tuple[RequirementRow, ...]
-    check_rows: tuple[CheckRow, ...]
+    _segment_rows: tuple[RequirementRow, ...]
+    _check_rows: tuple[CheckRow, ...]
     map_status: int
     rules_index: int
     """The tier the rules alone give, before stability, override and capacity."""
@@ -546,7 +546,7 @@ class Outcome:
     @property
     def compliance_status(self) -> str | None:
         """The plan's compliance status, or None when the rulebook has no plan checks."""
-        return compliance_status(self.engine.checks, self.check_rows) if self.engine.checks else None
+        return compliance_status(self.engine.checks, self._check_rows) if self.engine.checks else None
 
     @property
     def segment(self) -> str | None:
@@ -562,7 +562,7 @@ class Outcome:
         """Whether an ``exclude`` gate applies to the account."""
         return any(
             applied and gate.spec.effect == "exclude"
-            for gate, (applied, _, _) in zip(self.engine.gates, self.gates, strict=True)
+            for gate, (applied, _, _) in zip(self.engine.gates, self._gates, strict=True)
         )
 
     def with_capacity(self, applied: bool, placement: str | None, note: str) -> Outcome:
@@ -572,14 +572,14 @@ class Outcome:
     def placed(self, tier_index: int, capacity_notes: Iterable[str]) -> Outcome:
         """This outcome moved by tier capacity to ``tier_index``, with the notes that say
         why. Plan checks apply by tier, so at another tier they are checked again."""
-        check_rows = self.check_rows
+        check_rows = self._check_rows
         if tier_index != self.tier_index and self.engine.checks:
             check_rows = evaluate_checks(self.engine.checks, self.record, self.scores, tier_index, self.as_of)
         return dataclasses.replace(
             self,
             tier_index=tier_index,
             placement=(*self.placement, *(("capacity", note) for note in capacity_notes)),
-            check_rows=check_rows,
+            _check_rows=check_rows,
         )
 
     def decision(self) -> Decision:
@@ -588,7 +588,7 @@ class Outcome:
         engine = self.engine
         missing: list[str] = []
         scores: dict[str, dict[str, Any]] = {}
-        for card, (weighted, total, rows) in zip(engine.cards, self.cards, strict=True):
+        for card, (weighted, total, rows) in zip(engine.cards, self._cards, strict=True):
             results = []
             for c, (value, points, match, status, evidence) in zip(card.criteria, rows, strict=True):
                 results.append(self._criterion(c, value, points, match, status, evidence, total, missing))
@@ -600,14 +600,14 @@ class Outcome:
                 "total_weight": centi_decimal(total),
                 "criteria": results,
             }
-        gates = [self._gate(g, row, missing) for g, row in zip(engine.gates, self.gates, strict=True)]
+        gates = [self._gate(g, row, missing) for g, row in zip(engine.gates, self._gates, strict=True)]
         tier_tests = [
             self._tier_test(i, t, row, missing)
-            for i, (t, row) in enumerate(zip(engine.tiers, self.tier_rows, strict=True))
+            for i, (t, row) in enumerate(zip(engine.tiers, self._tier_rows, strict=True))
         ]
         segment_tests = [
             {**self._condition("segment", expr, row, None, missing), "segment": name}
-            for (name, expr), row in zip(engine.segments, self.segment_rows, strict=False)
+            for (name, expr), row in zip(engine.segments, self._segment_rows, strict=False)
             if expr is not None
         ]
         above = tier_tests[self.tier_index - 1]["checks"] if self.tier_index > 0 else []
@@ -636,7 +636,7 @@ class Outcome:
                 "tier_tests": tier_tests,
                 "segment_tests": segment_tests,
                 "compliance": compliance_model(
-                    engine.checks, self.check_rows, self.record, self.scores, self.tier, self.map_status, self.as_of
+                    engine.checks, self._check_rows, self.record, self.scores, self.tier, self.map_status, self.as_of
                 )
                 if engine.checks
                 else None,
@@ -730,7 +730,7 @@ class Outcome:
             checks.append({"kind": "min_score", "test": test, "passed": passed, "actual": actual, "note": note})
         for (expr, reason), requirement in zip(tier.requirements, requirement_rows, strict=True):
             checks.append(self._condition("requirement", expr, requirement, reason, missing))
-        for gate, (applied, _, _) in zip(self.engine.gates, self.gates, strict=True):
+        for gate, (applied, _, _) in zip(self.engine.gates, self._gates, strict=True):
             if applied and gate.ceiling > index:
                 checks.append({"kind": "gate", "test": gate.spec.id, "passed": False, "note": gate_block_note(gate)})
         return {"tier": tier.name, "eligible": eligible and index >= self.ceiling, "checks": checks}
@@ -821,7 +821,7 @@ def summary_text(outcome: Outcome, primary_score: Decimal | str, above_failed: I
     if outcome.placement:
         text = f"{text}; " + "; ".join(note for _, note in outcome.placement)
     else:
-        for gate, (applied, _, _) in zip(engine.gates, outcome.gates, strict=True):
+        for gate, (applied, _, _) in zip(engine.gates, outcome._gates, strict=True):
             if applied and gate.spec.effect == "exclude":
                 text = f"{text}; excluded from key-account tiers by gate '{gate.spec.id}': {gate.spec.reason}"
                 break

@@ -464,7 +464,7 @@ class DecisionEncoder:
         shown_scores: dict[str, str] = {}
         first = True
         for (card_key, head, criteria), card, (weighted, total, rows) in zip(
-            self._cards, engine.cards, o.cards, strict=True
+            self._cards, engine.cards, o._cards, strict=True
         ):
             if not first:
                 out.append(",")
@@ -521,14 +521,14 @@ class DecisionEncoder:
                 + reason
                 + notes[(applied, unknown)]
                 for (_, head, evidence, reason, notes, _), (applied, unknown, ev) in zip(
-                    self._gates, o.gates, strict=True
+                    self._gates, o._gates, strict=True
                 )
             )
         )
         out.append('],"tier_tests":[')
         above: list[str] = []
         for index, ((head, mins, requirements), (eligible, score_tests, requirement_rows)) in enumerate(
-            zip(self._tiers, o.tier_rows, strict=True)
+            zip(self._tiers, o._tier_rows, strict=True)
         ):
             failed: list[str] = []
             checks: list[str] = []
@@ -543,7 +543,7 @@ class DecisionEncoder:
                 checks.append(check_head + json_bool(passed) + ',"actual":"' + str(actual) + '","note":' + note + "}")
             for condition, (result, ev) in zip(requirements, requirement_rows, strict=True):
                 checks.append(condition.encode(result, ev, missing, failed))
-            for (gate, *_, block), (applied, _, _) in zip(self._gates, o.gates, strict=True):
+            for (gate, *_, block), (applied, _, _) in zip(self._gates, o._gates, strict=True):
                 if applied and gate.ceiling > index:
                     checks.append(block)
                     failed.append(gate_block_note(gate))
@@ -556,7 +556,7 @@ class DecisionEncoder:
         unused: list[str] = []
         segment_tests = [
             condition.encode(result, ev, missing, unused)
-            for condition, (result, ev) in zip(self._segments, o.segment_rows, strict=False)
+            for condition, (result, ev) in zip(self._segments, o._segment_rows, strict=False)
         ]
         out.append(",".join(segment_tests))
         out.append('],"compliance":')
@@ -611,7 +611,7 @@ class DecisionEncoder:
         every word of it follows from the tier, the stage, the map status and why each check
         does not apply, so the whole object is remembered under those; for a flat account
         to which checks apply, under what :meth:`_flat_key` names."""
-        rows = o.check_rows
+        rows = o._check_rows
         for row in rows:
             if row[0] == APPLIES:
                 flat = self._flat_key(o)
@@ -660,7 +660,7 @@ class DecisionEncoder:
                 key.append(_typed(getattr(record, name)))
             for card in cards:
                 key.append(o.scores[card])
-            for row in o.check_rows:
+            for row in o._check_rows:
                 if row[0] != APPLIES:
                     key.append(row[0])
                 elif type(row[2]) in plain and plain.issuperset(map(type, row[3])):
@@ -675,7 +675,7 @@ class DecisionEncoder:
         engine = self.engine
         record = o.record
         status, score, failed, next_due, results, missing = explain_checks(
-            engine.checks, o.check_rows, record, o.scores, o.tier, o.as_of
+            engine.checks, o._check_rows, record, o.scores, o.tier, o.as_of
         )
         stage = record.stage  # type: ignore[attr-defined]
         out = [

@@ -137,7 +137,7 @@ def _snapshot(outcome: Outcome) -> DecisionSnapshot:
     engine = outcome.engine
     failing = [
         check.spec.id
-        for check, row in zip(engine.checks, outcome.check_rows, strict=True)
+        for check, row in zip(engine.checks, outcome._check_rows, strict=True)
         if row[0] == APPLIES and row[1] is False
     ]
     return DecisionSnapshot(
@@ -453,7 +453,7 @@ class Monitor:
                     {"from": old.segment, "to": new.segment},
                 )
             for i in self._plan_checks:
-                before, after = old.check_rows[i], new.check_rows[i]
+                before, after = old._check_rows[i], new._check_rows[i]
                 failed_before = before[0] == APPLIES and before[1] is False
                 if after[0] == APPLIES and after[1] is False and not failed_before:
                     raised.add("plan_check_failing", engine.checks[i].spec.id, None, None, check=i)
@@ -500,7 +500,7 @@ class Monitor:
         states: dict[str, str] = {}
         for i in self._review_checks:
             check = self.engine.checks[i]
-            kind, passed, value, _ = new.check_rows[i]
+            kind, passed, value, _ = new._check_rows[i]
             state = "none"
             if kind == APPLIES and isinstance(value, dt.date) and check.within_days is not None:
                 due = value + dt.timedelta(days=check.within_days)
@@ -554,7 +554,7 @@ class Monitor:
             return
         candidates: list[dt.date] = []
         for i in self._fresh:
-            kind, _, value, _ = outcome.check_rows[i]
+            kind, _, value, _ = outcome._check_rows[i]
             within = self.engine.checks[i].within_days
             if kind != APPLIES or not isinstance(value, dt.date) or within is None:
                 continue
@@ -725,7 +725,7 @@ class _Raised:
         check = self.monitor.engine.checks[index]
         spec = check.spec
         _, _, _, _, [result], _ = explain_checks(
-            [check], [new.check_rows[index]], new.record, new.scores, new.tier, new.as_of
+            [check], [new._check_rows[index]], new.record, new.scores, new.tier, new.as_of
         )
         _, _, _, _, note, remediation, owner, due, overdue_days, _ = result
         details: dict[str, Any] = {

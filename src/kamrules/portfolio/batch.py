@@ -270,18 +270,18 @@ def flat_values(engine: Engine, item: Outcome | AccountError, number: int) -> di
         "key_account": item.key_account,
         "segment": item.segment,
     }
-    for card, (weighted, total, _) in zip(engine.cards, item.cards, strict=True):
+    for card, (weighted, total, _) in zip(engine.cards, item._cards, strict=True):
         row[f"score.{card.id}"] = score2(item.scores[card.id])
         row[f"weighted.{card.id}"] = weighted
         row[f"total_weight.{card.id}"] = total
-    for card, (_, _, rows) in zip(engine.cards, item.cards, strict=True):
+    for card, (_, _, rows) in zip(engine.cards, item._cards, strict=True):
         for c, crow in zip(card.criteria, rows, strict=True):
             row[f"points.{c.spec.id}"] = None if crow[3] == 2 else (Decimal(crow[1]) / 100).quantize(_CENTS)
-    for gate, (applied, unknown, _) in zip(engine.gates, item.gates, strict=True):
+    for gate, (applied, unknown, _) in zip(engine.gates, item._gates, strict=True):
         row[f"gate.{gate.spec.id}"] = "applies" if applied else "unknown" if unknown else "no"
     row["compliance"] = item.compliance_status
     if engine.checks:
-        statuses = check_statuses(item.check_rows)
+        statuses = check_statuses(item._check_rows)
         for check, status in zip(engine.checks, statuses, strict=True):
             row[f"check.{check.spec.id}"] = status
         row["failed_checks"] = failed_checks(engine, statuses)

@@ -259,10 +259,10 @@ def notes_of(engine: Engine, placed: Placed, row: int, manager: str | None) -> l
 
 def contender(engine: Engine, outcome: Outcome, row: int) -> Contender:
     """The compact key of one per-account outcome."""
-    weighted, total, _ = outcome.cards[engine.card_index[engine.primary]]
+    weighted, total, _ = outcome._cards[engine.card_index[engine.primary]]
     breakers = tuple(expr.evaluate(outcome.record, outcome.scores, outcome.as_of)[0] for expr, _ in engine.tie_breakers)
     eligible = 0
-    for k, tier_row in enumerate(outcome.tier_rows):
+    for k, tier_row in enumerate(outcome._tier_rows):
         if tier_row[0]:
             eligible |= 1 << k
     # an account with the rulebook's excluded outcome holds no tier, so it competes for none

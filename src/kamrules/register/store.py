@@ -186,7 +186,7 @@ class Entry:
             segment=outcome.segment,
             scores={
                 card.id: float(score_ratio(weighted, total * 100))
-                for card, (weighted, total, _) in zip(engine.cards, outcome.cards, strict=True)
+                for card, (weighted, total, _) in zip(engine.cards, outcome._cards, strict=True)
             },
             compliance_status=outcome.compliance_status,
             explanation=explanation,

@@ -108,7 +108,7 @@ def _outcome_key(columnar: ColumnarEngine, row: int, outcome: Outcome, data: dic
     for i, (expr, _) in enumerate(engine.tie_breakers):
         card = score_field(columnar.rulebook.spec.tie_breakers[i].by, columnar.schema)
         if card is not None:
-            weighted, total, _ = outcome.cards[engine.card_index[card]]
+            weighted, total, _ = outcome._cards[engine.card_index[card]]
             data[f"b{i}_weighted"].append(weighted)
             data[f"b{i}_total"].append(total)
         else:

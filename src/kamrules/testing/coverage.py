@@ -114,7 +114,7 @@ class RulebookCoverage:
         for outcome in outcomes:
             self.decisions += 1
             position = 0
-            for card, (_, _, rows) in zip(engine.cards, outcome.cards, strict=True):
+            for card, (_, _, rows) in zip(engine.cards, outcome._cards, strict=True):
                 for c, (value, _, match, status, _) in zip(card.criteria, rows, strict=True):
                     cases = self.criteria[position]
                     position += 1
@@ -131,13 +131,13 @@ class RulebookCoverage:
                         hits[cases[0 if value else 1]] += 1
                     else:
                         hits[cases[0]] += 1
-            for case, (applied, *_) in zip(self.gates, outcome.gates, strict=True):
+            for case, (applied, *_) in zip(self.gates, outcome._gates, strict=True):
                 if applied:
                     hits[case] += 1
             hits[self.tiers[outcome.tier_index]] += 1
             if outcome.segment_index >= 0:
                 hits[self.segments[outcome.segment_index]] += 1
-            for (holds, fails), (kind, passed, *_) in zip(self.checks, outcome.check_rows, strict=True):
+            for (holds, fails), (kind, passed, *_) in zip(self.checks, outcome._check_rows, strict=True):
                 if kind == APPLIES:
                     hits[holds if passed is True else fails] += 1
 

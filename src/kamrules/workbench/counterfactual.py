@@ -184,11 +184,11 @@ def _gate_and_requirement_fixes(engine: Engine, outcome: Outcome, target: int) -
     of the account facts it reads that might lift it (tried, then verified by the engine)."""
     fixes: list[list[tuple[str, Any]]] = []
     readers = [
-        g.expression for g, row in zip(engine.gates, outcome.gates, strict=True) if row[0] and g.ceiling > target
+        g.expression for g, row in zip(engine.gates, outcome._gates, strict=True) if row[0] and g.ceiling > target
     ]
     readers += [
         expr
-        for (expr, _), row in zip(engine.tiers[target].requirements, outcome.tier_rows[target][2], strict=True)
+        for (expr, _), row in zip(engine.tiers[target].requirements, outcome._tier_rows[target][2], strict=True)
         if row[0] is not True
     ]
     for expr in readers:
@@ -262,7 +262,7 @@ def what_would_it_take(
         return o.tier_index >= want
 
     # how many weighted points each scorecard is short of (or above) the target's thresholds
-    exact = {card.id: (w, t) for card, (w, t, _) in zip(engine.cards, outcome.cards, strict=True)}
+    exact = {card.id: (w, t) for card, (w, t, _) in zip(engine.cards, outcome._cards, strict=True)}
     thresholds = dict(engine.tiers[want if better else now].thresholds)
     if better and cutoff is not None:
         primary_needed = math.floor(cutoff * 100) + 1
@@ -279,7 +279,7 @@ def what_would_it_take(
             result.gaps[card_id] = centi_decimal(math.ceil(gap / total))
     pools: dict[str, list[Candidate]] = {}
     card_of: dict[str, tuple[str, int, int]] = {}  # criterion -> (card, weight, current points)
-    for card, (_, total, rows) in zip(engine.cards, outcome.cards, strict=True):
+    for card, (_, total, rows) in zip(engine.cards, outcome._cards, strict=True):
         for c, row in zip(card.criteria, rows, strict=True):
             card_of[c.spec.id] = (card.id, c.weight, row[1])
             gap = gaps.get(card.id, 0)
