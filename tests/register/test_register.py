@@ -4,6 +4,8 @@ append-only rows, rulebooks stored once, history and replay."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -326,41 +328,60 @@ def test_replay_of_a_batch_decision_with_capacity_gives_identical_bytes(tmp_path
 
 
 @pytest.mark.slow
-def test_evaluate_register_streams_in_bounded_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evaluate_register_streams_in_bounded_memory(tmp_path: Path) -> None:
     """The records are not held beside the results: the peak of a 2,500-account run is
     about that of a 250-account run. Each record carries 4 KB of text, so holding the
     run's records (as `evaluate --register` did) adds 10 MB to the larger run's peak."""
-    import tracemalloc
-
-    from kamrules.register import recording
-
-    monkeypatch.setattr(recording, "CHUNK", 50)  # several chunks in the smaller run too
     rules = write(tmp_path / "rules", SMALL_RULEBOOK)
 
     def peak(n: int) -> int:
+        """The run's traced peak, in a fresh process: what earlier tests left in this one
+        (caches, the collector's state) must not count."""
         source = tmp_path / f"in-{n}.jsonl"
         with source.open("w", encoding="utf-8") as out:
             for i in range(n):
                 out.write(json.dumps({**ACCOUNT, "id": f"ACC-{i}", "name": f"{i} " + "x" * 4000}) + "\n")
         url = str(tmp_path / f"r-{n}.db")
-        tracemalloc.start()
-        try:
-            result = runner.invoke(
-                app,
-                [
-                    *("evaluate", str(rules), str(source), "--as-of", "2026-11-01"),
-                    *("-f", "jsonl", "-o", str(tmp_path / "out.jsonl"), "--register", url),
-                ],
-            )
-            top = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert result.exit_code == 0, result.output
+        script = (
+            "import sys, tracemalloc\n"
+            "from typer.testing import CliRunner\n"
+            "from kamrules.cli.main import app\n"
+            "from kamrules.register import recording\n"
+            "recording.CHUNK = 50\n"
+            "runner = CliRunner()\n"
+            "def run(src, url):\n"
+            "    r = runner.invoke(app, ['evaluate', sys.argv[1], src, '--as-of', '2026-11-01', '-f', 'jsonl',"
+            " '-o', sys.argv[4], '--register', url])\n"
+            "    assert r.exit_code == 0, r.output\n"
+            "run(sys.argv[5], sys.argv[6])\n"
+            "tracemalloc.start()\n"
+            "run(sys.argv[2], sys.argv[3])\n"
+            "print(tracemalloc.get_traced_memory()[1])\n"
+        )
+        warm = tmp_path / "warm.jsonl"
+        warm.write_text("".join(json.dumps({**ACCOUNT, "id": f"W-{i}"}) + "\n" for i in range(50)), encoding="utf-8")
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                script,
+                str(rules),
+                str(source),
+                url,
+                str(tmp_path / "out.jsonl"),
+                str(warm),
+                str(tmp_path / f"w-{n}.db"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
         with Register(url) as register:
             assert register.count() == n
-        return top
+        return int(done.stdout.strip().splitlines()[-1])
 
-    peak(50)  # imports and compiled rules, once
     small, large = peak(250), peak(2_500)
     assert large < small + 3_000_000, (small, large)
 
