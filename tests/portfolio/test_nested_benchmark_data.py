@@ -7,11 +7,8 @@ small enough for CI, decided with capacities so that placement is part of the co
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,19 +20,10 @@ from kamrules.evaluation.compliance import APPLIES  # noqa: E402
 from kamrules.evaluation.engine import Outcome  # noqa: E402
 from kamrules.portfolio.batch import Summary, run  # noqa: E402
 from kamrules.portfolio.sources import read_records  # noqa: E402
+from tests.benchmark_modules import load_benchmark  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nested_portfolio", ROOT / "benchmarks" / "nested_portfolio.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["nested_portfolio"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-nested = _load()
+nested = load_benchmark("nested_portfolio")
 
 
 @pytest.fixture(scope="module")

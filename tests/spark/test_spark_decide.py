@@ -12,12 +12,9 @@ portfolio spread over 16 partitions.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import io
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -28,21 +25,13 @@ pytest.importorskip("pyspark")
 from kamrules.portfolio import evaluate_frame, read_accounts  # noqa: E402
 from kamrules.portfolio.frames import write_frame  # noqa: E402
 from kamrules.spark import decide  # noqa: E402
+from tests.benchmark_modules import load_benchmark  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 1)
 
 
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load("bench_portfolio")
+bench = load_benchmark("bench_portfolio")
 
 
 def capacity_rules(target: Path) -> Path:
