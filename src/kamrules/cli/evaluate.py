@@ -197,7 +197,13 @@ def evaluate(
             handle.close()
     if unknown_overrides:
         err.print(f"overrides for accounts not in the input: {', '.join(sorted(unknown_overrides))}", markup=False)
-    report(summary, output_format is not OutputFormat.table, output)
+    _finish(summary, output_format is not OutputFormat.table, output, save_placement)
+
+
+def _finish(summary: Summary, errors_in_output: bool, output: Path | None, save_placement: Path | None) -> None:
+    """The end of every per-account run, serial or on workers: the summary on stderr, the
+    placement saved where asked, and exit code 3 when any record failed."""
+    report(summary, errors_in_output, output)
     if save_placement is not None and summary.placement is not None:
         try:
             summary.placement.save(save_placement)
@@ -253,15 +259,7 @@ def _evaluate_parallel(
     finally:
         if output:
             handle.close()
-    report(summary, True, output)
-    if save_placement is not None and summary.placement is not None:
-        try:
-            summary.placement.save(save_placement)
-        except OSError as exc:
-            fail(f"cannot write '{save_placement}': {exc.strerror}", exit_codes.USAGE)
-        err.print(f"placement {summary.placement.id} saved to {save_placement}", markup=False)
-    if summary.errors:
-        raise typer.Exit(exit_codes.RECORDS_FAILED)
+    _finish(summary, True, output, save_placement)
     return True
 
 
