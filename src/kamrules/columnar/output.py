@@ -76,10 +76,7 @@ def summarise(engine: Engine, frame: pl.DataFrame, unknown: list[str]) -> Summar
     decided = frame.filter(pl.col("status") == "decided")
     summary.decided = decided.height
     summary.errors = frame.height - decided.height
-    for tier in engine.tiers:
-        summary.tiers[tier.name] += 0
-    for name, _ in engine.segments:
-        summary.segments[name] += 0
+    summary.name_every_grade(engine)
     for column, counter in (("tier", summary.tiers), ("segment", summary.segments), ("compliance", summary.compliance)):
         counts = decided.group_by(column).len()
         for value, count in counts.iter_rows():

@@ -41,6 +41,16 @@ class Summary:
     """With tier capacities: the portfolio's placement, which a run can save for later
     single-account decisions (``evaluate --save-placement``)."""
 
+    def name_every_grade(self, engine: Engine) -> None:
+        """Every tier, the excluded grade and every segment counted from 0, so that the
+        report names a tier no account reached instead of leaving it out."""
+        for name in (t.name for t in engine.tiers):
+            self.tiers[name] += 0
+        if engine.excluded_name is not None:
+            self.tiers[engine.excluded_name] += 0
+        for name, _ in engine.segments:
+            self.segments[name] += 0
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "read": self.read,
@@ -63,12 +73,7 @@ def run(
     tier capacities each result is yielded as its record is decided. With them every account
     must be decided before any tier is final: see :func:`_placed`.
     """
-    for name in (t.name for t in engine.tiers):
-        summary.tiers[name] += 0
-    if engine.excluded_name is not None:
-        summary.tiers[engine.excluded_name] += 0
-    for name, _ in engine.segments:
-        summary.segments[name] += 0
+    summary.name_every_grade(engine)
     unknown: dict[str, None] = {}
     if has_capacity(engine):
         decided = _placed(engine, records, as_of, summary, unknown)

@@ -227,12 +227,7 @@ def run_jsonl(
     one per record in input order, decided in ``workers`` processes; ``summary`` is kept as
     :func:`kamrules.portfolio.batch.run` keeps it. A file that cannot be read raises
     :class:`SourceError` before anything is decided."""
-    for name in (t.name for t in engine.tiers):
-        summary.tiers[name] += 0
-    if engine.excluded_name is not None:
-        summary.tiers[engine.excluded_name] += 0
-    for name, _ in engine.segments:
-        summary.segments[name] += 0
+    summary.name_every_grade(engine)
     blocks = _blocks(path)
     first = next(blocks, None)  # an unreadable file fails here, before any worker starts
     capacity = has_capacity(engine)
