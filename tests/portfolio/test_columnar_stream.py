@@ -4,7 +4,6 @@ is an error row for the repeat, as in the per-account batch, across chunks too."
 
 from __future__ import annotations
 
-import gc
 import json
 from pathlib import Path
 
@@ -14,7 +13,7 @@ pl = pytest.importorskip("polars")
 
 from kamrules import Engine, load_rulebook  # noqa: E402
 from kamrules.columnar import ColumnarEngine  # noqa: E402
-from kamrules.columnar.stream import Streamed, collector_paused, pieces, stream  # noqa: E402
+from kamrules.columnar.stream import Streamed, pieces, stream  # noqa: E402
 from kamrules.portfolio import evaluate_portfolio  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 from tests.portfolio.test_columnar_chunks import capacity_engine  # noqa: E402, F401
@@ -98,20 +97,6 @@ def test_csv_streamed_writes_the_bytes_of_the_per_account_csv(tmp_path: Path) ->
         assert "300 records read: 300 decided" in result.stderr
         out[engine] = target.read_bytes()
     assert out["columnar"] == out["per-account"]
-
-
-def test_the_collector_is_paused_for_a_run_and_restored() -> None:
-    assert gc.isenabled()
-    with collector_paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with collector_paused():
-            pass
-        assert not gc.isenabled(), "a collector the program turned off stays off"
-    finally:
-        gc.enable()
 
 
 def test_csv_read_in_blocks_keeps_lines_blank_rows_and_ragged_rows(tmp_path: Path) -> None:

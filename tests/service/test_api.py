@@ -433,3 +433,26 @@ def test_serve_refuses_a_broken_rulebook_and_bad_tokens(tmp_path: Path) -> None:
     tokens.write_text("salesforce=short\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["serve", str(ROOT / "rules"), "--tokens-file", str(tokens)])
     assert result.exit_code == exit_codes.USAGE and "shorter than 16 characters" in result.stderr
+
+
+def test_the_served_heap_is_frozen_and_a_reload_frees_the_old_rulebook(
+    make_client: Callable[..., TestClient], rules_dir: Path
+) -> None:
+    """The loaded heap is out of the collector's walks while the server runs (no pauses of
+    100 ms behind a full collection), a replaced rulebook is freed, and nothing stays frozen
+    after the server stops."""
+    import gc
+    import weakref
+
+    client = make_client()
+    assert gc.get_freeze_count() > 0
+    service = client.app.state.kam  # type: ignore[attr-defined]
+    old = weakref.ref(service.state.current.engine)
+    bump(rules_dir, "2027.02")
+    assert client.post("/v1/rulebook/reload").json()["changed"] is True
+    assert old() is None, "the replaced rulebook's engine is still alive after the reload"
+    new = service.state.current.engine
+    assert not any(o is new for o in gc.get_objects()), "the new rulebook is walked by every collection"
+    del new
+    client.__exit__(None, None, None)
+    assert gc.get_freeze_count() == 0

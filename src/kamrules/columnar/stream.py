@@ -16,9 +16,7 @@ first record decided keeps the id (a record that could not be decided claims non
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import gc
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -27,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kamrules.collector import collector_paused
 from kamrules.columnar.chunks import DecidedChunk, place_keys
 from kamrules.columnar.output import summarise, unknown_columns
 from kamrules.portfolio.batch import Summary, repeated_account
@@ -180,20 +179,6 @@ def _parquet(path: Path, rows: int) -> Iterator[Piece]:
             yield Piece(from_frame(pl.read_parquet(path)), 0)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise SourceError(f"cannot read '{path}' as Parquet: {exc}") from None
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a run, as it was after (decision 37): a run
-    creates millions of objects that die by reference counting (contenders, placement
-    steps, notes), and every full collection walks all of them again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def stream(
