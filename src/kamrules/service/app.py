@@ -325,15 +325,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     def accounts_of(body: Any) -> tuple[bool, list[Any]]:
         """(one account?, the records): an object is one account, a list is a batch."""
-        single = isinstance(body, dict)
-        records = [body] if single else body
-        if not isinstance(records, list):
-            raise ApiError(400, "not_accounts", "send one account as a JSON object, or a list of them")
-        if len(records) > limits.max_records:
-            raise ApiError(
-                413, "too_many_records", f"{len(records):,} records in one request; the limit is {limits.max_records:,}"
-            )
-        return single, records
+        return _one_or_many(body, limits.max_records, "account", "not_accounts", "records", "too_many_records")
 
     def begin(request: Request) -> Loaded:
         """The snapshot this request decides with, to its end, whatever reloads meanwhile."""
@@ -548,14 +540,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         event with its fields. With a register, events and alerts are kept in it before the
         answer (`watch --register`), and an event sent again is answered its stored alerts."""
         body = await _read_json(request, limits.max_body_bytes, limits.max_depth)
-        single = isinstance(body, dict)
-        bodies = [body] if single else body
-        if not isinstance(bodies, list):
-            raise ApiError(400, "not_events", "send one event as a JSON object, or a list of them")
-        if len(bodies) > limits.max_records:
-            raise ApiError(
-                413, "too_many_events", f"{len(bodies):,} events in one request; the limit is {limits.max_records:,}"
-            )
+        single, bodies = _one_or_many(body, limits.max_records, "event", "not_events", "events", "too_many_events")
         loaded = begin(request)
         with feed_lock:
             if not feeds:
@@ -688,6 +673,20 @@ def _crm(loaded: Loaded, decision_json: str, decision_id: int | None) -> dict[st
         }
     )
     return row
+
+
+def _one_or_many(
+    body: Any, limit: int, noun: str, not_a_list: str, counted: str, too_many: str
+) -> tuple[bool, list[Any]]:
+    """(one item?, the items): a JSON object is one item, a list is a batch of at most
+    ``limit``; anything else is the client's mistake, named with the endpoint's codes."""
+    single = isinstance(body, dict)
+    items = [body] if single else body
+    if not isinstance(items, list):
+        raise ApiError(400, not_a_list, f"send one {noun} as a JSON object, or a list of them")
+    if len(items) > limit:
+        raise ApiError(413, too_many, f"{len(items):,} {counted} in one request; the limit is {limit:,}")
+    return single, items
 
 
 async def _read_json(request: Request, max_bytes: int, max_depth: int) -> Any:
