@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,21 @@ from tests.postgres import postgres_server, register_url  # noqa: F401  (fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 11, 1)
+
+
+def default_rules_with(target: Path, file: str, *changes: tuple[str, str], append: str = "") -> Path:
+    """A copy of the shipped rulebook at ``target`` with each (old, new) replaced in ``file``
+    and ``append`` added at its end. Each old text must stand exactly once: a change to the
+    shipped rules then fails the test that edits them, instead of leaving it deciding under
+    rules it did not mean (a capacity that silently never applied)."""
+    shutil.copytree(ROOT / "rules", target)
+    path = target / file
+    text = path.read_text(encoding="utf-8")
+    for old, new in changes:
+        assert text.count(old) == 1, f"{file} no longer has exactly one {old!r}"
+        text = text.replace(old, new)
+    path.write_text(text + append, encoding="utf-8")
+    return target
 
 SMALL_RULEBOOK = """\
 rulebook: small

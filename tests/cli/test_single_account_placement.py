@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from typer.testing import CliRunner
 
 from kamrules.cli import exit_codes
 from kamrules.cli.main import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, default_rules_with
 
 ACCOUNTS = str(ROOT / "examples" / "accounts.jsonl")
 runner = CliRunner()
@@ -26,13 +25,12 @@ def invoke(*args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def capacity_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default rulebook with Gold held to 4 accounts and Silver to 10 per cent."""
-    rules = tmp_path_factory.mktemp("capacity") / "rules"
-    shutil.copytree(ROOT / "rules", rules)
-    tiers = (rules / "tiers.yaml").read_text(encoding="utf-8")
-    tiers = tiers.replace("    min_score: 75\n", "    min_score: 75\n    capacity: 4\n", 1)
-    tiers = tiers.replace("    min_score: 60\n", "    min_score: 60\n    capacity: 10%\n", 1)
-    (rules / "tiers.yaml").write_text(tiers, encoding="utf-8")
-    return rules
+    return default_rules_with(
+        tmp_path_factory.mktemp("capacity") / "rules",
+        "tiers.yaml",
+        ("    min_score: 75\n", "    min_score: 75\n    capacity: 4\n"),
+        ("    min_score: 60\n", "    min_score: 60\n    capacity: 10%\n"),
+    )
 
 
 @pytest.fixture(scope="module")

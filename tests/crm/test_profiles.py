@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,8 @@ from kamrules.evaluation.engine import Outcome
 from kamrules.facts.records import InvalidRecord
 from kamrules.portfolio.batch import Summary, run
 from kamrules.portfolio.sources import RawRecord, read_records
+from tests.conftest import AS_OF, ROOT, default_rules_with
 
-ROOT = Path(__file__).resolve().parents[2]
-AS_OF = dt.date(2026, 11, 1)
 EXPORTS = {
     "salesforce": ("salesforce_accounts.csv", slice(0, 60)),
     "hubspot": ("hubspot_companies.jsonl", slice(60, 100)),
@@ -317,11 +315,8 @@ def test_check_reports_unmapped_values_with_counts_and_unfilled_facts(engine: ka
 
 
 def test_a_rulebooks_own_synonyms_match_like_its_values(tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
-    main = rules / "rulebook.yaml"
     vocabulary = "  vocabularies:\n    credit_risk: {synonyms: {watch_list: high}}\n  custom:\n"
-    main.write_text(main.read_text(encoding="utf-8").replace("  custom:\n", vocabulary, 1), encoding="utf-8")
+    rules = default_rules_with(tmp_path / "rules", "rulebook.yaml", ("  custom:\n", vocabulary))
     rulebook = kamrules.load_rulebook(rules)
     text = (
         "profile: t\nmatch: insensitive\ncolumns:\n  Id: id\n  Risk: credit_risk\n"

@@ -17,21 +17,19 @@ from kamrules.portfolio import parallel
 from kamrules.portfolio.batch import Summary, run
 from kamrules.portfolio.sources import SourceError, read_records
 from kamrules.portfolio.writers import write_decisions
-from tests.conftest import AS_OF, ROOT
+from tests.conftest import AS_OF, ROOT, default_rules_with
 
 EXAMPLE_LINES = (ROOT / "examples" / "accounts.jsonl").read_text(encoding="utf-8").splitlines()
 
 
 def capacity_rules(tmp_path: Path) -> Path:
     """The default rulebook with a full Gold (10) and a per-manager Silver limit (3)."""
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
-    tiers = rules / "tiers.yaml"
-    text = tiers.read_text(encoding="utf-8")
-    text = text.replace("  - name: Gold\n", "  - name: Gold\n    capacity: 10\n", 1)
-    text = text.replace("  - name: Silver\n", "  - name: Silver\n    capacity_per_manager: 3\n", 1)
-    tiers.write_text(text, encoding="utf-8")
-    return rules
+    return default_rules_with(
+        tmp_path / "rules",
+        "tiers.yaml",
+        ("  - name: Gold\n", "  - name: Gold\n    capacity: 10\n"),
+        ("  - name: Silver\n", "  - name: Silver\n    capacity_per_manager: 3\n"),
+    )
 
 
 def mixed_accounts(tmp_path: Path) -> Path:

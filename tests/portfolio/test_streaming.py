@@ -18,7 +18,7 @@ from kamrules.portfolio import sources
 from kamrules.portfolio.batch import Summary, run
 from kamrules.portfolio.overrides import apply_overrides, merge_overrides
 from kamrules.portfolio.sources import RawRecord, read_records
-from tests.conftest import AS_OF, ROOT
+from tests.conftest import AS_OF, ROOT, default_rules_with
 
 EXAMPLES = [json.loads(line) for line in (ROOT / "examples" / "accounts.jsonl").open(encoding="utf-8")]
 
@@ -120,16 +120,12 @@ CAPACITY_TIERS = """\
 
 def capacity_rules(tmp_path: Path) -> Path:
     """The default rulebook with Gold limited to 6 accounts and Silver to 3 per manager."""
-    import shutil
-
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
-    tiers = rules / "tiers.yaml"
-    text = tiers.read_text(encoding="utf-8")
-    text = text.replace("    min_score: 75\n", CAPACITY_TIERS, 1)
-    text = text.replace("    min_score: 60\n", "    min_score: 60\n    capacity_per_manager: 3\n", 1)
-    tiers.write_text(text, encoding="utf-8")
-    return rules
+    return default_rules_with(
+        tmp_path / "rules",
+        "tiers.yaml",
+        ("    min_score: 75\n", CAPACITY_TIERS),
+        ("    min_score: 60\n", "    min_score: 60\n    capacity_per_manager: 3\n"),
+    )
 
 
 def portfolio(copies: int) -> Iterator[RawRecord]:

@@ -27,7 +27,7 @@ from kamrules.register import (
     upgrade,
 )
 from kamrules.register.schema import metadata
-from tests.conftest import AS_OF, ROOT, SMALL_RULEBOOK
+from tests.conftest import AS_OF, ROOT, SMALL_RULEBOOK, default_rules_with
 
 ACCOUNT = {
     "id": "ACC-1",
@@ -295,16 +295,12 @@ def test_group_commit_gives_each_submitter_its_own_committed_ids(register_url: s
 
 def capped_rules(tmp_path: Path) -> Path:
     """The default rulebook with Gold and Silver limited, so a batch moves accounts."""
-    import shutil
-
-    rules = tmp_path / "capped"
-    shutil.copytree(ROOT / "rules", rules)
-    tiers = rules / "tiers.yaml"
-    text = tiers.read_text(encoding="utf-8")
-    text = text.replace("    min_score: 75\n", "    min_score: 75\n    capacity: 3\n", 1)
-    text = text.replace("    min_score: 60\n", "    min_score: 60\n    capacity: 6\n", 1)
-    tiers.write_text(text, encoding="utf-8")
-    return rules
+    return default_rules_with(
+        tmp_path / "capped",
+        "tiers.yaml",
+        ("    min_score: 75\n", "    min_score: 75\n    capacity: 3\n"),
+        ("    min_score: 60\n", "    min_score: 60\n    capacity: 6\n"),
+    )
 
 
 def test_replay_of_a_batch_decision_with_capacity_gives_identical_bytes(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from kamrules.report.model import Portfolio
 from kamrules.report.portfolio_report import load_portfolio, render
 from kamrules.workbench.impact import Impact, impact
 from kamrules.workbench.sensitivity import WeightEffect, sensitivity
-from tests.conftest import AS_OF, ROOT
+from tests.conftest import AS_OF, ROOT, default_rules_with
 
 ACCOUNTS = ROOT / "examples" / "accounts.jsonl"
 GOLD_CAPACITY = 10
@@ -24,12 +23,11 @@ SENSITIVITY_ACCOUNTS = 80
 @pytest.fixture(scope="session")
 def capacity_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default rulebook with Gold limited to GOLD_CAPACITY accounts (26 qualify)."""
-    rules = tmp_path_factory.mktemp("capacity") / "rules"
-    shutil.copytree(ROOT / "rules", rules)
-    tiers = rules / "tiers.yaml"
-    text = tiers.read_text(encoding="utf-8")
-    tiers.write_text(text.replace("    min_score: 75\n", f"    min_score: 75\n    capacity: {GOLD_CAPACITY}\n", 1))
-    return rules
+    return default_rules_with(
+        tmp_path_factory.mktemp("capacity") / "rules",
+        "tiers.yaml",
+        ("    min_score: 75\n", f"    min_score: 75\n    capacity: {GOLD_CAPACITY}\n"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +53,9 @@ def capacity_html(capacity_portfolio: Portfolio) -> str:
 @pytest.fixture(scope="session")
 def proposed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default rulebook with Silver from 55 instead of 60."""
-    rules = tmp_path_factory.mktemp("proposed") / "rules"
-    shutil.copytree(ROOT / "rules", rules)
-    tiers = rules / "tiers.yaml"
-    tiers.write_text(tiers.read_text(encoding="utf-8").replace("    min_score: 60\n", "    min_score: 55\n"))
-    return rules
+    return default_rules_with(
+        tmp_path_factory.mktemp("proposed") / "rules", "tiers.yaml", ("    min_score: 60\n", "    min_score: 55\n")
+    )
 
 
 @pytest.fixture(scope="session")

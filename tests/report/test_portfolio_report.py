@@ -16,7 +16,7 @@ from kamrules.portfolio import decisions
 from kamrules.report import charts
 from kamrules.report.model import Portfolio, segment_thresholds
 from kamrules.report.portfolio_report import load_portfolio, render
-from tests.conftest import AS_OF, ROOT
+from tests.conftest import AS_OF, ROOT, default_rules_with
 from tests.report.conftest import ACCOUNTS, GOLD_CAPACITY
 
 
@@ -118,12 +118,8 @@ def test_cli_writes_the_report_and_names_bad_input(tmp_path: Path) -> None:
 
 
 def test_an_excluded_outcome_is_drawn_after_the_tiers(tmp_path: Path) -> None:
-    import shutil
 
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
-    with (rules / "rulebook.yaml").open("a", encoding="utf-8") as handle:
-        handle.write("\nexcluded:\n  name: Excluded\n")
+    rules = default_rules_with(tmp_path / "rules", "rulebook.yaml", append="\nexcluded:\n  name: Excluded\n")
     rulebook = load_rulebook(rules)
     portfolio = load_portfolio(rulebook, ACCOUNTS, AS_OF)
     expected = Counter(d.tier for d in decisions(rulebook, ACCOUNTS, AS_OF))  # type: ignore[union-attr]

@@ -8,7 +8,7 @@ from typing import Any
 from kamrules import load_rulebook_text
 from kamrules.portfolio.sources import RawRecord
 from kamrules.workbench.impact import impact, rule_changes, to_markdown
-from tests.conftest import AS_OF, SMALL_RULEBOOK
+from tests.conftest import AS_OF, SMALL_RULEBOOK, default_rules_with
 
 NEW = (
     SMALL_RULEBOOK.replace('version: "1"', 'version: "2"')
@@ -71,16 +71,12 @@ def test_movement_matrix_and_reasons() -> None:
 
 def test_columnar_and_per_account_impact_agree(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
-    import shutil
 
     from kamrules import load_rulebook
     from kamrules.workbench import impact as module
     from tests.conftest import ROOT
 
-    proposed = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", proposed)
-    tiers = proposed / "tiers.yaml"
-    tiers.write_text(tiers.read_text(encoding="utf-8").replace("min_score: 45", "min_score: 50"), encoding="utf-8")
+    proposed = default_rules_with(tmp_path / "rules", "tiers.yaml", ("min_score: 45", "min_score: 50"))
     lines = (ROOT / "examples" / "accounts.jsonl").read_text(encoding="utf-8").splitlines()
     flat = [
         RawRecord(i, {k: v for k, v in json.loads(line).items() if not isinstance(v, dict | list)})

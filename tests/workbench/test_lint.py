@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from kamrules import load_rulebook, load_rulebook_text
 from kamrules.workbench.lint import lint
-from tests.conftest import ROOT, SMALL_RULEBOOK
+from tests.conftest import ROOT, SMALL_RULEBOOK, default_rules_with
 
 
 def codes(text: str, portfolio: int | None = None) -> list[str]:
@@ -97,14 +96,7 @@ def test_unused_custom_fact() -> None:
 
 
 def _default_rules_with(tmp_path: Path, *changes: tuple[str, str]) -> list[str]:
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
-    checks = rules / "plan_checks.yaml"
-    text = checks.read_text(encoding="utf-8")
-    for old, new in changes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    checks.write_text(text, encoding="utf-8")
+    rules = default_rules_with(tmp_path / "rules", "plan_checks.yaml", *changes)
     return [str(f) for f in lint(load_rulebook(rules))]
 
 
