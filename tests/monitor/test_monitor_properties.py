@@ -157,3 +157,33 @@ def test_the_monitor_decides_as_a_fresh_engine_and_replays_identically(rules: Ru
     assert replayed == alerts
     monitor.close()
     again.close()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=steps())
+def test_after_every_event_the_kept_results_equal_a_full_evaluation(rules: Rulebook, events: list[Any]) -> None:
+    """The monitor decides an account again keeping the rule results an event cannot move
+    (``Engine.evaluate_after``); after every event, its outcome is a full evaluation's by a
+    fresh engine, byte for byte, and its decision a fresh ``Engine.decide`` of the facts."""
+    reference = Engine(rules)
+    monitor = Monitor(rules)
+    seeds = events_for_record(account(GOLD), "2026-11-01", "seed", "g") + events_for_record(
+        account(OTHER), "2026-11-01", "seed", "o"
+    )
+    compared = 0
+    for e in [*seeds, *events]:
+        try:
+            monitor.handle(e)
+        except EventRefusedError:
+            continue
+        for account_id in (GOLD, OTHER) if e["type"] == "clock.tick" else (e["account_id"],):
+            state = monitor.accounts.get(account_id)
+            if state is None or state.outcome is None:
+                continue
+            outcome = state.outcome
+            full = reference.evaluate(reference.validate(without_derived(outcome.record)), outcome.as_of)
+            assert outcome.decision_json() == full.decision_json()
+            decided = reference.decide(monitor.facts(account_id), outcome.as_of)
+            assert outcome.decision().model_dump_json() == decided.model_dump_json()
+            compared += 1
+    assert compared > len(seeds) // 2  # every seed event decided an account once both were seen

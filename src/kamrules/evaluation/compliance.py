@@ -113,10 +113,14 @@ def evaluate_checks(
     scores: Mapping[str, Fraction],
     tier: int,
     as_of: dt.date,
+    keep: Sequence[CheckRow | None] | None = None,
 ) -> tuple[CheckRow, ...]:
+    """Each check's row. ``keep``: per check, a previous row whose condition value and
+    evidence still hold (its inputs unchanged, :mod:`kamrules.evaluation.incremental`), or
+    None; applicability and a fresh check's age are decided here again all the same."""
     stage = record.stage
     rows: list[CheckRow] = []
-    for check in checks:
+    for number, check in enumerate(checks):
         if tier not in check.tiers:
             rows.append(NOT_EVALUATED[OTHER_TIER])
             continue
@@ -127,7 +131,11 @@ def evaluate_checks(
             if stage not in check.stages:
                 rows.append(NOT_EVALUATED[OTHER_STAGE])
                 continue
-        value, evidence = check.condition.evaluate(record, scores, as_of)
+        kept = keep[number] if keep is not None else None
+        if kept is not None and kept[0] == APPLIES:
+            value, evidence = kept[2], kept[3]
+        else:
+            value, evidence = check.condition.evaluate(record, scores, as_of)
         if check.within_days is None:
             passed = value
         else:

@@ -403,7 +403,8 @@ class Monitor:
         # (key_player) the new decision computes again: read who was a key player first.
         players = _key_players(old) if left is not None and old is not None else []
         try:
-            outcome: Outcome | None = self.engine.evaluate(record, today)
+            # the rules whose facts this event left alone keep their results (decision 42)
+            outcome: Outcome | None = self.engine.evaluate_after(old, record, today)
         except InvalidRecord:  # not decidable yet (a required fact missing): folded, not decided
             outcome = None
         if outcome is not None and self._stability and facts.get("current_tier") != outcome.tier:

@@ -1,0 +1,212 @@
+"""Deciding an account again after a change, keeping the rule results the change cannot move.
+
+A monitor re-decides an account after every CRM event, and an event changes a few facts:
+one contact's meeting date, a plan field, the revenue. Most of the rulebook reads none of
+them. :meth:`Engine.evaluate_after <kamrules.evaluation.engine.Engine.evaluate_after>` runs
+the same :meth:`~kamrules.evaluation.engine.Engine.evaluate` with the previous outcome's rows
+kept for the rules whose inputs are unchanged; this module says which those are. There is
+no second implementation of any rule: a kept row is the row the same rule function computed
+from the same inputs.
+
+What a rule reads is found once per rulebook from the checked expression trees:
+
+- the account's top-level facts its expression names (``plan.x`` and an aggregate over
+  ``plan.objectives`` read ``plan``; an aggregate over ``contacts`` reads ``contacts``,
+  including the contacts' derived facts ``key_player`` and ``supportive``);
+- whether it reads a score, and whether it reads the as-of date (``today()``,
+  ``days_since``, ``days_until``).
+
+A fact changed when its value is not the same: a nested record (the plan) or a list item (a
+contact) by identity, since validated records are immutable and a fold that leaves one alone
+passes the same instance on; any other value by equality. The derived contact facts are the
+exception, computed in place on each contact: they are compared as values, before and after.
+A rule is computed again when it reads a changed fact, a score that moved, or the as-of date
+when that moved. What is cheap is always computed again: the scorecards, the tier tests, the
+stability margin and the override, the plan checks' applicability by tier and stage, and a
+fresh check's age (its date is kept, its age counted as of the new date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kamrules.expressions.nodes import Call, Field, children
+from kamrules.expressions.parser import parse
+from kamrules.expressions.typecheck import TypeChecker
+from kamrules.facts.records import FactRecord
+from kamrules.facts.schema import FactSchema
+from kamrules.facts.types import RecordType
+
+if TYPE_CHECKING:
+    from kamrules.evaluation.engine import Engine, Outcome
+
+TIME_FUNCTIONS = frozenset({"today", "days_since", "days_until"})
+"""The functions whose value depends on the as-of date."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """What one expression reads."""
+
+    facts: frozenset[str]
+    """The account's top-level facts (``plan`` for any plan fact, ``contacts`` for a contact's)."""
+    scores: bool
+    today: bool
+
+
+def reads_of(source: str, schema: FactSchema, item: RecordType | None = None) -> Reads:
+    """What ``source`` reads, from its checked tree (``item``: an item-mode expression)."""
+    stack = [TypeChecker(schema, allow_scores=True, item=item).check(parse(source))]
+    facts: set[str] = set()
+    scores = today = False
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Field):
+            if node.namespace == "account" and node.path:
+                facts.add(node.path[0])
+            elif node.namespace == "score":
+                scores = True
+        elif isinstance(node, Call) and node.name in TIME_FUNCTIONS:
+            today = True
+        stack.extend(children(node))
+    return Reads(frozenset(facts), scores, today)
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    """The previous outcome, and which of its rule rows are to be computed again."""
+
+    previous: Outcome
+    dirty: frozenset[int]
+    """Rule numbers (see :class:`Dependencies`) whose inputs changed, before the scores."""
+    scan: Callable[[Any, dt.date], bool]
+    """The future-date scan of the changed facts only."""
+
+
+class Dependencies:
+    """Which rules of an engine read what; built once per engine, on first use.
+
+    Rules are numbered: the gates, then every tier requirement in order, then the segments'
+    conditions, then the plan checks' conditions (see the ``*_base`` offsets)."""
+
+    def __init__(self, engine: Engine) -> None:
+        schema = engine.rulebook.schema
+        reads: list[Reads] = [reads_of(g.expression.source, schema) for g in engine.gates]
+        self.requirement_base = len(reads)
+        self.requirement_offsets: tuple[int, ...] = ()
+        offsets = []
+        for tier in engine.tiers:
+            offsets.append(len(reads))
+            reads += [reads_of(expr.source, schema) for expr, _ in tier.requirements]
+        self.requirement_offsets = tuple(offsets)
+        self.segment_base = len(reads)
+        reads += [
+            reads_of(expr.source, schema) if expr is not None else Reads(frozenset(), False, False)
+            for _, expr in engine.segments
+        ]
+        self.check_base = len(reads)
+        reads += [reads_of(check.condition.source, schema) for check in engine.checks]
+        self.reads = tuple(reads)
+        by_fact: dict[str, set[int]] = {}
+        for number, r in enumerate(reads):
+            for fact in r.facts:
+                by_fact.setdefault(fact, set()).add(number)
+        self.by_fact = {fact: frozenset(numbers) for fact, numbers in by_fact.items()}
+        self.by_today = frozenset(n for n, r in enumerate(reads) if r.today)
+        self.by_scores = frozenset(n for n, r in enumerate(reads) if r.scores)
+        self.derived: tuple[str, ...] = ("key_player", "supportive") if engine.derives else ()
+        """The contacts' derived facts, computed in place on each contact."""
+        self.fields = tuple(schema.account.fields)
+        self._scans = {fact: _scan_of(engine, fact) for fact in _dated_facts(engine.past_dates)}
+
+    def changed(self, before: Any, after: Any) -> set[str]:
+        """The top-level facts whose values differ between two validated records."""
+        out = set()
+        for name in self.fields:
+            a = getattr(before, name)
+            b = getattr(after, name)
+            if a is b or _same(a, b):
+                continue
+            out.add(name)
+        return out
+
+    def derived_of(self, record: Any) -> tuple[Any, ...] | None:
+        """The contacts' derived facts as they stand, to tell next time whether they moved."""
+        if not self.derived:
+            return None
+        contacts = record.contacts or ()
+        return tuple(tuple(getattr(c, name) for name in self.derived) for c in contacts)
+
+    def dirty(self, changed: Iterable[str], today_moved: bool) -> frozenset[int]:
+        numbers: set[int] = set(self.by_today) if today_moved else set()
+        for fact in changed:
+            numbers |= self.by_fact.get(fact, frozenset())
+        return frozenset(numbers)
+
+    def scan(self, changed: Iterable[str]) -> Callable[[Any, dt.date], bool]:
+        """A future-date scan of the changed facts only: the previous outcome was decided
+        as of a date no later than this one, and no date it read lay after it."""
+        finders = [self._scans[fact] for fact in changed if fact in self._scans]
+        if not finders:
+            return _nothing
+        if len(finders) == 1:
+            return finders[0]
+        return lambda record, as_of: any(f(record, as_of) for f in finders)
+
+
+def _nothing(record: Any, as_of: dt.date) -> bool:
+    return False
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two values of one fact are the same: records and list items by identity
+    (validated records are immutable), anything else by equality of value and type."""
+    if isinstance(a, FactRecord) or isinstance(b, FactRecord):
+        return False
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(x is y or _same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def _dated_facts(paths: Iterable[tuple[tuple[str, ...], bool, tuple[str, ...]]]) -> set[str]:
+    facts = set()
+    for path, _, names in paths:
+        if path:
+            facts.add(path[0])
+        else:
+            facts.update(names)
+    return facts
+
+
+def _scan_of(engine: Engine, fact: str) -> Callable[[Any, dt.date], bool]:
+    from kamrules.evaluation.engine import _future_date_finder
+
+    paths = []
+    for path, is_list, names in engine.past_dates:
+        if path and path[0] == fact:
+            paths.append((path, is_list, names))
+        elif not path and fact in names:
+            paths.append((path, is_list, (fact,)))
+    return _future_date_finder(tuple(paths))
+
+
+def reuse_for(dependencies: Dependencies, previous: Outcome, record: Any, as_of: dt.date) -> tuple[Reuse, set[str]]:
+    """The reuse plan for deciding ``record`` after ``previous``, and the changed facts
+    (before the derived contact facts are compared)."""
+    changed = dependencies.changed(previous.record, record)
+    today_moved = as_of != previous.as_of
+    return Reuse(previous, dependencies.dirty(changed, today_moved), dependencies.scan(changed)), changed
+
+
+def scores_moved(previous: Outcome, exact: Mapping[str, tuple[int, int]]) -> bool:
+    """Whether any score differs from the previous outcome's (compared as exact integers)."""
+    return any(
+        exact[card.id] != (row[0], row[1])
+        for card, row in zip(previous.engine.cards, previous._cards, strict=True)
+    )
+
+
+__all__ = ["Dependencies", "Reads", "Reuse", "reads_of", "reuse_for", "scores_moved"]
