@@ -23,6 +23,9 @@ from kamrules.rulebook import Rulebook
 from tests.conftest import ROOT
 
 START = dt.date(2026, 11, 1)
+KINDS = ["revenue", "fit", "unset", "stage", "review", "plan", "late", "stance", "met", "left", "added"]
+KINDS += ["override", "revoke", "tier", "nothing"]
+STANCES = ["mentor", "supporter", "neutral", "non_supporter", "enemy"]
 STAGES = ["pre_sales", "contract_negotiation", "implementation_delivery", "review", "exploitation"]
 
 
@@ -42,7 +45,7 @@ def dated_rules(tmp_path_factory: pytest.TempPathFactory) -> Rulebook:
     text = path.read_text(encoding="utf-8")
     old = "supportive: stance in ['mentor', 'supporter']"
     assert old in text
-    new = "supportive: stance in ['mentor', 'supporter'] and present(last_contacted) and days_since(last_contacted) <= 30"
+    new = old + " and present(last_contacted) and days_since(last_contacted) <= 30"
     path.write_text(text.replace(old, new), encoding="utf-8")
     return load_rulebook(folder)
 
@@ -57,10 +60,7 @@ def change(raw: dict[str, Any], rng: random.Random, day: dt.date) -> dict[str, A
     dicts the change does not touch are the same objects)."""
     new = dict(raw)
     when = day.isoformat()
-    kind = rng.choice(
-        ["revenue", "fit", "unset", "stage", "review", "plan", "late", "stance", "met", "left", "added", "override"]
-        + ["revoke", "tier", "nothing"]
-    )
+    kind = rng.choice(KINDS)
     contacts = list(raw.get("contacts") or [])
     if kind == "revenue":
         new["annual_revenue"] = rng.randrange(0, 40_000_000)
@@ -86,7 +86,7 @@ def change(raw: dict[str, Any], rng: random.Random, day: dt.date) -> dict[str, A
         if kind == "left":
             del contacts[i]
         elif kind == "stance":
-            contacts[i] = {**contacts[i], "stance": rng.choice(["mentor", "supporter", "neutral", "non_supporter", "enemy"])}
+            contacts[i] = {**contacts[i], "stance": rng.choice(STANCES)}
         else:
             contacts[i] = {**contacts[i], "last_contacted": when}
         new["contacts"] = contacts

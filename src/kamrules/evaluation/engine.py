@@ -33,6 +33,7 @@ from kamrules.evaluation.compliance import (
     map_status,
 )
 from kamrules.evaluation.exact import centi_decimal, round_ratio, score2, score_ratio, shown
+from kamrules.evaluation.incremental import Dependencies, Reuse, reuse_for
 from kamrules.evaluation.scoring import Scorer, centi, scorer_for
 from kamrules.explanation.decision import (
     AccountError,
@@ -50,7 +51,6 @@ from kamrules.suggestions import did_you_mean
 
 if TYPE_CHECKING:
     from kamrules.crm.profile import Profile, ProfiledValidator
-    from kamrules.evaluation.incremental import Dependencies, Reuse
     from kamrules.explanation.encoder import DecisionEncoder
     from kamrules.portfolio.placement import Placement
 
@@ -236,8 +236,6 @@ class Engine:
     @cached_property
     def dependencies(self) -> Dependencies:
         """What each rule reads, for :meth:`evaluate_after`; built on first use."""
-        from kamrules.evaluation.incremental import Dependencies
-
         return Dependencies(self)
 
     def evaluate_after(self, previous: Outcome | None, record: FactRecord, as_of: dt.date) -> Outcome:
@@ -252,8 +250,6 @@ class Engine:
         dependencies = self.dependencies
         if previous is None or previous.engine is not self or previous.as_of > as_of or previous.capacity is not None:
             return self._evaluate(record, as_of, None, dependencies)
-        from kamrules.evaluation.incremental import reuse_for
-
         reuse, _ = reuse_for(dependencies, previous, record, as_of)
         return self._evaluate(record, as_of, reuse, dependencies)
 
@@ -277,7 +273,14 @@ class Engine:
         cards: list[CardRow] = []
         scores: dict[str, Fraction] = {}
         exact: dict[str, tuple[int, int]] = {}
-        for card, score_card in zip(self.cards, self.card_functions, strict=True):
+        moved = False
+        for number, (card, score_card) in enumerate(zip(self.cards, self.card_functions, strict=True)):
+            if previous is not None and track is not None and track.card_base + number not in dirty:
+                kept = previous._cards[number]
+                cards.append(kept)
+                scores[card.id] = previous.scores[card.id]
+                exact[card.id] = (kept[0], kept[1])
+                continue
             scored = score_card(record, as_of)
             if isinstance(scored, int):
                 c = card.criteria[scored]
@@ -302,11 +305,11 @@ class Engine:
             cards.append((weighted, total, rows))
             scores[card.id] = Fraction(weighted, total * 100)
             exact[card.id] = (weighted, total)
-        if previous is not None and track is not None:
-            from kamrules.evaluation.incremental import scores_moved
-
-            if scores_moved(previous, exact):
-                dirty = dirty | track.by_scores
+            if previous is not None:
+                before = previous._cards[number]
+                moved = moved or (before[0], before[1]) != (weighted, total)
+        if moved and track is not None:
+            dirty = dirty | track.by_scores
 
         ceiling = 0
         gate_rows: list[GateRow] = []

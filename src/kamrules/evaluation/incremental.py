@@ -29,7 +29,8 @@ fresh check's age (its date is kept, its age counted as of the new date).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +91,8 @@ class Dependencies:
     """Which rules of an engine read what; built once per engine, on first use.
 
     Rules are numbered: the gates, then every tier requirement in order, then the segments'
-    conditions, then the plan checks' conditions (see the ``*_base`` offsets)."""
+    conditions, then the plan checks' conditions, then the scorecards (all criteria of one
+    scorecard are one generated function: see the ``*_base`` offsets)."""
 
     def __init__(self, engine: Engine) -> None:
         schema = engine.rulebook.schema
@@ -109,6 +111,16 @@ class Dependencies:
         ]
         self.check_base = len(reads)
         reads += [reads_of(check.condition.source, schema) for check in engine.checks]
+        self.card_base = len(reads)
+        for card in engine.cards:
+            criteria = [reads_of(c.expression.source, schema) for c in card.criteria if c.expression is not None]
+            reads.append(
+                Reads(
+                    frozenset().union(*(r.facts for r in criteria)),
+                    any(r.scores for r in criteria),
+                    any(r.today for r in criteria),
+                )
+            )
         self.reads = tuple(reads)
         by_fact: dict[str, set[int]] = {}
         for number, r in enumerate(reads):
@@ -119,26 +131,23 @@ class Dependencies:
         self.by_scores = frozenset(n for n, r in enumerate(reads) if r.scores)
         self.derived: tuple[str, ...] = ("key_player", "supportive") if engine.derives else ()
         """The contacts' derived facts, computed in place on each contact."""
+        self._derived_getter = operator.attrgetter(*self.derived) if self.derived else None
         self.fields = tuple(schema.account.fields)
         self._scans = {fact: _scan_of(engine, fact) for fact in _dated_facts(engine.past_dates)}
 
     def changed(self, before: Any, after: Any) -> set[str]:
-        """The top-level facts whose values differ between two validated records."""
-        out = set()
-        for name in self.fields:
-            a = getattr(before, name)
-            b = getattr(after, name)
-            if a is b or _same(a, b):
-                continue
-            out.add(name)
-        return out
+        """The top-level facts whose values differ between two validated records (of one
+        model: its field values are the instances' ``__dict__``)."""
+        if type(before) is not type(after):
+            return set(self.fields)
+        now = after.__dict__
+        return {name for name, a in before.__dict__.items() if (b := now[name]) is not a and not _same(a, b)}
 
     def derived_of(self, record: Any) -> tuple[Any, ...] | None:
         """The contacts' derived facts as they stand, to tell next time whether they moved."""
-        if not self.derived:
+        if self._derived_getter is None:
             return None
-        contacts = record.contacts or ()
-        return tuple(tuple(getattr(c, name) for name in self.derived) for c in contacts)
+        return tuple(map(self._derived_getter, record.contacts or ()))
 
     def dirty(self, changed: Iterable[str], today_moved: bool) -> frozenset[int]:
         numbers: set[int] = set(self.by_today) if today_moved else set()
@@ -164,11 +173,12 @@ def _nothing(record: Any, as_of: dt.date) -> bool:
 def _same(a: Any, b: Any) -> bool:
     """Whether two values of one fact are the same: records and list items by identity
     (validated records are immutable), anything else by equality of value and type."""
-    if isinstance(a, FactRecord) or isinstance(b, FactRecord):
+    kind = type(a)
+    if kind is not type(b):
         return False
-    if isinstance(a, list) and isinstance(b, list):
+    if kind is list:
         return len(a) == len(b) and all(x is y or _same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
+    return not isinstance(a, FactRecord) and bool(a == b)
 
 
 def _dated_facts(paths: Iterable[tuple[tuple[str, ...], bool, tuple[str, ...]]]) -> set[str]:
@@ -201,12 +211,4 @@ def reuse_for(dependencies: Dependencies, previous: Outcome, record: Any, as_of:
     return Reuse(previous, dependencies.dirty(changed, today_moved), dependencies.scan(changed)), changed
 
 
-def scores_moved(previous: Outcome, exact: Mapping[str, tuple[int, int]]) -> bool:
-    """Whether any score differs from the previous outcome's (compared as exact integers)."""
-    return any(
-        exact[card.id] != (row[0], row[1])
-        for card, row in zip(previous.engine.cards, previous._cards, strict=True)
-    )
-
-
-__all__ = ["Dependencies", "Reads", "Reuse", "reads_of", "reuse_for", "scores_moved"]
+__all__ = ["Dependencies", "Reads", "Reuse", "reads_of", "reuse_for"]
