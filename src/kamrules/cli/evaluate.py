@@ -115,8 +115,9 @@ def evaluate(
         typer.Option(
             "--workers",
             min=1,
-            help="Processes deciding a JSON Lines file with --format jsonl (the output is the same, in input "
-            "order). Default 1: on two cores, two workers were measured no faster than one (docs/decisions.md).",
+            help="Processes deciding the batch: a JSON Lines file explained into --format jsonl, or any input "
+            "decided in columns into csv, jsonl or parquet (the output is the same, in input order). Default 1 "
+            "(docs/decisions.md).",
         ),
     ] = None,
 ) -> None:
@@ -158,7 +159,9 @@ def evaluate(
         overrides is None
         and save_placement is None
         and register is None
-        and _evaluate_columnar(engine, accounts, input_format, output_format, output, date, engine_choice)
+        and _evaluate_columnar(
+            engine, accounts, input_format, output_format, output, date, engine_choice, (rules, crm, workers)
+        )
     ):
         return
     if _evaluate_parallel(
@@ -283,6 +286,7 @@ def _evaluate_columnar(
     output: Path | None,
     date: dt.date,
     choice: EngineChoice,
+    parallel: tuple[Path, str | None, int | None] = (Path("rules"), None, None),
 ) -> bool:
     """Decide and write the batch through the columnar evaluator when it applies; False to
     leave the run to the per-account path (explanations, or a small input under auto).
@@ -311,7 +315,7 @@ def _evaluate_columnar(
         if choice is EngineChoice.auto and fmt is OutputFormat.csv and not compiled.compiles:
             return False  # the rulebook has no exact columnar form: the per-account CSV
         if compiled.compiles and choice is not EngineChoice.per_account:
-            return _stream_columnar(compiled, accounts, kind, fmt, output, date, choice)
+            return _stream_columnar(compiled, accounts, kind, fmt, output, date, choice, parallel)
         table = read_table(accounts, kind, compiled.nested)
     except SourceError as exc:
         fail(str(exc), exit_codes.INVALID_INPUT)
@@ -348,22 +352,29 @@ def _stream_columnar(
     output: Path | None,
     date: dt.date,
     choice: EngineChoice,
+    parallel: tuple[Path, str | None, int | None],
 ) -> bool:
     """The columnar batch in bounded memory (kamrules.columnar.stream): chunks decided and
-    spilled, capacity placed once, each chunk's rows written as it is finished. False to
-    leave a small CSV-to-CSV run to the per-account path under auto."""
+    spilled, capacity placed once, each chunk's rows written as it is finished; with
+    ``--workers N`` (``parallel``: the rulebook's path, the CRM profile, N) decided and
+    finished in N processes (kamrules.columnar.workers). False to leave a small CSV-to-CSV
+    run to the per-account path under auto."""
     import itertools
 
-    from kamrules.columnar.stream import pieces, stream
+    from kamrules.columnar.stream import pieces, recipes, stream
     from kamrules.portfolio.frames import as_text_columns
+    from kamrules.portfolio.parallel import EngineSource, WorkerError
 
-    chunks = pieces(accounts, kind, compiled.nested)
+    rules, crm, workers = parallel
+    on_workers = workers is not None and workers > 1
+    chunks: Any = recipes(accounts, kind, compiled.nested) if on_workers else pieces(accounts, kind, compiled.nested)
     try:
         first = list(itertools.islice(chunks, 2))
     except SourceError as exc:
         fail(str(exc), exit_codes.INVALID_INPUT)
     if (
-        choice is EngineChoice.auto
+        not on_workers
+        and choice is EngineChoice.auto
         and fmt is OutputFormat.csv
         and kind != "parquet"
         and len(first) == 1
@@ -401,9 +412,18 @@ def _stream_columnar(
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the fallback is reported below, once
-            result = stream(compiled, itertools.chain(first, chunks), date, write)
+            if on_workers:
+                from kamrules.columnar.workers import stream_on_workers
+
+                assert workers is not None
+                source = EngineSource(str(rules), crm, compiled.engine.rulebook.content_hash)
+                result = stream_on_workers(compiled, source, itertools.chain(first, chunks), date, write, workers)
+            else:
+                result = stream(compiled, itertools.chain(first, chunks), date, write)
     except SourceError as exc:
         fail(str(exc), exit_codes.INVALID_INPUT)
+    except WorkerError as exc:
+        fail(str(exc), exit_codes.INVALID_RULES)
     except OSError as exc:
         fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
     finally:

@@ -53,6 +53,9 @@ class Piece:
     table: Table
     first_row: int
     lines: Callable[[Sequence[int]], list[int | None]] | None = None
+    recipe: tuple[Any, ...] | None = None
+    """What another process needs to build this piece again (:func:`build`): plain values
+    that pickle, unlike the table's raw-record callable."""
 
 
 @dataclass
@@ -66,10 +69,11 @@ class Streamed:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def pieces(path: Path, kind: str, nested: Sequence[str], rows: int = CHUNK_ROWS) -> Iterator[Piece]:
+def pieces(path: Path, kind: str, nested: Sequence[str], rows: int | None = None) -> Iterator[Piece]:
     """The chunks of an accounts file: Parquet a batch of rows at a time (struct and list
     columns as they are stored), other formats a block of records at a time as the
-    per-account reader reads them."""
+    per-account reader reads them. ``rows`` per chunk, :data:`CHUNK_ROWS` by default."""
+    rows = rows or CHUNK_ROWS
     if not path.is_file():
         raise SourceError(f"no accounts file at '{path}'")
     if kind == "parquet":
@@ -128,8 +132,7 @@ def _csv(path: Path, nested: Sequence[str], rows: int) -> Iterator[Piece]:
                 [pl.Series(name, column, dtype=pl.String) for name, column in zip(names, columns, strict=True)],
                 height=len(block),
             ).with_columns(pl.col(n).str.strip_chars().replace("", None) for n in names)
-            table, numbers = text_table(frame, dict(unreadable), list(lines)), list(lines)
-            return Piece(table, start, lambda asked: [numbers[r] for r in asked])
+            return _text_piece(frame, dict(unreadable), list(lines), start)
 
         while True:
             try:
@@ -159,9 +162,57 @@ def _csv(path: Path, nested: Sequence[str], rows: int) -> Iterator[Piece]:
             yield piece()
 
 
+def _text_piece(frame: pl.DataFrame, unreadable: dict[int, str], numbers: list[int], start: int) -> Piece:
+    table = text_table(frame, unreadable, numbers)
+    return Piece(table, start, lambda asked: [numbers[r] for r in asked], ("csv", frame, unreadable, numbers, start))
+
+
 def _records_piece(block: list[Any], start: int, nested: Sequence[str]) -> Piece:
     table = from_records(block, nested)
-    return Piece(table, start, lambda rows: [r.line for r in table.raw(rows)])
+    return Piece(table, start, lambda rows: [r.line for r in table.raw(rows)], ("records", block, start))
+
+
+def recipes(path: Path, kind: str, nested: Sequence[str], rows: int | None = None) -> Iterator[tuple[Any, ...]]:
+    """The chunks of an accounts file as recipes another process builds (:func:`build`):
+    a Parquet file is not read here (a recipe names the slice, and the worker reads it);
+    CSV and JSON Lines are read here, in order, as :func:`pieces` reads them."""
+    rows = rows or CHUNK_ROWS
+    if kind != "parquet":
+        for piece in pieces(path, kind, nested, rows):
+            assert piece.recipe is not None
+            yield piece.recipe
+        return
+    if not path.is_file():
+        raise SourceError(f"no accounts file at '{path}'")
+    import polars as pl
+
+    try:
+        total = int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise SourceError(f"cannot read '{path}' as Parquet: {exc}") from None
+    for start in range(0, max(total, 1), rows):
+        yield ("parquet", str(path), start, rows, total)
+
+
+def build(recipe: tuple[Any, ...], nested: Sequence[str]) -> Piece:
+    """The piece a recipe of :func:`recipes` names (in a worker process)."""
+    kind = recipe[0]
+    if kind == "csv":
+        _, frame, unreadable, numbers, start = recipe
+        return _text_piece(frame, unreadable, numbers, start)
+    if kind == "records":
+        _, block, start = recipe
+        return _records_piece(block, start, nested)
+    _, path, start, rows, total = recipe
+    import polars as pl
+
+    try:
+        if total == 0:
+            return Piece(from_frame(pl.read_parquet(path)), 0)
+        frame = pl.scan_parquet(path).slice(start, rows).collect()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise SourceError(f"cannot read '{path}' as Parquet: {exc}") from None
+    return Piece(from_frame(frame, first_line=start + 1), start)
 
 
 def _parquet(path: Path, rows: int) -> Iterator[Piece]:
@@ -274,6 +325,20 @@ def _repeats(chunk: DecidedChunk, piece: Piece, seen: pl.DataFrame) -> pl.DataFr
     """Make each decided account whose id an earlier decided account holds (in an earlier
     chunk or earlier in this one) an error row; the ids and lines seen so far, with this
     chunk's."""
+    known, repeats = find_repeats(decided_ids(chunk, piece), seen)
+    apply_repeats(chunk, repeats)
+    return known
+
+
+Repeat = tuple[str, int, int | None, int | None]
+"""An account id given again: the id, the chunk row of the repeat, its input line, and the
+input line of the record that keeps the id."""
+
+
+def decided_ids(chunk: DecidedChunk, piece: Piece) -> pl.DataFrame:
+    """The id, chunk row and input line of each account the chunk decided (columns ``id``,
+    ``@row``, ``line``): what the repeated-id check reads, small enough to send between
+    processes."""
     import polars as pl
 
     frame = chunk.frame
@@ -282,19 +347,37 @@ def _repeats(chunk: DecidedChunk, piece: Piece, seen: pl.DataFrame) -> pl.DataFr
         lines = pl.Series("line", rows + piece.first_row + 1, dtype=pl.Int64)
     else:
         lines = pl.Series("line", piece.lines(rows.to_list()), dtype=pl.Int64)
-    ids = frame.select(pl.col("id").cast(pl.String), pl.col("@row")).with_columns(lines)
+    return frame.select(pl.col("id").cast(pl.String), pl.col("@row")).with_columns(lines)
+
+
+def find_repeats(ids: pl.DataFrame, seen: pl.DataFrame) -> tuple[pl.DataFrame, list[Repeat]]:
+    """The ids and lines decided so far with this chunk's (``ids``, from :func:`decided_ids`),
+    and this chunk's repeats: decided accounts whose id an earlier decided account holds, in
+    an earlier chunk or earlier in this one. Chunks must be given in input order."""
+    import polars as pl
+
     repeat = ids.select(~pl.col("id").is_first_distinct() | pl.col("id").is_in(seen.get_column("id").implode()))
     repeat_mask = repeat.to_series()
     if not repeat_mask.any():
-        return pl.concat([seen, ids.select("id", "line")])
+        return pl.concat([seen, ids.select("id", "line")]), []
     fresh = ids.filter(~repeat_mask)
     known = pl.concat([seen, fresh.select("id", "line")])
     first = dict(known.filter(pl.col("id").is_in(ids.filter(repeat_mask).get_column("id").implode())).iter_rows())
-    for account, row, line in ids.filter(repeat_mask).iter_rows():
+    repeats = [(account, row, line, first[account]) for account, row, line in ids.filter(repeat_mask).iter_rows()]
+    return known, repeats
+
+
+def apply_repeats(chunk: DecidedChunk, repeats: Sequence[Repeat]) -> None:
+    """Make each repeat an error row of the chunk (``repeated_account``): out of its frame
+    and its per-account outcomes."""
+    if not repeats:
+        return
+    import polars as pl
+
+    for account, row, line, first in repeats:
         chunk.outcomes.pop(row, None)
-        chunk.errors[row] = repeated_account(row + chunk.first_row + 1, line, account, first[account])
-    chunk.frame = frame.filter(~repeat_mask)
-    return known
+        chunk.errors[row] = repeated_account(row + chunk.first_row + 1, line, account, first)
+    chunk.frame = chunk.frame.filter(~pl.col("@row").is_in([r[1] for r in repeats]))
 
 
 def _add(total: Summary, part: Summary) -> None:
