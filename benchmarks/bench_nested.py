@@ -24,6 +24,12 @@ average before each run (``--json`` writes every figure).
     .venv/bin/python benchmarks/bench_nested.py --sizes 10000 100000
     .venv/bin/python benchmarks/bench_nested.py --sizes 1000000 --paths reference cli-parquet
     .venv/bin/python benchmarks/bench_nested.py --sizes 1000000 --paths cli-parquet --keep /tmp/nested
+    .venv/bin/python benchmarks/bench_nested.py --sizes 1000000 --paths cli-parquet --keep /tmp/nested --workers 2
+
+``--workers N`` passes ``--workers N`` to the CLI paths (the columnar stream's chunks, or the
+explained JSON Lines, decided in N worker processes). The peak RSS is then the largest sum
+over the run's processes (the command and its workers, polled together); CPU time includes
+the workers'.
 
 The last form runs only the Parquet path when ``/tmp/nested`` keeps the data and the
 reference's output from an earlier run (the reference runs first otherwise).
@@ -84,12 +90,30 @@ def child_api(rules: str, source: str) -> dict[str, Any]:
     return {"decide": elapsed, "decided": len(tiers), "gc_collections": sum(s["collections"] for s in gc.get_stats())}
 
 
+def _tree_rss_kb(pid: int) -> int:
+    """The resident memory of a process and all its descendants (worker processes), in kB."""
+    total = 0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{current}/status").read_text().splitlines())
+            total += int(fields["VmRSS"].split()[0])
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (OSError, KeyError, ValueError):
+            continue
+        stack.extend(int(c) for c in children)
+    return total
+
+
 def run_child(command: list[str], max_rss_mb: float, timeout: float | None = None) -> dict[str, Any]:
-    """Run a command, watching its resident memory: its own peak (VmHWM) and wall time."""
+    """Run a command, watching its resident memory: its own peak (VmHWM), the peak of the sum
+    over it and its worker processes, and wall time."""
     load = os.getloadavg()[0]
     done = threading.Event()
     killed: dict[str, float] = {}
     peak = [0.0]
+    tree = [0.0]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT)
@@ -103,6 +127,8 @@ def run_child(command: list[str], max_rss_mb: float, timeout: float | None = Non
                 except (OSError, KeyError, ValueError):
                     return
                 peak[0] = max(peak[0], hwm / 1024)
+                rss = _tree_rss_kb(proc.pid)
+                tree[0] = max(tree[0], rss / 1024)
                 elapsed = time.perf_counter() - started
                 if rss / 1024 > max_rss_mb or (timeout is not None and elapsed > timeout):
                     killed.update(rss_mb=rss / 1024, after=elapsed)
@@ -126,7 +152,8 @@ def run_child(command: list[str], max_rss_mb: float, timeout: float | None = Non
     result["cpu"] = usage.ru_utime + usage.ru_stime
     # The process's own high-water mark (VmHWM, polled): a child's ru_maxrss starts from the
     # parent's resident size at fork, so it cannot show a peak below this script's own.
-    result["peak_mb"] = peak[0] or usage.ru_maxrss / 1024
+    # With worker processes the sum over the process tree (polled) is the run's footprint.
+    result["peak_mb"] = max(peak[0] or usage.ru_maxrss / 1024, tree[0])
     if killed:
         result["killed"] = killed
     if stdout and stdout[-1].startswith("{"):
@@ -206,7 +233,9 @@ def compare_jsonl(reference: Path, output: Path) -> list[str]:
 # -- the report ---------------------------------------------------------------------------------------
 
 
-def measure(path: str, n: int, work: Path, rules: Path, max_rss_mb: float, timeout: float | None) -> dict[str, Any]:
+def measure(
+    path: str, n: int, work: Path, rules: Path, max_rss_mb: float, timeout: float | None, workers: int | None = None
+) -> dict[str, Any]:
     parquet, jsonl = work / f"accounts-{n}.parquet", work / f"accounts-{n}.jsonl"
     reference = work / f"reference-{n}.parquet"
     me = [sys.executable, __file__]
@@ -215,6 +244,8 @@ def measure(path: str, n: int, work: Path, rules: Path, max_rss_mb: float, timeo
     if path == "api-decisions":
         return run_child([*me, "--child", "api", str(rules), str(jsonl)], max_rss_mb, timeout)
     as_of = ["--as-of", nested.AS_OF.isoformat()]
+    if workers is not None:
+        as_of += ["--workers", str(workers)]
     if path == "cli-parquet":
         out = work / f"decisions-{n}.parquet"
         result = run_child(
@@ -244,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="stop a run after this many seconds (no limit)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder")
+    parser.add_argument("--workers", type=int, help="pass --workers N to the CLI paths (default: leave it out)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -271,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
             kept = "reference" not in args.paths and (work / f"reference-{n}.parquet").exists()
             paths = ([] if kept else ["reference"]) + [p for p in args.paths if p != "reference"]
             for path in paths:
-                result = measure(path, n, work, rules, args.max_rss, args.timeout)
+                result = measure(path, n, work, rules, args.max_rss, args.timeout, args.workers)
+                if args.workers is not None and path.startswith("cli-"):
+                    path = f"{path} --workers {args.workers}"
                 result.update(path=path, n=n, generate=generated, file_mb=os.path.getsize(parquet) / 2**20)
                 figures.append(result)
                 if result["returncode"] != 0 and "killed" not in result:
