@@ -45,7 +45,8 @@ def serial_and_parallel(
     one = stream(compiled, pieces(path, kind, compiled.nested, rows), AS_OF, serial.append)
     parallel: list[pl.DataFrame] = []
     source = EngineSource(str(rules), None, engine.rulebook.content_hash)
-    two = stream_on_workers(compiled, source, recipes(path, kind, compiled.nested, rows), AS_OF, parallel.append, workers)
+    chunks = recipes(path, kind, compiled.nested, rows)
+    two = stream_on_workers(compiled, source, chunks, AS_OF, parallel.append, workers)
     assert len(parallel) == len(serial) == one.chunks == two.chunks
     return (pl.concat(serial), one), (pl.concat(parallel), two)
 

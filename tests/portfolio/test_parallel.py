@@ -123,7 +123,8 @@ def test_the_command_line_with_workers(tmp_path: Path) -> None:
 def test_workers_refuse_what_they_cannot_decide(tmp_path: Path) -> None:
     runner = CliRunner()
     accounts = ROOT / "examples" / "accounts.jsonl"
-    for extra in (["-f", "csv"], ["-f", "jsonl", "--overrides", str(accounts)]):
+    # (flat output decided in columns takes --workers too: kamrules.columnar.workers)
+    for extra in (["-f", "table"], ["-f", "jsonl", "--overrides", str(accounts)]):
         result = runner.invoke(app, ["evaluate", str(ROOT / "rules"), str(accounts), "--workers", "2", *extra])
         assert result.exit_code == 2
         assert "--workers decides a JSON Lines file" in result.output

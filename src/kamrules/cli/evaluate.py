@@ -244,8 +244,8 @@ def _evaluate_parallel(
     readable = accounts.is_file() and _is_jsonl(accounts, input_format, detect_format)
     if fmt is not OutputFormat.jsonl or not readable or overrides or register:
         fail(
-            "--workers decides a JSON Lines file (not stdin) into --format jsonl, without --overrides or "
-            "--register; leave out --workers for this run",
+            "--workers decides a JSON Lines file (not stdin) into --format jsonl, or a file decided in columns "
+            "into csv, jsonl or parquet, without --overrides or --register; leave out --workers for this run",
             exit_codes.USAGE,
         )
     summary = Summary()
