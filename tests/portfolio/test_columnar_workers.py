@@ -156,6 +156,30 @@ def test_a_worker_that_cannot_build_the_engine_stops_the_run_in_words(tmp_path: 
         stream_on_workers(compiled, stale, recipes(source, "jsonl", compiled.nested, 100), AS_OF, print, 2)
 
 
+def test_a_worker_that_dies_stops_the_run_in_words() -> None:
+    """Every worker is killed once a chunk is written: the run stops with a
+    sentence, not a broken pool's traceback."""
+    import multiprocessing
+    import os
+    import signal
+
+    engine = Engine(load_rulebook(ROOT / "rules"))
+    compiled = ColumnarEngine(engine)
+    source = EngineSource(str(ROOT / "rules"), None, engine.rulebook.content_hash)
+    written: list[pl.DataFrame] = []
+
+    def write(rows: pl.DataFrame) -> None:
+        written.append(rows)
+        for child in multiprocessing.active_children():
+            assert child.pid is not None
+            os.kill(child.pid, signal.SIGKILL)
+
+    chunks = recipes(ROOT / "examples" / "accounts.jsonl", "jsonl", compiled.nested, 40)
+    with pytest.raises(WorkerError, match="a worker process stopped before finishing its chunks"):
+        stream_on_workers(compiled, source, chunks, AS_OF, write, 2)
+    assert 1 <= len(written) < 8  # of 8 chunks: the run stopped
+
+
 def test_the_cli_says_why_a_worker_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The rulebook's file changes after the parent loaded it: the workers refuse, and the
     command says so with the rulebook's exit code, no traceback."""

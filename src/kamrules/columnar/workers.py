@@ -34,7 +34,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from kamrules.collector import collector_paused
 from kamrules.columnar.chunks import DecidedChunk, place_keys
@@ -144,20 +144,6 @@ def _finish(number: int, folder: str, repeats: list[Repeat], placed: pl.DataFram
 
 # -- in the parent -------------------------------------------------------------------------
 
-T = TypeVar("T")
-
-
-def _result(future: Future[T]) -> T:
-    """A worker's answer; a worker that died is a :class:`WorkerError` in words."""
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        raise WorkerError(
-            "a worker process stopped before finishing its chunk (out of memory, or killed); "
-            "run again with fewer --workers or without --workers"
-        ) from None
-
-
 def stream_on_workers(
     compiled: ColumnarEngine,
     source: EngineSource,
@@ -179,6 +165,12 @@ def stream_on_workers(
         ]
         try:
             return _run(compiled, pools, recipes, write, folder)
+        except BrokenProcessPool:
+            # a worker that died (out of memory, killed) takes its chunks with it: say so
+            raise WorkerError(
+                "a worker process stopped before finishing its chunks (out of memory, or killed); "
+                "run again with fewer --workers or without --workers"
+            ) from None
         finally:
             for pool in pools:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -208,7 +200,7 @@ def _run(
 
     def take(future: Future[Decided]) -> None:
         nonlocal seen, slow, read, nested_problem
-        decided = _result(future)
+        decided = future.result()
         for name, seconds in decided.timings.items():
             timings[name] += seconds
         clock = time.perf_counter()
@@ -246,7 +238,7 @@ def _run(
 
     def written(future: Future[pl.DataFrame]) -> None:
         clock = time.perf_counter()
-        rows = _result(future)
+        rows = future.result()
         timings["wait"] += time.perf_counter() - clock
         clock = time.perf_counter()
         _add(summary, summarise(engine, rows, []))
