@@ -85,8 +85,15 @@ _chunks: dict[int, DecidedChunk] = {}
 
 
 def _start(source: EngineSource, as_of: dt.date) -> None:
+    """Build the engine once per worker (:func:`kamrules.portfolio.parallel._start`). A
+    worker lives for one run, so the cyclic collector is off for its life, as the serial run
+    pauses it for the run (decision 37): the chunks it keeps hold the outcomes of the rows
+    decided per account, which a full collection would walk again and again."""
+    import gc
+
     from kamrules.portfolio import parallel
 
+    gc.disable()
     parallel._start(source, as_of)
 
 
