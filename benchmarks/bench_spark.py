@@ -144,15 +144,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--no-single", action="store_true", help="skip the single-machine run (very large N)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--driver-memory", help="the local JVM's memory (spark.driver.memory; default a quarter of the machine's)"
+    )
     args = parser.parse_args(argv)
     from kamrules.spark import session
+    from kamrules.spark.local import default_driver_memory
 
     figures: dict[str, Any] = {"master": args.master, "runs": [], "partitions": [], "load": os.getloadavg()}
+    figures["driver_memory"] = args.driver_memory or default_driver_memory()
     with tempfile.TemporaryDirectory(prefix="kamrules-bench-spark-") as tmp:
         work = Path(tmp)
         rules = bench.capacity_rulebook(work / "rules")
         started = time.perf_counter()
-        spark = session(args.master, app="kamrules-bench", partitions=8)
+        spark = session(args.master, app="kamrules-bench", driver_memory=args.driver_memory)
         spark.range(1).count()
         figures["startup"] = time.perf_counter() - started
         for n in args.sizes:
@@ -179,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def report(figures: dict[str, Any]) -> str:
     lines = [
-        f"Spark on {figures['master']}, session start-up {figures['startup']:.1f} s (not in the times below); "
+        f"Spark on {figures['master']} (driver memory {figures['driver_memory']}), "
+        f"session start-up {figures['startup']:.1f} s (not in the times below); "
         f"load average before {figures['load'][0]:.1f}, after {figures['load_after'][0]:.1f}.",
         "",
         "| accounts | kind | Spark wall | accounts/s | single machine wall | ratio | JVM peak | Python worker peak |",

@@ -110,6 +110,14 @@ def evaluate(
             "--master", help="With --engine spark: the Spark master (default local[2], or spark-submit's session)."
         ),
     ] = None,
+    driver_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--driver-memory",
+            help="With --engine spark on a local master: the JVM's memory (spark.driver.memory, e.g. 8g; "
+            "default a quarter of the machine's, 2g to 16g).",
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -146,6 +154,8 @@ def evaluate(
         fail("--register records explained decisions: leave out --engine columnar", exit_codes.USAGE)
     if master is not None and engine_choice is not EngineChoice.spark:
         fail("--master names a Spark cluster: use it with --engine spark", exit_codes.USAGE)
+    if driver_memory is not None and engine_choice is not EngineChoice.spark:
+        fail("--driver-memory sizes Spark's JVM: use it with --engine spark", exit_codes.USAGE)
     if engine_choice is EngineChoice.spark:
         unavailable = (overrides, "--overrides"), (save_placement, "--save-placement"), (register, "--register")
         for given, option in unavailable:
@@ -153,7 +163,9 @@ def evaluate(
                 fail(f"{option} is not available with --engine spark", exit_codes.USAGE)
         from kamrules.cli.spark import evaluate_on_spark
 
-        evaluate_on_spark(engine, rules, str(accounts), output, output_format.value, input_format, crm, date, master)
+        evaluate_on_spark(
+            engine, rules, str(accounts), output, output_format.value, input_format, crm, date, master, driver_memory
+        )
         return
     if (
         overrides is None

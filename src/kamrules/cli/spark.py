@@ -20,7 +20,9 @@ from kamrules.cli.app import err, fail, report
 from kamrules.evaluation.engine import Engine
 
 
-def _spark_input(accounts: str, input_format: str | None, master: str | None) -> Any:
+def _spark_input(
+    accounts: str, input_format: str | None, master: str | None, driver_memory: str | None = None
+) -> Any:
     """The accounts as a Spark DataFrame (after the checks every Spark command makes)."""
     try:
         from kamrules.spark import require_pyspark
@@ -37,10 +39,15 @@ def _spark_input(accounts: str, input_format: str | None, master: str | None) ->
         )
     if not Path(accounts).exists():
         fail(f"no accounts file or directory at '{accounts}'", exit_codes.INVALID_INPUT)
-    from kamrules.spark.local import session
+    from kamrules.spark.local import check_memory, session
 
+    if driver_memory is not None:
+        try:
+            check_memory(driver_memory)
+        except ValueError as exc:
+            fail(f"--driver-memory: {exc}", exit_codes.USAGE)
     try:
-        spark = session(master)
+        spark = session(master, driver_memory=driver_memory)
     except Exception as exc:  # Spark reports a missing Java or a bad master in many ways
         fail(f"cannot start Spark (is Java 17 installed, and is the master right?): {exc}", exit_codes.USAGE)
     try:
@@ -74,12 +81,13 @@ def evaluate_on_spark(
     crm: str | None,
     date: dt.date,
     master: str | None,
+    driver_memory: str | None = None,
 ) -> None:
     if fmt != "parquet" or output is None:
         fail("--engine spark writes a Parquet directory: give --format parquet -o DIRECTORY", exit_codes.USAGE)
     if output.exists():
         fail(f"'{output}' exists: Spark writes a new directory (remove it, or give another)", exit_codes.USAGE)
-    df = _spark_input(accounts, input_format, master)
+    df = _spark_input(accounts, input_format, master, driver_memory)
     spark = df.sparkSession
     from kamrules.spark.runner import decide, summary
 

@@ -31,9 +31,15 @@ def decide(*args: Any, **kwargs: Any) -> Any:
     return run(*args, **kwargs)
 
 
-def session(master: str | None = None, *, app: str = "kamrules", partitions: int | None = None) -> Any:
+def session(
+    master: str | None = None,
+    *,
+    app: str = "kamrules",
+    partitions: int | None = None,
+    driver_memory: str | None = None,
+) -> Any:
     """A SparkSession for kamrules (see :func:`kamrules.spark.local.session`)."""
     require_pyspark()
     from kamrules.spark.local import session as make
 
-    return make(master, app=app, partitions=partitions)
+    return make(master, app=app, partitions=partitions, driver_memory=driver_memory)

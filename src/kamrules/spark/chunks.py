@@ -138,8 +138,8 @@ def _dtype(kind: str) -> pl.DataType:
 
 def finish(
     chunk: Chunk,
-    final: Sequence[int | None],
-    notes: Sequence[Sequence[str] | None],
+    final: pl.Series | Sequence[int | None],
+    notes: pl.Series | Sequence[Sequence[str] | None],
     repeats: Mapping[int, tuple[int, str, int]] | None = None,
 ) -> pl.DataFrame:
     """The chunk's output frame (records numbered 1.. within the chunk).
@@ -147,28 +147,35 @@ def finish(
     ``final`` and ``notes`` give, per chunk row, the tier after capacity and the capacity
     notes (None: the row took part in no ranking and keeps its tier). ``repeats`` maps a chunk
     row to (its record number, its account id, the line the id was first given at) for a
-    repeated account id: that row becomes the batch's error record."""
+    repeated account id: that row becomes the batch's error record.
+
+    Given as polars Series (a Spark task passes its Arrow columns), the placement stays in
+    columns: turning a chunk's notes into Python lists and back cost more than deciding it."""
     import polars as pl
 
     engine = chunk.columnar.engine
     if chunk.items is not None:
+        finals = final.to_list() if isinstance(final, pl.Series) else final
+        texts = notes.to_list() if isinstance(notes, pl.Series) else notes
         items: list[Outcome | AccountError] = []
         for row, item in enumerate(chunk.items):
-            tier = final[row]
-            if isinstance(item, Outcome) and (notes[row] or (tier is not None and tier != item.tier_index)):
-                item = item.placed(item.tier_index if tier is None else tier, notes[row] or ())
+            tier = finals[row]
+            if isinstance(item, Outcome) and (texts[row] or (tier is not None and tier != item.tier_index)):
+                item = item.placed(item.tier_index if tier is None else tier, texts[row] or ())
             items.append(item)
         frame = outcomes_frame(engine, items)
     else:
         assert chunk.decided is not None
-        given = [r for r in range(chunk.rows) if final[r] is not None]
-        placed = pl.DataFrame(
-            {
-                "row": given,
-                "tier": [final[r] for r in given],
-                "notes": [list(notes[r] or ()) for r in given],
-            },
-            schema={"row": pl.Int64, "tier": pl.Int64, "notes": pl.List(pl.String)},
+        placed = (
+            pl.DataFrame(
+                {
+                    "row": pl.int_range(0, chunk.rows, dtype=pl.Int64, eager=True),
+                    "tier": pl.Series(final, dtype=pl.Int64),
+                    "notes": pl.Series(notes, dtype=pl.List(pl.String)),
+                }
+            )
+            .filter(pl.col("tier").is_not_null())
+            .with_columns(pl.col("notes").fill_null(pl.lit([], dtype=pl.List(pl.String))))
         )
         frame = chunk.columnar.finish_chunk(chunk.decided, placed if engine.has_capacity else None)
     if repeats:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
     from kamrules.columnar.engine import ColumnarEngine
+    from kamrules.spark.runner import Timer
 
 MAX_KEY = 10**36
 """Exact score keys are Decimal(38, 0); a key above this could not be compared exactly."""
@@ -75,7 +76,7 @@ def _ordinal_suffix(place: Column) -> Column:
     )
 
 
-def place(columnar: ColumnarEngine, keys: DataFrame) -> DataFrame:
+def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None) -> DataFrame:
     """``row``, ``final`` (the tier after capacity) and ``notes`` (the capacity notes, in
     order) of every account that took part in a ranking; ``keys`` holds one row per decided
     account of the portfolio (repeats of an account id already left out)."""
@@ -122,11 +123,14 @@ def place(columnar: ColumnarEngine, keys: DataFrame) -> DataFrame:
         for i, (_, descending) in enumerate(order)
     ]
     tier_name = F.create_map(*[x for i, n in enumerate(names) for x in (F.lit(i), F.lit(n))])
+    if timer is not None:
+        timer.lap("placement: the portfolio's size and total weights, the contenders kept")
     for step in tiers:
         index, name, capacity, per_manager = step.index, step.name, step.capacity, step.per_manager
         in_tier = F.col("tier") == index
+        is_member = F.coalesce(in_tier & ~F.col("pinned"), F.lit(False))
         held = state.filter(in_tier & F.col("pinned"))
-        members = state.filter(in_tier & ~F.col("pinned"))
+        members = state.filter(is_member)
         counts: dict[bool, int] = {r[0]: r[1] for r in state.filter(in_tier).groupBy("pinned").count().collect()}
         n_held, m = int(counts.get(True, 0)), int(counts.get(False, 0))
         if m == 0:
@@ -182,17 +186,19 @@ def place(columnar: ColumnarEngine, keys: DataFrame) -> DataFrame:
         note = F.when(F.col("_accepted"), where).otherwise(
             F.concat(where, F.lit(": "), reason, F.lit(", so it falls to "), tier_name[F.col("_target")])
         )
-        moved = ranked.select(F.col("row").alias("_row"), F.col("_target"), note.alias("_note"))
-        state = (
-            state.join(moved, state["row"] == moved["_row"], "left")
-            .withColumn("tier", F.coalesce(F.col("_target"), F.col("tier")))
-            .withColumn(
-                "notes",
-                F.when(F.col("_note").isNotNull(), F.concat(F.col("notes"), F.array(F.col("_note")))).otherwise(
-                    F.col("notes")
-                ),
-            )
-            .drop("_row", "_target", "_note")
-            .localCheckpoint()
+        # the members move (or stay) with one more note; the others are as they were: a
+        # union, not a join of the whole state with the ranking
+        moved = ranked.select(
+            *[
+                F.col("_target").alias("tier")
+                if c == "tier"
+                else F.concat(F.col("notes"), F.array(note)).alias("notes")
+                if c == "notes"
+                else F.col(c)
+                for c in state.columns
+            ]
         )
+        state = state.filter(~is_member).unionByName(moved).localCheckpoint()
+        if timer is not None:
+            timer.lap(f"placement: {name} ranked ({m:,} contenders)")
     return state.filter(F.size("notes") > 0).select("row", F.col("tier").alias("final"), "notes")

@@ -67,33 +67,89 @@ def decide(
     for name in (ROW, FINAL, NOTES, FIRST):
         if name in df.columns:
             raise ValueError(f"the accounts DataFrame has a column '{name}', which kamrules uses for itself")
-    numbered = numbered_rows(df)
+    timer = Timer()
+    numbered, total = numbered_rows(df)
+    timer.lap("record numbers: one count per partition")
     if not engine.has_capacity and crm is None and not _repeats_an_id(df, engine):
         return numbered.mapInArrow(functools.partial(decide_batches, shipped, chunk_rows), out)
     from kamrules.spark.chunks import key_columns
     from kamrules.spark.placement import place
 
     key_schema = _key_schema(key_columns(columnar))
+    # the keys are decided once and kept (localCheckpoint is eager): every later job reads them
     keys = numbered.mapInArrow(functools.partial(key_batches, shipped, chunk_rows), key_schema).localCheckpoint()
-    first = keys.groupBy("account_id").agg(F.min("row").alias("_first"))
-    marked = keys.join(first, on="account_id").localCheckpoint()
-    repeats = marked.filter(F.col("row") != F.col("_first")).select(
-        F.col("row").alias("_r"), (F.col("_first")).alias(FIRST)
+    timer.lap("keys: decide every record up to capacity")
+    repeated = (
+        keys.groupBy("account_id")
+        .agg(F.min("row").alias("_first"), F.count("*").alias("_n"))
+        .filter(F.col("_n") > 1)
+        .drop("_n")
+        .localCheckpoint()
     )
-    contenders = marked.filter(F.col("row") == F.col("_first")).drop("_first")
-    placed = place(columnar, contenders).select(
-        F.col("row").alias("_p"), F.col("final").alias(FINAL), F.col("notes").alias(NOTES)
+    contenders = keys
+    repeats = None
+    if repeated.limit(1).count():
+        # rare (a bad export): only the records of repeated ids are joined, not the portfolio
+        marked = keys.join(repeated, on="account_id", how="left")
+        is_repeat = F.col("_first").isNotNull() & (F.col("row") != F.col("_first"))
+        repeats = marked.filter(is_repeat).select(F.col("row").alias("_r"), F.col("_first").alias(FIRST))
+        contenders = marked.filter(~is_repeat).drop("_first")
+    timer.lap("repeated account ids")
+    placed = place(columnar, contenders, timer).select(
+        F.col("row").alias("_row"), F.col("final").alias(FINAL), F.col("notes").alias(NOTES)
     )
-    info = placed.join(repeats, placed["_p"] == repeats["_r"], "full_outer").select(
-        F.coalesce(F.col("_p"), F.col("_r")).alias("_row"), FINAL, NOTES, FIRST
-    )
-    joined = numbered.join(info, numbered[ROW] == info["_row"], "left").drop("_row")
+    if repeats is None:
+        info = placed.withColumn(FIRST, F.lit(None).cast("long"))
+    else:
+        info = placed.join(repeats, placed["_row"] == repeats["_r"], "full_outer").select(
+            F.coalesce(F.col("_row"), F.col("_r")).alias("_row"), FINAL, NOTES, FIRST
+        )
+    # both sides hashed on the record number into as many partitions as the second pass wants
+    # (Spark's session-wide shuffle partitions, and the coalescing of them, do not decide it)
+    parts = finish_partitions(df, total)
+    joined = numbered.repartition(parts, ROW).join(
+        info.repartition(parts, "_row"), numbered[ROW] == info["_row"], "left"
+    ).drop("_row")
     return joined.mapInArrow(functools.partial(finish_batches, shipped, chunk_rows), out)
 
 
-def numbered_rows(df: DataFrame) -> DataFrame:
+FINISH_ROWS = 250_000
+"""The second pass aims at partitions of about this many rows (several chunks each)."""
+
+
+def finish_partitions(df: DataFrame, total: int) -> int:
+    """How many partitions the second pass decides in: at least two per core Spark has (so a
+    slow partition does not leave a core idle at the end), more for a large portfolio, so
+    that a partition holds about ``FINISH_ROWS`` records."""
+    cores = max(1, int(df.sparkSession.sparkContext.defaultParallelism))
+    return max(2 * cores, -(-total // FINISH_ROWS))
+
+
+class Timer:
+    """Wall time of each Spark job ``decide`` runs, written to stderr when the environment
+    variable ``KAMRULES_SPARK_TIMES`` is set (to see where a run's time goes)."""
+
+    def __init__(self) -> None:
+        import os
+        import time
+
+        self.enabled = bool(os.environ.get("KAMRULES_SPARK_TIMES"))
+        self.clock = time.perf_counter
+        self.last = self.clock()
+
+    def lap(self, what: str) -> None:
+        if not self.enabled:
+            return
+        import sys
+
+        now = self.clock()
+        print(f"kamrules.spark: {now - self.last:7.2f} s  {what}", file=sys.stderr)
+        self.last = now
+
+
+def numbered_rows(df: DataFrame) -> tuple[DataFrame, int]:
     """``df`` with its record numbers (0-based) in ``__kam_row``: partition offsets from one
-    count per partition, plus each row's position in its partition."""
+    count per partition, plus each row's position in its partition; and the number of rows."""
     from pyspark.sql import functions as F
 
     mid = F.monotonically_increasing_id()
@@ -107,9 +163,9 @@ def numbered_rows(df: DataFrame) -> DataFrame:
         offsets += [F.lit(partition), F.lit(total)]
         total += count
     if not offsets:
-        return tagged
+        return tagged, 0
     start = F.create_map(*offsets)[F.shiftright(F.col(ROW), 33)]
-    return tagged.withColumn(ROW, start + F.col(ROW).bitwiseAND((1 << 33) - 1))
+    return tagged.withColumn(ROW, start + F.col(ROW).bitwiseAND((1 << 33) - 1)), total
 
 
 def _repeats_an_id(df: DataFrame, engine: Any) -> bool:
@@ -230,26 +286,25 @@ def finish_batches(shipped: Payload, chunk_rows: int, batches: Iterable[Any]) ->
     as_of = dt.date.fromisoformat(shipped["as_of"])
     schema = arrow_schema(output_columns(engine))
     for table in _chunks(batches, chunk_rows):
-        frame, rows = _frame(table, (ROW, FINAL, NOTES, FIRST))
-        finals = table.column(FINAL).to_pylist()
-        notes = table.column(NOTES).to_pylist()
-        firsts = table.column(FIRST).to_pylist()
+        whole, rows = _frame(table, ())
+        frame = whole.drop(ROW, FINAL, NOTES, FIRST)
         chunk = decide_chunk(columnar, frame, as_of)
-        repeats = _repeats(chunk, rows.to_list(), firsts)
-        yield from to_batches(_numbered(finish(chunk, finals, notes, repeats), rows), schema)
+        repeats = _repeats(chunk, rows, whole.get_column(FIRST))
+        finished = finish(chunk, whole.get_column(FINAL), whole.get_column(NOTES), repeats)
+        yield from to_batches(_numbered(finished, rows), schema)
 
 
-def _repeats(chunk: Any, rows: list[int], firsts: list[int | None]) -> Mapping[int, tuple[int, str, int]]:
-    """The repeated account ids of a chunk: row -> (record number, id, line first given at)."""
+def _repeats(chunk: Any, rows: Any, firsts: Any) -> Mapping[int, tuple[int, str, int]]:
+    """The repeated account ids of a chunk: row -> (record number, id, line first given at);
+    ``rows`` and ``firsts`` are the chunk's record numbers and first records (polars Series,
+    ``firsts`` null where the id is not a repeat, which is nearly everywhere)."""
     from kamrules.spark.chunks import account_id
 
     result: dict[int, tuple[int, str, int]] = {}
-    for local, first in enumerate(firsts):
-        if first is None:
-            continue
+    for local in firsts.is_not_null().arg_true().to_list():
         given = account_id(chunk, local)
         assert given is not None
-        result[local] = (rows[local] + 1, given, first + 1)
+        result[local] = (int(rows[local]) + 1, given, int(firsts[local]) + 1)
     return result
 
 
