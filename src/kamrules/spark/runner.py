@@ -107,9 +107,8 @@ def decide(
     # both sides hashed on the record number into as many partitions as the second pass wants
     # (Spark's session-wide shuffle partitions, and the coalescing of them, do not decide it)
     parts = finish_partitions(df, total)
-    joined = numbered.repartition(parts, ROW).join(
-        info.repartition(parts, "_row"), numbered[ROW] == info["_row"], "left"
-    ).drop("_row")
+    side = info.repartition(parts, "_row")
+    joined = numbered.repartition(parts, ROW).join(side, numbered[ROW] == info["_row"], "left").drop("_row")
     return joined.mapInArrow(functools.partial(finish_batches, shipped, chunk_rows), out)
 
 
