@@ -96,6 +96,11 @@ def test_refusals(spark: Any, partitioned: Path, tmp_path: Path) -> None:
     assert code == exit_codes.USAGE and "convert" in err
     code, err = invoke(*base[:3], "--master", "local[2]", "-f", "parquet", "-o", str(tmp_path / "y"))
     assert code == exit_codes.USAGE and "--engine spark" in err
+    code, err = invoke(*base[:3], "--driver-memory", "4g", "-f", "parquet", "-o", str(tmp_path / "y"))
+    assert code == exit_codes.USAGE and "--driver-memory" in err and "--engine spark" in err
+    code, err = invoke(*base, "--driver-memory", "lots", "-f", "parquet", "-o", str(tmp_path / "z"))
+    assert code == exit_codes.USAGE and "'lots' is not a size like 4g" in err
+    assert not (tmp_path / "z").exists()
 
 
 def test_without_the_extra_the_message_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
