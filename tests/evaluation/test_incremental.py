@@ -23,7 +23,7 @@ from kamrules.rulebook import Rulebook
 from tests.conftest import ROOT
 
 START = dt.date(2026, 11, 1)
-KINDS = ["revenue", "fit", "unset", "stage", "review", "plan", "late", "stance", "met", "left", "added"]
+KINDS = ["revenue", "fit", "unset", "stage", "review", "plan", "late", "stance", "role", "met", "left", "added"]
 KINDS += ["override", "revoke", "tier", "nothing"]
 STANCES = ["mentor", "supporter", "neutral", "non_supporter", "enemy"]
 STAGES = ["pre_sales", "contract_negotiation", "implementation_delivery", "review", "exploitation"]
@@ -81,12 +81,14 @@ def change(raw: dict[str, Any], rng: random.Random, day: dt.date) -> dict[str, A
         else:  # a date after the as-of date: the account is refused, as a full evaluation refuses it
             plan["actuals_updated"] = (day + dt.timedelta(days=3)).isoformat()
         new["plan"] = plan
-    elif kind in ("stance", "met", "left") and contacts:
+    elif kind in ("stance", "role", "met", "left") and contacts:
         i = rng.randrange(len(contacts))
         if kind == "left":
             del contacts[i]
         elif kind == "stance":
             contacts[i] = {**contacts[i], "stance": rng.choice(STANCES)}
+        elif kind == "role":
+            contacts[i] = {**contacts[i], "role": rng.choice(["decision_maker", "user", "champion"])}
         else:
             contacts[i] = {**contacts[i], "last_contacted": when}
         new["contacts"] = contacts
@@ -107,19 +109,26 @@ def change(raw: dict[str, Any], rng: random.Random, day: dt.date) -> dict[str, A
 
 
 def shared(engine: Engine, raw: dict[str, Any], before: dict[str, Any], record: Any) -> Any:
-    """``raw`` validated, with every nested record and contact that is the same object in
+    """``raw`` validated, with every nested record and list item that is the same object in
     ``before`` replaced by its instance in ``record`` (``before`` validated), as the monitor
     builds its records."""
-    fresh = engine.validate(raw)
-    update: dict[str, Any] = {}
-    for name in type(fresh).model_fields:
-        value, old = raw.get(name), before.get(name)
-        if value is old and value is not None:
-            update[name] = getattr(record, name)
-        elif isinstance(value, list) and isinstance(old, list) and name == "contacts":
-            kept = {id(item): done for item, done in zip(old, getattr(record, name), strict=True)}
-            update[name] = [kept.get(id(item), new) for item, new in zip(value, getattr(fresh, name), strict=True)]
-    return fresh.model_copy(update=update)
+    return share(raw, before, record, engine.validate(raw))
+
+
+def share(value: Any, before: Any, old: Any, new: Any) -> Any:
+    if value is before and value is not None:
+        return old
+    if isinstance(value, dict) and isinstance(before, dict) and old is not None and new is not None:
+        update = {
+            name: share(value.get(name), before.get(name), getattr(old, name), getattr(new, name))
+            for name in type(new).model_fields
+            if isinstance(value.get(name), dict | list)
+        }
+        return new.model_copy(update=update)
+    if isinstance(value, list) and isinstance(before, list) and old is not None and new is not None:
+        kept = {id(item): done for item, done in zip(before, old, strict=True)}
+        return [kept.get(id(item), done) for item, done in zip(value, new, strict=True)]
+    return new
 
 
 def decided(engine: Engine, record: Any, as_of: dt.date, previous: Any = None, after: bool = False) -> Any:
@@ -188,7 +197,26 @@ def test_a_change_to_one_fact_keeps_the_rows_of_rules_that_do_not_read_it(rules:
 def test_reads_of_names_top_level_facts_scores_and_the_date(rules: Rulebook) -> None:
     schema = rules.schema
     reads = reads_of("count(contacts, key_player and stance == 'supporter') >= 1 and plan.version >= 1", schema)
-    assert reads.facts == {"contacts", "plan"} and not reads.scores and not reads.today
+    assert reads.facts == {"contacts", "contacts.key_player", "contacts.stance", "plan.version"}
+    assert not reads.scores and not reads.today
     reads = reads_of("score.attractiveness >= 50 or days_since(plan.last_reviewed) <= 30", schema)
-    assert reads.facts == {"plan"} and reads.scores and reads.today
+    assert reads.facts == {"plan.last_reviewed"} and reads.scores and reads.today
+    nested = reads_of("all(plan.objectives, present(owner)) and any(contacts, account.stage == 'review')", schema)
+    assert nested.facts == {"plan.objectives", "contacts", "stage"}
     assert reads_of("annual_revenue > 1000000", schema).facts == {"annual_revenue"}
+
+
+def test_changed_names_the_facts_inside_the_plan_and_the_contacts(rules: Rulebook) -> None:
+    engine = Engine(rules)
+    raw = examples()[20]
+    record = engine.validate(raw)
+    dependencies = engine.dependencies
+    contacts = list(raw["contacts"])
+    contacts[1] = {**contacts[1], "last_contacted": "2026-11-01"}
+    met = shared(engine, {**raw, "contacts": contacts}, raw, record)
+    assert dependencies.changed(record, met) == {"contacts.last_contacted"}
+    plan = {**raw["plan"], "revenue_actual": 1.0}
+    assert dependencies.changed(record, shared(engine, {**raw, "plan": plan}, raw, record)) == {"plan.revenue_actual"}
+    left = shared(engine, {**raw, "contacts": raw["contacts"][1:]}, raw, record)
+    assert {"contacts", "contacts.stance", "contacts.key_player"} <= dependencies.changed(record, left)
+    assert dependencies.changed(record, shared(engine, dict(raw), raw, record)) == set()

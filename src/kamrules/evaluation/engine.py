@@ -269,7 +269,7 @@ class Engine:
             dirty = reuse.dirty
         derived = track.derived_of(record) if track is not None else None
         if previous is not None and track is not None and derived != previous._derived:
-            dirty = dirty | track.by_fact.get("contacts", frozenset())
+            dirty = dirty | track.derived_dirty
         cards: list[CardRow] = []
         scores: dict[str, Fraction] = {}
         exact: dict[str, tuple[int, int]] = {}

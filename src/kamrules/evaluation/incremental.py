@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kamrules.expressions.nodes import Call, Field, children
+from kamrules.expressions.nodes import Aggregate, Call, Field, Node, children
 from kamrules.expressions.parser import parse
 from kamrules.expressions.typecheck import TypeChecker
 from kamrules.facts.records import FactRecord
@@ -53,27 +53,52 @@ class Reads:
     """What one expression reads."""
 
     facts: frozenset[str]
-    """The account's top-level facts (``plan`` for any plan fact, ``contacts`` for a contact's)."""
+    """The account's facts, two levels deep: ``annual_revenue``, ``plan.last_reviewed``,
+    ``plan.reviews`` (the list, and any fact of its items), ``contacts`` (which contacts
+    there are), ``contacts.stance`` (a contact's fact), ``plan`` (the plan itself)."""
     scores: bool
     today: bool
 
 
+def _key(path: Iterable[str]) -> str:
+    """A fact as the dependencies name it: two levels deep at most (``plan.reviews``,
+    ``contacts.stance``); deeper facts count as the one at the second level."""
+    return ".".join(list(path)[:2])
+
+
 def reads_of(source: str, schema: FactSchema, item: RecordType | None = None) -> Reads:
     """What ``source`` reads, from its checked tree (``item``: an item-mode expression)."""
-    stack = [TypeChecker(schema, allow_scores=True, item=item).check(parse(source))]
     facts: set[str] = set()
-    scores = today = False
-    while stack:
-        node = stack.pop()
+    flags = {"scores": False, "today": False}
+
+    def walk(node: Node, lists: dict[int, str]) -> None:
         if isinstance(node, Field):
             if node.namespace == "account" and node.path:
-                facts.add(node.path[0])
+                facts.add(_key(node.path))
             elif node.namespace == "score":
-                scores = True
-        elif isinstance(node, Call) and node.name in TIME_FUNCTIONS:
-            today = True
-        stack.extend(children(node))
-    return Reads(frozenset(facts), scores, today)
+                flags["scores"] = True
+            elif node.namespace == "item" and node.level in lists and node.path:
+                facts.add(_key([*lists[node.level].split("."), *node.path]))
+            return
+        if isinstance(node, Call) and node.name in TIME_FUNCTIONS:
+            flags["today"] = True
+        if isinstance(node, Aggregate):
+            items = node.items
+            if items.namespace == "item" and items.level in lists:
+                listed = ".".join([lists[items.level], *items.path])
+            else:
+                listed = ".".join(items.path)
+            facts.add(_key(listed.split(".")))  # the list itself: its items, as many as there are
+            inner = {**lists, node.level: listed}
+            for child in (node.value, node.where):
+                if child is not None:
+                    walk(child, inner)
+            return
+        for child in children(node):
+            walk(child, lists)
+
+    walk(TypeChecker(schema, allow_scores=True, item=item).check(parse(source)), {})
+    return Reads(frozenset(facts), flags["scores"], flags["today"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,21 +152,49 @@ class Dependencies:
             for fact in r.facts:
                 by_fact.setdefault(fact, set()).add(number)
         self.by_fact = {fact: frozenset(numbers) for fact, numbers in by_fact.items()}
+        below: dict[str, set[str]] = {}
+        for fact in by_fact:
+            top, _, rest = fact.partition(".")
+            if rest:
+                below.setdefault(top, set()).add(fact)
+        self._below = {top: frozenset(facts) for top, facts in below.items()}
+        """The facts read inside each top-level fact (``plan`` -> ``plan.reviews``, ...)."""
         self.by_today = frozenset(n for n, r in enumerate(reads) if r.today)
         self.by_scores = frozenset(n for n, r in enumerate(reads) if r.scores)
         self.derived: tuple[str, ...] = ("key_player", "supportive") if engine.derives else ()
         """The contacts' derived facts, computed in place on each contact."""
         self._derived_getter = operator.attrgetter(*self.derived) if self.derived else None
+        self.derived_dirty = frozenset().union(*(by_fact.get(f"contacts.{name}", set()) for name in self.derived))
+        """The rules to compute again when a contact's derived facts moved."""
         self.fields = tuple(schema.account.fields)
         self._scans = {fact: _scan_of(engine, fact) for fact in _dated_facts(engine.past_dates)}
 
     def changed(self, before: Any, after: Any) -> set[str]:
-        """The top-level facts whose values differ between two validated records (of one
-        model: its field values are the instances' ``__dict__``)."""
+        """The facts whose values differ between two validated records of one model (its
+        field values are the instances' ``__dict__``), named as :class:`Reads` names them.
+
+        Inside a nested record (the plan), the facts that differ; inside a list of records
+        of the same length (the contacts), the facts that differ in the items at the same
+        place: an aggregate reads which items there are (the list's own name) and their
+        facts it names, so a change to one contact's meeting date leaves a count of
+        supportive decision makers standing. The derived contact facts are not compared
+        here: they are computed in place, afterwards (:meth:`derived_of`)."""
         if type(before) is not type(after):
-            return set(self.fields)
+            return set(self.fields) | set().union(*self._below.values())
         now = after.__dict__
-        return {name for name, a in before.__dict__.items() if (b := now[name]) is not a and not _same(a, b)}
+        out: set[str] = set()
+        for name, a in before.__dict__.items():
+            b = now[name]
+            if b is a or _same(a, b):
+                continue
+            if name in self._below:
+                inner = _inside(name, a, b, self.derived if name == "contacts" else ())
+                if inner is not None:
+                    out |= inner
+                    continue
+                out |= self._below[name]
+            out.add(name)
+        return out
 
     def derived_of(self, record: Any) -> tuple[Any, ...] | None:
         """The contacts' derived facts as they stand, to tell next time whether they moved."""
@@ -158,7 +211,8 @@ class Dependencies:
     def scan(self, changed: Iterable[str]) -> Callable[[Any, dt.date], bool]:
         """A future-date scan of the changed facts only: the previous outcome was decided
         as of a date no later than this one, and no date it read lay after it."""
-        finders = [self._scans[fact] for fact in changed if fact in self._scans]
+        tops = {fact.partition(".")[0] for fact in changed}
+        finders = [self._scans[fact] for fact in tops if fact in self._scans]
         if not finders:
             return _nothing
         if len(finders) == 1:
@@ -168,6 +222,29 @@ class Dependencies:
 
 def _nothing(record: Any, as_of: dt.date) -> bool:
     return False
+
+
+def _inside(name: str, a: Any, b: Any, skip: tuple[str, ...]) -> set[str] | None:
+    """The facts that differ inside two values of a nested record or list of records, as
+    ``name.fact``; None when they differ as a whole (one missing, lists of other lengths)."""
+    if isinstance(a, FactRecord) and isinstance(b, FactRecord) and type(a) is type(b):
+        pairs = [(a, b)]
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not y]
+        if not all(isinstance(x, FactRecord) and type(x) is type(y) for x, y in pairs):
+            return None
+    else:
+        return None
+    out: set[str] = set()
+    for x, y in pairs:
+        later = y.__dict__
+        for fact, value in x.__dict__.items():
+            if fact in skip:
+                continue
+            other = later[fact]
+            if other is not value and not _same(value, other):
+                out.add(f"{name}.{fact}")
+    return out
 
 
 def _same(a: Any, b: Any) -> bool:
