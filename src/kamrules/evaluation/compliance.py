@@ -133,6 +133,9 @@ def evaluate_checks(
                 continue
         kept = keep[number] if keep is not None else None
         if kept is not None and kept[0] == APPLIES:
+            if check.within_days is None:  # its value is whether it passed
+                rows.append(kept)
+                continue
             value, evidence = kept[2], kept[3]
         else:
             value, evidence = check.condition.evaluate(record, scores, as_of)

@@ -185,7 +185,7 @@ class Dependencies:
         out: set[str] = set()
         for name, a in before.__dict__.items():
             b = now[name]
-            if b is a or _same(a, b):
+            if b is a or (type(a) in _PLAIN and type(b) is type(a) and a == b) or _same(a, b):
                 continue
             if name in self._below:
                 inner = _inside(name, a, b, self.derived if name == "contacts" else ())
@@ -245,6 +245,10 @@ def _inside(name: str, a: Any, b: Any, skip: tuple[str, ...]) -> set[str] | None
             if other is not value and not _same(value, other):
                 out.add(f"{name}.{fact}")
     return out
+
+
+_PLAIN = frozenset({str, int, float, bool, dt.date})
+"""Value types compared by equality at once (a validation makes new objects of them)."""
 
 
 def _same(a: Any, b: Any) -> bool:
