@@ -55,6 +55,7 @@ SEEN_PER_ACCOUNT = 32
 """How many recent event ids each account remembers to ignore a redelivery. Bounded so that
 memory stays flat however long the stream; a sink deduplicates alerts by their id as well."""
 
+_DAY = dt.timedelta(days=1)
 _REVIEW_RANK = {"none": 0, "ok": 0, "due_soon": 1, "overdue": 2, "escalated": 3}
 _REVIEW_KIND = {"due_soon": "review_due_soon", "overdue": "review_overdue", "escalated": "review_escalated"}
 
@@ -250,6 +251,16 @@ class Monitor:
         if "review_overdue" in self.rules:  # a late review is told once, as a review
             plan_checks = [i for i in plan_checks if i not in self._review_checks]
         self._plan_checks = plan_checks
+        self._leads: dict[tuple[str, str], int] = {}
+        """Lead days by alert kind and tier, as the rules give them (read once)."""
+        self._review_plan = tuple(
+            (i, checks[i].spec.id, dt.timedelta(days=d) if (d := checks[i].within_days) is not None else None)
+            for i in self._review_checks
+        )
+        review_set = set(self._review_checks)
+        self._wake_plan = tuple(
+            (i, dt.timedelta(days=d), i in review_set) for i in fresh if (d := checks[i].within_days) is not None
+        )
         fields = rulebook.schema.account.fields.values()
         self._nested = tuple(f.name for f in fields if isinstance(f.type, RecordType | ListType))
         validator = self.engine.validator
@@ -453,8 +464,11 @@ class Monitor:
                     f"segment changed from {old.segment} to {new.segment}",
                     {"from": old.segment, "to": new.segment},
                 )
+            old_rows, new_rows = old._check_rows, new._check_rows
             for i in self._plan_checks:
-                before, after = old._check_rows[i], new._check_rows[i]
+                before, after = old_rows[i], new_rows[i]
+                if before is after:  # kept by evaluate_after: unchanged
+                    continue
                 failed_before = before[0] == APPLIES and before[1] is False
                 if after[0] == APPLIES and after[1] is False and not failed_before:
                     raised.add("plan_check_failing", engine.checks[i].spec.id, None, None, check=i)
@@ -490,34 +504,34 @@ class Monitor:
         self._override(raised, new, today)
 
     def _lead(self, kind: str, tier: str) -> int:
-        rule = self.rules[kind][1]
-        lead = rule.lead_days
-        if isinstance(lead, dict):
-            return lead.get(tier, 0)
-        return lead or 0
+        found = self._leads.get((kind, tier))
+        if found is None:
+            lead = self.rules[kind][1].lead_days
+            found = self._leads[(kind, tier)] = lead.get(tier, 0) if isinstance(lead, dict) else lead or 0
+        return found
 
     def _reviews(self, raised: _Raised, new: Outcome, today: dt.date) -> None:
         account = raised.account
         states: dict[str, str] = {}
-        for i in self._review_checks:
-            check = self.engine.checks[i]
-            kind, passed, value, _ = new._check_rows[i]
+        rows = new._check_rows
+        soon_rule = "review_due_soon" in self.rules
+        escalate = self.rules.get("review_escalated")
+        before_states = account.reviews
+        for i, check_id, within in self._review_plan:
+            kind, passed, value, _ = rows[i]
             state = "none"
-            if kind == APPLIES and isinstance(value, dt.date) and check.within_days is not None:
-                due = value + dt.timedelta(days=check.within_days)
+            if kind == APPLIES and isinstance(value, dt.date) and within is not None:
+                due = value + within
                 if passed:
-                    soon = "review_due_soon" in self.rules and (due - today).days <= self._lead(
-                        "review_due_soon", new.tier
-                    )
+                    soon = soon_rule and (due - today).days <= self._lead("review_due_soon", new.tier)
                     state = "due_soon" if soon else "ok"
                 else:
                     late = (today - due).days
-                    escalate = self.rules.get("review_escalated")
                     state = "escalated" if escalate and late >= (escalate[1].after_days or 0) else "overdue"
-            states[check.spec.id] = state
-            before = account.reviews.get(check.spec.id, "none")
-            if _REVIEW_RANK[state] > _REVIEW_RANK[before] and _REVIEW_KIND[state] in self.rules:
-                raised.add(_REVIEW_KIND[state], check.spec.id, None, None, check=i)
+            states[check_id] = state
+            worse = _REVIEW_RANK[state] > _REVIEW_RANK[before_states.get(check_id, "none")]
+            if worse and _REVIEW_KIND[state] in self.rules:
+                raised.add(_REVIEW_KIND[state], check_id, None, None, check=i)
         account.reviews = states
 
     def _override(self, raised: _Raised, new: Outcome, today: dt.date) -> None:
@@ -554,17 +568,18 @@ class Monitor:
         if outcome is None:
             return
         candidates: list[dt.date] = []
-        for i in self._fresh:
-            kind, _, value, _ = outcome._check_rows[i]
-            within = self.engine.checks[i].within_days
-            if kind != APPLIES or not isinstance(value, dt.date) or within is None:
+        rows = outcome._check_rows
+        soon_rule = "review_due_soon" in self.rules
+        escalate = self.rules.get("review_escalated")
+        for i, within, review in self._wake_plan:
+            kind, _, value, _ = rows[i]
+            if kind != APPLIES or not isinstance(value, dt.date):
                 continue
-            due = value + dt.timedelta(days=within)
-            candidates.append(due + dt.timedelta(days=1))
-            if i in self._review_checks:
-                if "review_due_soon" in self.rules:
+            due = value + within
+            candidates.append(due + _DAY)
+            if review:
+                if soon_rule:
                     candidates.append(due - dt.timedelta(days=self._lead("review_due_soon", outcome.tier)))
-                escalate = self.rules.get("review_escalated")
                 if escalate is not None:
                     candidates.append(due + dt.timedelta(days=(escalate[1].after_days or 0)))
         record: Any = outcome.record
