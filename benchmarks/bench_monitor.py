@@ -17,6 +17,11 @@ first load and at each quarter of the mixed phase: flat memory means no growth p
 once every account has been seen. The garbage collector is handled as ``kamrules watch``
 handles it (``collector_settled``: the state frozen after the load and every
 ``SETTLE_EVERY`` events); ``--gc default`` leaves CPython's defaults, for comparison.
+
+Each event re-decides its account with ``Engine.evaluate_after``, which keeps the results of
+the rules that read nothing the event changed (docs/decisions.md, entry 43);
+``--full-evaluate`` decides every event with a whole ``Engine.evaluate`` instead, for
+comparison (the alerts are the same: ``--digest`` prints a hash of every alert and decision).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import hashlib
 import json
 import os
 import random
@@ -180,10 +186,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--gc", choices=["watch", "default"], default="watch", help="the collector as watch sets it")
+    parser.add_argument("--full-evaluate", action="store_true", help="decide with Engine.evaluate, keeping nothing")
+    parser.add_argument("--digest", action="store_true", help="print a hash of the alerts and final decisions")
     args = parser.parse_args()
     if not args.no_pin and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     monitor = Monitor(kamrules.load_rulebook(args.rules))
+    if args.full_evaluate:
+        engine = monitor.engine
+        engine.evaluate_after = lambda previous, record, as_of: engine.evaluate(record, as_of)  # type: ignore[method-assign]
+    digest = hashlib.sha256()
     records = accounts(args.accounts)
     t0 = time.perf_counter()
     loaded = 0
@@ -217,9 +229,14 @@ def main() -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         for event in mixed_events(plan, args.events, args.per_day, seed=7):
             try:
-                alerts += len(monitor.handle(event))
+                raised = monitor.handle(event)
             except EventRefusedError:
                 refused += 1
+            else:
+                alerts += len(raised)
+                if args.digest:
+                    for alert in raised:
+                        digest.update(alert.model_dump_json().encode())
             handled += 1
             if args.gc == "watch" and handled % SETTLE_EVERY == 0:
                 settle()
@@ -232,7 +249,13 @@ def main() -> None:
                     f"  RSS {memory[-1]:,.0f} MB  {alerts:,} alerts, {refused:,} refused; stored: {kept[-1]}"
                 )
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if args.digest:
+        for account_id in sorted(monitor.accounts):
+            outcome = monitor.accounts[account_id].outcome
+            digest.update((outcome.decision_json() if outcome is not None else "undecided").encode())
     figures.update(
+        full_evaluate=args.full_evaluate,
+        digest=digest.hexdigest()[:16] if args.digest else None,
         events=handled,
         events_per_s=round(handled / elapsed),
         events_per_cpu_s=round(handled / cpu),
