@@ -16,7 +16,8 @@ time says what one free core would do), and resident memory (RSS, from /proc) af
 first load and at each quarter of the mixed phase: flat memory means no growth per event
 once every account has been seen. The garbage collector is handled as ``kamrules watch``
 handles it (``collector_settled``: the state frozen after the load and every
-``SETTLE_EVERY`` events); ``--gc default`` leaves CPython's defaults, for comparison.
+``SETTLE_EVERY`` events, and each event's young objects collected and the survivors frozen
+after it, ``settle_event``); ``--gc default`` leaves CPython's defaults, for comparison.
 
 Each event re-decides its account with ``Engine.evaluate_after``, which keeps the results of
 the rules that read nothing the event changed (docs/decisions.md, entry 43);
@@ -41,7 +42,7 @@ from typing import Any
 import kamrules
 from kamrules.monitor.events import events_for_record
 from kamrules.monitor.monitor import EventRefusedError, Monitor
-from kamrules.monitor.watch import SETTLE_EVERY, collector_settled
+from kamrules.monitor.watch import SETTLE_EVERY, collector_settled, settle_event
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_THRESHOLDS = gc.get_threshold()
@@ -238,8 +239,10 @@ def main() -> None:
                     for alert in raised:
                         digest.update(alert.model_dump_json().encode())
             handled += 1
-            if args.gc == "watch" and handled % SETTLE_EVERY == 0:
-                settle()
+            if args.gc == "watch":
+                settle_event()
+                if handled % SETTLE_EVERY == 0:
+                    settle()
             if handled in quarters:
                 elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
                 memory.append(round(rss_mb(), 1))
