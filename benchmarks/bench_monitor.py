@@ -20,7 +20,7 @@ handles it (``collector_settled``: the state frozen after the load and every
 after it, ``settle_event``); ``--gc default`` leaves CPython's defaults, for comparison.
 
 Each event re-decides its account with ``Engine.evaluate_after``, which keeps the results of
-the rules that read nothing the event changed (docs/decisions.md, entry 44);
+the rules that read nothing the event changed (docs/decisions.md, entry 45);
 ``--full-evaluate`` decides every event with a whole ``Engine.evaluate`` instead, for
 comparison (the alerts are the same: ``--digest`` prints a hash of every alert and decision).
 """

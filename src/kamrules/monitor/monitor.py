@@ -414,7 +414,7 @@ class Monitor:
         # (key_player) the new decision computes again: read who was a key player first.
         players = _key_players(old) if left is not None and old is not None else []
         try:
-            # the rules whose facts this event left alone keep their results (decision 44)
+            # the rules whose facts this event left alone keep their results (decision 45)
             outcome: Outcome | None = self.engine.evaluate_after(old, record, today)
         except InvalidRecord:  # not decidable yet (a required fact missing): folded, not decided
             outcome = None
