@@ -5,6 +5,7 @@ worker that cannot work is an error in words."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,8 @@ def test_a_worker_that_dies_stops_the_run_in_words() -> None:
         written.append(rows)
         for child in multiprocessing.active_children():
             assert child.pid is not None
-            os.kill(child.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it ended between the listing and the kill
+                os.kill(child.pid, signal.SIGKILL)
 
     chunks = recipes(ROOT / "examples" / "accounts.jsonl", "jsonl", compiled.nested, 40)
     with pytest.raises(WorkerError, match="a worker process stopped before finishing its chunks"):
