@@ -20,7 +20,7 @@ import csv
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from kamrules.columnar.chunks import DecidedChunk, place_keys
 from kamrules.columnar.output import summarise, unknown_columns
 from kamrules.portfolio.batch import Summary, repeated_account
 from kamrules.portfolio.frames import Table, from_frame, from_records, text_table
+from kamrules.portfolio.placement import Placed
 from kamrules.portfolio.sources import CSV_FIELD_LIMIT, SourceError, open_text, read_records
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from kamrules.columnar.engine import ColumnarEngine
+    from kamrules.evaluation.engine import Engine
 
 CHUNK_ROWS = 50_000
 """Records decided at once: large enough that polars' per-call costs vanish, small enough
@@ -67,6 +69,75 @@ class Streamed:
     per_account_rows: int
     chunks: int
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Tally:
+    """What a streamed run counts as its chunks pass, serial or on workers: one account of
+    the run, so that both end in the same summary, placement and fallback note."""
+
+    timings: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    reasons: Counter[str] = field(default_factory=Counter)
+    nested_problem: str | None = None
+    unknown: dict[str, None] = field(default_factory=dict)
+    keys: list[pl.DataFrame] = field(default_factory=list)
+    slow: int = 0
+    read: int = 0
+    summary: Summary = field(default_factory=Summary)
+
+    def decided(
+        self,
+        rows: int,
+        keys: pl.DataFrame,
+        unknown: Sequence[str],
+        reasons: Mapping[str, int],
+        nested_problem: str | None,
+        slow: int,
+        timings: Mapping[str, float],
+    ) -> None:
+        """A chunk decided up to capacity (its repeated ids already left out of ``keys``)."""
+        for name, seconds in timings.items():
+            self.timings[name] += seconds
+        for column in unknown:
+            self.unknown.setdefault(column)
+        self.reasons.update(reasons)
+        self.nested_problem = self.nested_problem or nested_problem
+        self.slow += slow
+        self.read += rows
+        self.keys.append(keys)
+
+    def place(self, engine: Engine) -> tuple[pl.DataFrame | None, Placed | None]:
+        """Every decided chunk's keys placed at once; the keys are let go after."""
+        import polars as pl
+
+        clock = time.perf_counter()
+        all_keys = pl.concat(self.keys) if self.keys else None
+        self.keys.clear()
+        placed = place_keys(engine, all_keys, all_keys.height) if all_keys is not None else (None, None)
+        self.timings["capacity"] += time.perf_counter() - clock
+        return placed
+
+    def write(self, engine: Engine, rows: pl.DataFrame, write: Callable[[pl.DataFrame], None]) -> None:
+        """A finished chunk counted in the summary, then written."""
+        clock = time.perf_counter()
+        _add(self.summary, summarise(engine, rows, []))
+        self.timings["output"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        write(rows)
+        self.timings["write"] += time.perf_counter() - clock
+
+    def streamed(self, portfolio: Placed | None, chunks: int) -> Streamed:
+        """The run's end: its summary, placement and the note on rows decided per account."""
+        self.summary.unknown_columns = list(self.unknown)
+        if portfolio is not None and portfolio.placement.tiers:
+            self.summary.placement = portfolio.placement
+        fallback = None
+        if self.slow:
+            parts = [f"{count} {reason}" for reason, count in self.reasons.items()]
+            fallback = f"{self.slow} of {self.read} rows were decided per account: " + "; ".join(parts)
+            if self.nested_problem is not None:
+                fallback += f" (nested facts are not read in columns: {self.nested_problem})"
+        return Streamed(self.summary, fallback, self.slow, chunks, dict(self.timings))
 
 
 def pieces(path: Path, kind: str, nested: Sequence[str], rows: int | None = None) -> Iterator[Piece]:
@@ -263,62 +334,37 @@ def _stream(
     import polars as pl
 
     engine = compiled.engine
-    timings: defaultdict[str, float] = defaultdict(float)
-    reasons: Counter[str] = Counter()
-    nested_problem: str | None = None
-    unknown: dict[str, None] = {}
+    tally = Tally()
     seen = pl.DataFrame(schema={"id": pl.String, "line": pl.Int64})
-    keys: list[pl.DataFrame] = []
     spilled: list[_Spilled] = []
-    slow = 0
-    read = 0
     for number, piece in enumerate(chunks):
-        clock = time.perf_counter()
         chunk = compiled.decide_chunk(piece.table, as_of, first_row=piece.first_row)
-        for name, seconds in chunk.timings.items():
-            timings[name] += seconds
         clock = time.perf_counter()
         seen = _repeats(chunk, piece, seen)
-        for column in unknown_columns(engine, piece.table):
-            unknown.setdefault(column)
-        reasons.update(chunk.run.reasons)
-        nested_problem = nested_problem or chunk.run.nested_problem
-        slow += len(chunk.slow_rows)
-        read += chunk.rows
-        keys.append(chunk.ranking_keys())
+        tally.decided(
+            chunk.rows,
+            chunk.ranking_keys(),
+            unknown_columns(engine, piece.table),
+            chunk.run.reasons,
+            chunk.run.nested_problem,
+            len(chunk.slow_rows),
+            chunk.timings,
+        )
         path = folder / f"chunk-{number}.arrow"
         chunk.frame.write_ipc(path)
         chunk.release()
         spilled.append(_Spilled(chunk, path))
-        timings["spill"] += time.perf_counter() - clock
-    clock = time.perf_counter()
-    all_keys = pl.concat(keys) if keys else None
-    decided = all_keys.height if all_keys is not None else 0
-    placed, portfolio = place_keys(engine, all_keys, decided) if all_keys is not None else (None, None)
-    del all_keys, keys
-    timings["capacity"] += time.perf_counter() - clock
-    summary = Summary()
+        tally.timings["spill"] += time.perf_counter() - clock
+    placed, portfolio = tally.place(engine)
     for item in spilled:
         clock = time.perf_counter()
         item.chunk.frame = pl.read_ipc(item.path)
         item.path.unlink()
         rows = compiled.finish_chunk(item.chunk, placed)
         item.chunk.frame = item.chunk.frame.clear()
-        _add(summary, summarise(engine, rows, []))
-        timings["output"] += time.perf_counter() - clock
-        clock = time.perf_counter()
-        write(rows)
-        timings["write"] += time.perf_counter() - clock
-    summary.unknown_columns = list(unknown)
-    if portfolio is not None and portfolio.placement.tiers:
-        summary.placement = portfolio.placement
-    fallback = None
-    if slow:
-        parts = [f"{count} {reason}" for reason, count in reasons.items()]
-        fallback = f"{slow} of {read} rows were decided per account: " + "; ".join(parts)
-        if nested_problem is not None:
-            fallback += f" (nested facts are not read in columns: {nested_problem})"
-    return Streamed(summary, fallback, slow, len(spilled), dict(timings))
+        tally.timings["output"] += time.perf_counter() - clock
+        tally.write(engine, rows, write)
+    return tally.streamed(portfolio, len(spilled))
 
 
 def _repeats(chunk: DecidedChunk, piece: Piece, seen: pl.DataFrame) -> pl.DataFrame:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import multiprocessing
 import tempfile
 import time
-from collections import Counter, defaultdict, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,18 +37,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kamrules.collector import collector_paused
-from kamrules.columnar.chunks import DecidedChunk, place_keys
-from kamrules.columnar.output import summarise, unknown_columns
+from kamrules.columnar.chunks import DecidedChunk
+from kamrules.columnar.output import unknown_columns
 from kamrules.columnar.stream import (
     Repeat,
     Streamed,
-    _add,
+    Tally,
     apply_repeats,
     build,
     decided_ids,
     find_repeats,
 )
-from kamrules.portfolio.batch import Summary
 from kamrules.portfolio.parallel import EngineSource, WorkerError
 
 if TYPE_CHECKING:
@@ -194,37 +193,31 @@ def _run(
 
     engine = compiled.engine
     workers = len(pools)
-    timings: defaultdict[str, float] = defaultdict(float)
-    reasons: Counter[str] = Counter()
-    nested_problem: str | None = None
-    unknown: dict[str, None] = {}
+    tally = Tally()
     seen = pl.DataFrame(schema={"id": pl.String, "line": pl.Int64})
-    keys: list[pl.DataFrame] = []
     chunks: list[tuple[int, int, list[Repeat]]] = []  # first row, rows, repeats; by chunk number
-    slow = 0
-    read = 0
     pending: deque[Future[Decided]] = deque()
 
     def take(future: Future[Decided]) -> None:
-        nonlocal seen, slow, read, nested_problem
+        nonlocal seen
         decided = future.result()
-        for name, seconds in decided.timings.items():
-            timings[name] += seconds
         clock = time.perf_counter()
         seen, repeats = find_repeats(decided.ids, seen)
         chunk_keys = decided.keys
         if repeats:
             gone = [decided.first_row + r[1] for r in repeats]
             chunk_keys = chunk_keys.filter(~pl.col("row").is_in(gone))
-        keys.append(chunk_keys)
         chunks.append((decided.first_row, decided.rows, repeats))
-        for column in decided.unknown:
-            unknown.setdefault(column)
-        reasons.update(decided.reasons)
-        nested_problem = nested_problem or decided.nested_problem
-        slow += decided.slow
-        read += decided.rows
-        timings["repeats"] += time.perf_counter() - clock
+        tally.decided(
+            decided.rows,
+            chunk_keys,
+            decided.unknown,
+            decided.reasons,
+            decided.nested_problem,
+            decided.slow,
+            decided.timings,
+        )
+        tally.timings["repeats"] += time.perf_counter() - clock
 
     for number, recipe in enumerate(recipes):
         pending.append(pools[number % workers].submit(_decide, number, recipe, folder))
@@ -233,26 +226,14 @@ def _run(
     while pending:
         take(pending.popleft())
     del seen
-    clock = time.perf_counter()
-    all_keys = pl.concat(keys) if keys else None
-    decided_count = all_keys.height if all_keys is not None else 0
-    placed, portfolio = place_keys(engine, all_keys, decided_count) if all_keys is not None else (None, None)
-    del all_keys
-    keys.clear()
-    timings["capacity"] += time.perf_counter() - clock
-    summary = Summary()
+    placed, portfolio = tally.place(engine)
     finishing: deque[Future[pl.DataFrame]] = deque()
 
     def written(future: Future[pl.DataFrame]) -> None:
         clock = time.perf_counter()
         rows = future.result()
-        timings["wait"] += time.perf_counter() - clock
-        clock = time.perf_counter()
-        _add(summary, summarise(engine, rows, []))
-        timings["output"] += time.perf_counter() - clock
-        clock = time.perf_counter()
-        write(rows)
-        timings["write"] += time.perf_counter() - clock
+        tally.timings["wait"] += time.perf_counter() - clock
+        tally.write(engine, rows, write)
 
     for number, (first_row, rows, repeats) in enumerate(chunks):
         part = None
@@ -263,13 +244,4 @@ def _run(
             written(finishing.popleft())
     while finishing:
         written(finishing.popleft())
-    summary.unknown_columns = list(unknown)
-    if portfolio is not None and portfolio.placement.tiers:
-        summary.placement = portfolio.placement
-    fallback = None
-    if slow:
-        parts = [f"{count} {reason}" for reason, count in reasons.items()]
-        fallback = f"{slow} of {read} rows were decided per account: " + "; ".join(parts)
-        if nested_problem is not None:
-            fallback += f" (nested facts are not read in columns: {nested_problem})"
-    return Streamed(summary, fallback, slow, len(chunks), dict(timings))
+    return tally.streamed(portfolio, len(chunks))
