@@ -11,16 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kamrules.spark.local import require_pyspark, session
+
 __all__ = ["decide", "require_pyspark", "session"]
-
-
-def require_pyspark() -> Any:
-    """pyspark, or a message naming the extra that installs it."""
-    try:
-        import pyspark
-    except ImportError:
-        raise ImportError("kamrules on Spark needs pyspark: pip install 'kamrules[spark]' (and Java 17)") from None
-    return pyspark
 
 
 def decide(*args: Any, **kwargs: Any) -> Any:
@@ -29,17 +22,3 @@ def decide(*args: Any, **kwargs: Any) -> Any:
     from kamrules.spark.runner import decide as run
 
     return run(*args, **kwargs)
-
-
-def session(
-    master: str | None = None,
-    *,
-    app: str = "kamrules",
-    partitions: int | None = None,
-    driver_memory: str | None = None,
-) -> Any:
-    """A SparkSession for kamrules (see :func:`kamrules.spark.local.session`)."""
-    require_pyspark()
-    from kamrules.spark.local import session as make
-
-    return make(master, app=app, partitions=partitions, driver_memory=driver_memory)

@@ -4,7 +4,8 @@ Spark's Python workers run ``python3`` from PATH unless ``PYSPARK_PYTHON`` says 
 and then fail with "No module named 'pyarrow'" (or 'kamrules') when kamrules lives in a
 virtual environment: the session points the workers at this interpreter unless the
 environment already names one. On a cluster the session already exists (``spark-submit``,
-Databricks) and this function only returns it.
+Databricks) and this function only returns it. Nothing here imports pyspark until a
+session is asked for, so ``import kamrules.spark`` works without the extra.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ import sys
 from typing import Any
 
 MEMORY = re.compile(r"[1-9][0-9]*[kmgt]", re.IGNORECASE)
+
+
+def require_pyspark() -> Any:
+    """pyspark, or a message naming the extra that installs it."""
+    try:
+        import pyspark
+    except ImportError:
+        raise ImportError("kamrules on Spark needs pyspark: pip install 'kamrules[spark]' (and Java 17)") from None
+    return pyspark
 
 
 def default_driver_memory() -> str:
@@ -61,6 +71,7 @@ def session(
     the JVM: a session that already runs keeps its memory."""
     import warnings
 
+    require_pyspark()
     # pyspark 4.x warns that pandas 3 is not fully supported; kamrules hands it Arrow, not pandas
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
