@@ -250,8 +250,7 @@ class Engine:
         dependencies = self.dependencies
         if previous is None or previous.engine is not self or previous.as_of > as_of or previous.capacity is not None:
             return self._evaluate(record, as_of, None, dependencies)
-        reuse, _ = reuse_for(dependencies, previous, record, as_of)
-        return self._evaluate(record, as_of, reuse, dependencies)
+        return self._evaluate(record, as_of, reuse_for(dependencies, previous, record, as_of), dependencies)
 
     def _evaluate(
         self, record: FactRecord, as_of: dt.date, reuse: Reuse | None, track: Dependencies | None = None
@@ -261,21 +260,21 @@ class Engine:
         in the outcome for the next :meth:`evaluate_after`."""
         dirty: frozenset[int] = frozenset()
         previous = None
+        keeping: Dependencies | None = None  # set when rows are kept from a previous outcome
         if reuse is None:
             self._prepare(record, as_of)
         else:
             self._prepare(record, as_of, reuse.scan)
-            previous = reuse.previous
-            dirty = reuse.dirty
+            previous, dirty, keeping = reuse.previous, reuse.dirty, track
         derived = track.derived_of(record) if track is not None else None
-        if previous is not None and track is not None and derived != previous._derived:
-            dirty = dirty | track.derived_dirty
+        if previous is not None and keeping is not None and derived != previous._derived:
+            dirty = dirty | keeping.derived_dirty
         cards: list[CardRow] = []
         scores: dict[str, Fraction] = {}
         exact: dict[str, tuple[int, int]] = {}
         moved = False
         for number, (card, score_card) in enumerate(zip(self.cards, self.card_functions, strict=True)):
-            if previous is not None and track is not None and track.card_base + number not in dirty:
+            if previous is not None and keeping is not None and keeping.card_base + number not in dirty:
                 kept = previous._cards[number]
                 cards.append(kept)
                 scores[card.id] = previous.scores[card.id]
@@ -308,8 +307,8 @@ class Engine:
             if previous is not None:
                 before = previous._cards[number]
                 moved = moved or (before[0], before[1]) != (weighted, total)
-        if moved and track is not None:
-            dirty = dirty | track.by_scores
+        if moved and keeping is not None:
+            dirty = dirty | keeping.by_scores
 
         ceiling = 0
         gate_rows: list[GateRow] = []
@@ -343,10 +342,10 @@ class Engine:
         for index, tier in enumerate(self.tiers):
             # score >= minimum, exactly: weighted / (total * 100) >= m / 100  <=>  weighted >= m * total
             score_tests = tuple(exact[card][0] >= minimum * exact[card][1] for card, minimum in tier.thresholds)
-            if previous is None or track is None:
+            if previous is None or keeping is None:
                 requirement_rows = tuple(expr.evaluate(record, scores, as_of) for expr, _ in tier.requirements)
             else:
-                base = track.requirement_offsets[index]
+                base = keeping.requirement_offsets[index]
                 kept_rows = previous._tier_rows[index][2]
                 requirement_rows = tuple(
                     expr.evaluate(record, scores, as_of) if base + k in dirty else kept_rows[k]
@@ -376,8 +375,8 @@ class Engine:
                 break
             if (
                 previous is not None
-                and track is not None
-                and track.segment_base + index not in dirty
+                and keeping is not None
+                and keeping.segment_base + index not in dirty
                 and index < len(previous._segment_rows)
             ):
                 row = previous._segment_rows[index]
@@ -388,8 +387,8 @@ class Engine:
                 segment = index
                 break
         keep = None
-        if previous is not None and track is not None and self.checks:
-            base = track.check_base
+        if previous is not None and keeping is not None and self.checks:
+            base = keeping.check_base
             keep = [None if base + i in dirty else row for i, row in enumerate(previous._check_rows)]
         check_rows = evaluate_checks(self.checks, record, scores, chosen, as_of, keep) if self.checks else ()
         return Outcome(

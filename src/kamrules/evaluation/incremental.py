@@ -284,12 +284,12 @@ def _scan_of(engine: Engine, fact: str) -> Callable[[Any, dt.date], bool]:
     return _future_date_finder(tuple(paths))
 
 
-def reuse_for(dependencies: Dependencies, previous: Outcome, record: Any, as_of: dt.date) -> tuple[Reuse, set[str]]:
-    """The reuse plan for deciding ``record`` after ``previous``, and the changed facts
-    (before the derived contact facts are compared)."""
+def reuse_for(dependencies: Dependencies, previous: Outcome, record: Any, as_of: dt.date) -> Reuse:
+    """The reuse plan for deciding ``record`` after ``previous`` (the derived contact facts
+    are compared during the evaluation, once computed)."""
     changed = dependencies.changed(previous.record, record)
     today_moved = as_of != previous.as_of
-    return Reuse(previous, dependencies.dirty(changed, today_moved), dependencies.scan(changed)), changed
+    return Reuse(previous, dependencies.dirty(changed, today_moved), dependencies.scan(changed))
 
 
 __all__ = ["Dependencies", "Reads", "Reuse", "reads_of", "reuse_for"]
