@@ -40,9 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import kamrules
+from kamrules.collector import collector_settled, settle_event
 from kamrules.monitor.events import events_for_record
 from kamrules.monitor.monitor import EventRefusedError, Monitor
-from kamrules.monitor.watch import SETTLE_EVERY, collector_settled, settle_event
+from kamrules.monitor.watch import SETTLE_EVERY
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_THRESHOLDS = gc.get_threshold()

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
-from kamrules.collector import collector_paused, freeze_long_lived, long_lived_frozen
+from kamrules.collector import (
+    collector_paused,
+    collector_settled,
+    freeze_long_lived,
+    long_lived_frozen,
+    settle_event,
+)
 
 
 def test_the_collector_is_paused_for_a_run_and_restored() -> None:
@@ -35,7 +42,6 @@ def test_a_server_freezes_what_it_loaded_and_unfreezes_after() -> None:
 
 def test_a_reload_lets_the_replaced_rulebook_s_cycles_go() -> None:
     """A frozen cycle is never collected; refreezing unfreezes and collects first."""
-    import weakref
 
     class Node:
         pass
@@ -50,3 +56,23 @@ def test_a_reload_lets_the_replaced_rulebook_s_cycles_go() -> None:
         assert gone() is not None, "frozen: the collector does not walk it"
         freeze_long_lived()
         assert gone() is None
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def test_an_events_cycles_are_freed_and_its_survivors_frozen() -> None:
+    thresholds = gc.get_threshold()
+    with collector_settled():
+        a, b = _Node(), _Node()
+        a.other, b.other = b, a  # garbage in a cycle once dropped, as a durable_rules post leaves
+        gone = weakref.ref(a)
+        kept = _Node()
+        del a, b
+        settle_event()
+        assert gone() is None
+        assert not any(o is kept for o in gc.get_objects()), "the event's survivor is not frozen"
+        del kept
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
