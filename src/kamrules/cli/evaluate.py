@@ -298,7 +298,7 @@ def _evaluate_columnar(
     output: Path | None,
     date: dt.date,
     choice: EngineChoice,
-    parallel: tuple[Path, str | None, int | None] = (Path("rules"), None, None),
+    parallel: tuple[Path, str | None, int | None],
 ) -> bool:
     """Decide and write the batch through the columnar evaluator when it applies; False to
     leave the run to the per-account path (explanations, or a small input under auto).
