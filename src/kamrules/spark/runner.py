@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from kamrules.spark.shipping import Payload, engines, payload
 
 if TYPE_CHECKING:
+    import polars as pl
     from pyspark.sql import DataFrame
 
     from kamrules.rulebook import Rulebook
@@ -293,7 +294,7 @@ def finish_batches(shipped: Payload, chunk_rows: int, batches: Iterable[Any]) ->
         yield from to_batches(_numbered(finished, rows), schema)
 
 
-def _repeats(chunk: Any, rows: Any, firsts: Any) -> Mapping[int, tuple[int, str, int]]:
+def _repeats(chunk: Any, rows: pl.Series, firsts: pl.Series) -> Mapping[int, tuple[int, str, int]]:
     """The repeated account ids of a chunk: row -> (record number, id, line first given at);
     ``rows`` and ``firsts`` are the chunk's record numbers and first records (polars Series,
     ``firsts`` null where the id is not a repeat, which is nearly everywhere)."""
