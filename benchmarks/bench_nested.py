@@ -27,9 +27,10 @@ average before each run (``--json`` writes every figure).
     .venv/bin/python benchmarks/bench_nested.py --sizes 1000000 --paths cli-parquet --keep /tmp/nested --workers 2
 
 ``--workers N`` passes ``--workers N`` to the CLI paths (the columnar stream's chunks, or the
-explained JSON Lines, decided in N worker processes). The peak RSS is then the largest sum
-over the run's processes (the command and its workers, polled together); CPU time includes
-the workers'.
+explained JSON Lines, decided in N worker processes); without it the CLI's default applies,
+which decides a Parquet file of several chunks on every core (decision 46; ``--workers 1``
+for the serial run). The peak RSS is the largest sum over the run's processes (the command
+and its workers, polled together); CPU time includes the workers'.
 
 The last form runs only the Parquet path when ``/tmp/nested`` keeps the data and the
 reference's output from an earlier run (the reference runs first otherwise).

@@ -148,6 +148,53 @@ def test_the_cli_writes_the_same_parquet_and_csv_bytes_with_workers(
     assert pl.read_parquet(tmp_path / "out-2.parquet").height == 600
 
 
+@pytest.mark.parametrize(("cores", "rows", "expected"), [(2, 600, 2), (8, 600, 4), (1, 600, None), (2, 150, None)])
+def test_a_parquet_file_of_several_chunks_is_decided_on_every_core_by_default(
+    capacity_rules: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cores: int,
+    rows: int,
+    expected: int | None,
+) -> None:
+    """Without --workers, a Parquet file decided in columns runs on every core the process may
+    use, one worker per chunk at most, and a file of one chunk (or a one-core machine) stays
+    serial; the bytes are those of --workers 1 either way."""
+    import os
+
+    from typer.testing import CliRunner
+
+    import kamrules.columnar.workers as workers_module
+    from kamrules.cli.main import app
+
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 150)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    used: list[int] = []
+    real = workers_module.stream_on_workers
+
+    def counted(*args: Any) -> Any:
+        used.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(workers_module, "stream_on_workers", counted)
+    accounts = tmp_path / "accounts.parquet"
+    nested.generate(rows, accounts)
+    out: dict[str, bytes] = {}
+    for given in ((), ("--workers", "1")):
+        target = tmp_path / f"out{len(given)}.parquet"
+        result = CliRunner().invoke(
+            app,
+            [
+                *("evaluate", str(capacity_rules), str(accounts), "--as-of", AS_OF.isoformat()),
+                *("-f", "parquet", "-o", str(target), *given),
+            ],
+        )
+        assert result.exit_code == 0, result.stderr
+        out[str(len(given))] = target.read_bytes()
+    assert out["0"] == out["2"]
+    assert used == ([expected] if expected else [])
+
+
 def test_a_worker_that_cannot_build_the_engine_stops_the_run_in_words(tmp_path: Path) -> None:
     engine = Engine(load_rulebook(ROOT / "rules"))
     compiled = ColumnarEngine(engine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
@@ -124,8 +125,9 @@ def evaluate(
             "--workers",
             min=1,
             help="Processes deciding the batch: a JSON Lines file explained into --format jsonl, or any input "
-            "decided in columns into csv, jsonl or parquet (the output is the same, in input order). Default 1 "
-            "(docs/decisions.md).",
+            "decided in columns into csv, jsonl or parquet (the output is the same, in input order). Default: "
+            "every core for a Parquet file of more than one chunk (50,000 accounts) decided in columns, "
+            "otherwise 1 (docs/decisions.md).",
         ),
     ] = None,
 ) -> None:
@@ -356,6 +358,27 @@ def _evaluate_columnar(
     return True
 
 
+def _cores_for(accounts: Path) -> int | None:
+    """The default worker count of a Parquet file decided in columns: every core the process
+    may run on, at most one per chunk, so a file of one chunk stays in this process (spawning
+    a worker costs about a second). Measured on the idle 2-core machine, 1M nested accounts
+    Parquet to Parquet: 24.7 s on two workers, 32.4 s serial, same bytes (decision 46).
+    None (serial) when the count cannot be read: the serial reader then says why."""
+    import math
+
+    import polars as pl
+
+    from kamrules.columnar.stream import CHUNK_ROWS
+
+    try:
+        rows = int(pl.scan_parquet(accounts).select(pl.len()).collect().item())
+    except (OSError, pl.exceptions.PolarsError):
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = min(cores, math.ceil(rows / CHUNK_ROWS))
+    return workers if workers > 1 else None
+
+
 def _stream_columnar(
     compiled: ColumnarEngine,
     accounts: Path,
@@ -378,6 +401,8 @@ def _stream_columnar(
     from kamrules.portfolio.parallel import EngineSource, WorkerError
 
     rules, crm, workers = parallel
+    if workers is None and kind == "parquet":
+        workers = _cores_for(accounts)
     on_workers = workers is not None and workers > 1
     chunks: Any = recipes(accounts, kind, compiled.nested) if on_workers else pieces(accounts, kind, compiled.nested)
     try:
