@@ -252,6 +252,19 @@ def library_rate(args: argparse.Namespace, seconds: float = 5.0) -> dict[str, fl
     }
 
 
+def loop_stalls(path: Path | None, before: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The watchdog's counts (``--watchdog``), or their growth since ``before``."""
+    if path is None:
+        return None
+    time.sleep(0.6)  # the watchdog writes its counts twice a second
+    counts: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if before is None:
+        return counts
+    grown = {key: value - before[key] for key, value in counts.items() if key != "max_ms"}
+    grown["max_ms"] = counts["max_ms"]
+    return grown
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -295,9 +308,11 @@ def measure(server: subprocess.Popen[bytes], port: int, args: argparse.Namespace
         f"{'server CPU':>10} {'gen CPU':>8}"
     )
     for rate in args.rates:
+        stalls_before = loop_stalls(args.watchdog_file)
         before = cpu_seconds(server.pid)
         result = run_generator("open", port, args, rate, args.duration, args.connections)
         server_cpu = (cpu_seconds(server.pid) - before) / result["elapsed"]
+        stalls = loop_stalls(args.watchdog_file, stalls_before)
         lat = [x * 1000 for x in result["latencies"]]
         if not lat:
             raise BenchError(f"no request completed at {rate:g} req/s")
@@ -314,6 +329,7 @@ def measure(server: subprocess.Popen[bytes], port: int, args: argparse.Namespace
             "server_cpu": server_cpu,
             "server_cpu_ms_per_request": server_cpu * result["elapsed"] / len(lat) * 1000,
             "generator_cpu": result["cpu"] / result["elapsed"],
+            "loop_stalls": stalls,
         }
         figures["rates"].append(row)
         print(
@@ -321,6 +337,13 @@ def measure(server: subprocess.Popen[bytes], port: int, args: argparse.Namespace
             f"{row['p999_ms']:>9.2f} {row['max_ms']:>8.1f} {row['errors']:>6} {server_cpu:>10.2f} "
             f"{row['generator_cpu']:>8.2f}" + (f"  {result['failures']}" if result["failures"] else "")
         )
+        if stalls is not None:
+            print(
+                "       event-loop stalls: "
+                + ", ".join(f"{stalls[f'over_{limit}ms']} > {limit} ms" for limit in (2, 5, 10, 20))
+                + f", longest since start {stalls['max_ms']:.1f} ms, {stalls['late_ms_total'] / 1000:.2f} s late in all"
+                + f" ({stalls['ticks']:,} ticks)"
+            )
     before = cpu_seconds(server.pid)
     saturated = run_generator("closed", port, args, 0, args.saturate_seconds, args.saturate_connections)
     if not saturated["done"]:
@@ -348,6 +371,11 @@ def main() -> int:
     parser.add_argument("--no-register", action="store_true", help="serve without a register")
     parser.add_argument("--serve-option", action="append", default=[], help="an extra `kamrules serve` option")
     parser.add_argument("--json", type=Path, help="also write every figure as JSON")
+    parser.add_argument(
+        "--watchdog",
+        action="store_true",
+        help="count the server's event-loop stalls per rate (benchmarks/serve_watched.py; adds ~1,000 wake-ups/s)",
+    )
     args = parser.parse_args()
     try:
         args.rates = [float(r) for r in args.rates.split(",")]
@@ -362,10 +390,15 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="kamrules-bench-"))
     port = free_port()
+    args.watchdog_file = work / "loop-stalls.json" if args.watchdog else None
+    launcher = (
+        [str(ROOT / "benchmarks" / "serve_watched.py"), str(args.watchdog_file)]
+        if args.watchdog_file is not None
+        else ["-c", "from kamrules.cli.main import run; run()"]
+    )
     command = [
         sys.executable,
-        "-c",
-        "from kamrules.cli.main import run; run()",
+        *launcher,
         "serve",
         str(args.rules),
         "--port",

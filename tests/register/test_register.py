@@ -261,38 +261,6 @@ def test_an_entry_from_the_outcome_has_the_columns_of_one_from_the_decision() ->
             assert Entry.of_outcome(outcome, text, facts) == Entry.of_decision(outcome.decision(), text, facts)
 
 
-def test_group_commit_gives_each_submitter_its_own_committed_ids(register_url: str, tmp_path: Path) -> None:
-    """Many threads submit at once; the writer thread joins them into shared transactions,
-    and each future holds exactly its own rows' ids, in order, readable once it resolves."""
-    import threading
-
-    upgrade(register_url)
-    engine = Engine(load_rulebook(write(tmp_path / "rules", SMALL_RULEBOOK)))
-    results: dict[int, list[int]] = {}
-    with Register(register_url) as register:
-        start = threading.Barrier(8)
-
-        def submitter(k: int) -> None:
-            entries = [entry(engine, {**ACCOUNT, "id": f"T{k}-{n}"}) for n in range(k + 1)]
-            start.wait()
-            future = register.submit(engine.rulebook, entries, source="service", request_id=f"req-{k}")
-            ids = future.result(timeout=30)
-            results[k] = ids
-            assert [register.decision(i).account_id for i in ids] == [f"T{k}-{n}" for n in range(k + 1)]
-
-        threads = [threading.Thread(target=submitter, args=(k,)) for k in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sorted(results) == list(range(8))
-        every = [i for ids in results.values() for i in ids]
-        assert len(every) == len(set(every)) == register.count() == sum(range(1, 9))
-        assert register.submit(engine.rulebook, [], source="service").result() == []
-    with pytest.raises(RegisterError, match="closed"):
-        register.submit(engine.rulebook, [entry(engine, ACCOUNT)], source="service")
-
-
 def capped_rules(tmp_path: Path) -> Path:
     """The default rulebook with Gold and Silver limited, so a batch moves accounts."""
     return default_rules_with(

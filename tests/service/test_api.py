@@ -312,23 +312,69 @@ def test_no_traceback_or_path_reaches_a_response(client: TestClient, monkeypatch
 
 
 def test_a_register_failure_answers_503_and_is_counted(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kamrules.register import RegisterError
-
+    """The writer process's transaction fails for real (a row the schema refuses): the
+    decision is not given, the reason stays in the log, and the writer serves on."""
     service = client.app.state.kam  # type: ignore[attr-defined]
+    encode = service.register.rows
 
-    def failing(*_: Any, **__: Any) -> Any:  # the insert fails in the writer thread's transaction
-        raise RegisterError("disk full")
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        return [{**row, "account_id": None} for row in encode(*args, **kwargs)]  # NOT NULL in the schema
 
     before = service.register.count()
-    monkeypatch.setattr(service.register, "_insert", failing)
+    monkeypatch.setattr(service.register, "rows", refused)
     response = client.post("/v1/decisions", json=ACCOUNTS[0])
     assert response.status_code == 503 and response.json()["error"] == "not_recorded"
-    assert "disk full" not in response.text
+    assert response.headers["retry-after"] == "1"
+    assert "NOT NULL" not in response.text and "Traceback" not in response.text
     assert "kamrules_register_write_failures_total 1.0" in client.get("/metrics").text
     monkeypatch.undo()
     assert service.register.count() == before
-    assert client.post("/v1/decisions", json=ACCOUNTS[0]).status_code == 200  # the writer thread lives on
+    assert client.post("/v1/decisions", json=ACCOUNTS[0]).status_code == 200  # the writer process serves on
     assert service.register.count() == before + 1
+    assert "kamrules_register_writer_restarts_total 0.0" in client.get("/metrics").text
+
+
+def test_a_dead_writer_process_answers_503_says_so_and_is_started_again(client: TestClient) -> None:
+    """The register's writer is a process of its own: killed, the service gives no decision
+    it cannot record (503, no traceback), /readyz and /metrics say the writer is down, and a
+    new writer process serves within seconds."""
+    import os
+    import signal
+    import time
+
+    service = client.app.state.kam  # type: ignore[attr-defined]
+    before = service.register.count()
+    first = service.writer.process.pid
+    assert "kamrules_register_writer_up 1.0" in client.get("/metrics").text
+    os.kill(first, signal.SIGKILL)
+    response = client.post("/v1/decisions", json=ACCOUNTS[0])
+    assert response.status_code == 503 and response.json()["error"] == "not_recorded"
+    assert "Traceback" not in response.text and "writer" not in response.text
+    ready = client.get("/readyz")
+    if ready.status_code == 503:  # a restart may already be under way: then it is not ready yet
+        assert ready.json()["register_status"] == "writer_stopped"
+        assert "kamrules_register_writer_up 0.0" in client.get("/metrics").text
+    deadline = time.monotonic() + 60
+    while client.get("/readyz").status_code != 200:
+        assert time.monotonic() < deadline, "the writer process was not started again"
+        time.sleep(0.05)
+    assert service.writer.process.pid != first
+    metrics = client.get("/metrics").text
+    assert "kamrules_register_writer_up 1.0" in metrics and "kamrules_register_writer_restarts_total 1.0" in metrics
+    answer = client.post("/v1/decisions", json=ACCOUNTS[0])
+    assert answer.status_code == 200
+    assert service.register.count() == before + 1
+    assert service.register.decision(int(answer.headers["X-Kamrules-Decision-Id"])).explanation == answer.text
+
+
+def test_shutdown_stops_the_writer_process(make_client: Any) -> None:
+    client = make_client()
+    service = client.app.state.kam
+    assert client.post("/v1/decisions", json=ACCOUNTS[0]).status_code == 200
+    process = service.writer.process
+    client.__exit__(None, None, None)
+    assert process.poll() == 0  # told to stop after its last commit, it exited by itself
+    assert service.register.count() == 1
 
 
 # -- hot reload ----------------------------------------------------------------------------

@@ -12,11 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import queue
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -269,9 +267,6 @@ class Register:
         # fairer than every thread retrying on "database is locked".
         self._write_lock = threading.Lock() if self.sqlite else None
         self._stored: set[str] = set()
-        self._writer: _GroupCommit | None = None
-        self._writer_lock = threading.Lock()
-        self._closed = False
         try:
             revision = current_revision(self.engine)
         except SQLAlchemyError as exc:
@@ -288,12 +283,7 @@ class Register:
             )
 
     def close(self) -> None:
-        """Commit what was submitted, stop the writer thread, close the connections."""
-        with self._writer_lock:
-            self._closed = True
-            writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.stop()
+        """Close the connections."""
         self.engine.dispose()
 
     def __enter__(self) -> Register:
@@ -353,9 +343,9 @@ class Register:
         if not entries:
             return []
         self.store_rulebook(rulebook)
-        return self._insert(self._rows(entries, source, caller, request_id))
+        return self.insert_rows(self._rows(entries, source, caller, request_id))
 
-    def submit(
+    def rows(
         self,
         rulebook: Rulebook,
         entries: Sequence[Entry],
@@ -363,25 +353,14 @@ class Register:
         source: str,
         caller: str | None = None,
         request_id: str | None = None,
-    ) -> Future[list[int]]:
-        """Append decisions with group commit: the rows go to one writer thread, which
-        writes whatever has queued meanwhile (from every request) in one transaction. The
-        future holds the ids once *that transaction has committed* (or a RegisterError), so
-        a caller that answers only then answers only what is durable; under load many
-        requests share a commit instead of queueing for one each."""
-        future: Future[list[int]] = Future()
+    ) -> list[dict[str, Any]]:
+        """The decisions' rows, ready for :meth:`insert_rows` (the service encodes them in the
+        thread that decided them and its writer process inserts them; see
+        :mod:`kamrules.register.writer`), with the rulebook stored first."""
         if not entries:
-            future.set_result([])
-            return future
+            return []
         self.store_rulebook(rulebook)
-        rows = self._rows(entries, source, caller, request_id)  # encoded here, off the writer thread
-        with self._writer_lock:
-            if self._closed:
-                raise RegisterError("the register is closed")
-            if self._writer is None:
-                self._writer = _GroupCommit(self)
-            self._writer.queue.put((rows, future))
-        return future
+        return self._rows(entries, source, caller, request_id)
 
     def _rows(
         self, entries: Sequence[Entry], source: str, caller: str | None, request_id: str | None
@@ -413,7 +392,8 @@ class Register:
             )
         return rows
 
-    def _insert(self, rows: list[dict[str, Any]]) -> list[int]:
+    def insert_rows(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Append rows made by :meth:`rows` in one transaction; their ids, in order, once committed."""
         statement = sa.insert(decisions).returning(decisions.c.id, sort_by_parameter_order=True)
         with self._write() as connection:
             return [row[0] for row in connection.execute(statement, rows)]
@@ -500,56 +480,6 @@ class Register:
 
     def _write(self) -> Any:
         return _Guard(self, write=True)
-
-
-class _GroupCommit:
-    """The register's writer thread: each transaction takes everything queued (up to
-    ``MAX_ROWS`` rows), commits it, then gives each submitter its ids."""
-
-    MAX_ROWS = 1000
-
-    def __init__(self, register: Register) -> None:
-        self.register = register
-        self.queue: queue.SimpleQueue[tuple[list[dict[str, Any]], Future[list[int]]] | None] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._run, name="kamrules-register-writer", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self.queue.get()
-            if first is None:
-                return
-            group = [first]
-            size = len(first[0])
-            while size < self.MAX_ROWS:
-                try:
-                    item = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                group.append(item)
-                size += len(item[0])
-            self._commit(group)
-
-    def _commit(self, group: list[tuple[list[dict[str, Any]], Future[list[int]]]]) -> None:
-        try:
-            ids = self.register._insert([row for rows, _ in group for row in rows])
-        except Exception as exc:  # every submitter must hear of it, whatever it was
-            message = str(exc) if isinstance(exc, RegisterError) else f"the register write failed: {_reason(exc)}"
-            for _, future in group:
-                future.set_exception(RegisterError(message))
-            return
-        start = 0
-        for rows, future in group:
-            future.set_result(ids[start : start + len(rows)])
-            start += len(rows)
 
 
 class _Guard:

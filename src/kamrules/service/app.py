@@ -20,7 +20,6 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import Future
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -129,6 +128,7 @@ class Service:
             raise ConfigError(f"unknown time zone '{config.time_zone}' (use a name like Europe/Berlin)") from None
         self.metrics = Metrics()
         self.register: Any = None
+        self.writer: Any = None  # a WriterLink once the app has started (see start)
         if config.register is not None:
             from kamrules.register import Register
 
@@ -156,8 +156,11 @@ class Service:
     def today(self) -> dt.date:
         return dt.datetime.now(self.zone).date()
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Stop watching, let the writer process commit what was sent and exit, close the register."""
         self.stop.set()
+        if self.writer is not None:
+            await self.writer.close()
         if self.register is not None:
             self.register.close()
 
@@ -200,9 +203,12 @@ class Service:
             decided.append((outcome, outcome.decision_json(), raw))
         return decided, errors
 
-    def submit(self, loaded: Loaded, decided: list[Decided], caller: str, request_id: str) -> Future[list[int]] | None:
-        """Queue the decisions for the register's next group commit (None without a
-        register); :meth:`committed` waits for that commit before anything is answered."""
+    def prepare(
+        self, loaded: Loaded, decided: list[Decided], caller: str, request_id: str
+    ) -> list[dict[str, Any]] | None:
+        """The decisions' register rows, encoded in the thread that decided them (None
+        without a register); :meth:`committed` sends them to the writer process and waits
+        for their commit before anything is answered."""
         for outcome, _, _ in decided:
             self.metrics.decisions.labels(outcome.tier).inc()
         if self.register is None or not decided:
@@ -210,7 +216,7 @@ class Service:
         from kamrules.register import Entry, RegisterError
 
         try:
-            pending: Future[list[int]] = self.register.submit(
+            rows: list[dict[str, Any]] = self.register.rows(
                 loaded.rulebook,
                 [Entry.of_outcome(o, text) for o, text, _ in decided],
                 source="service",
@@ -219,17 +225,29 @@ class Service:
             )
         except RegisterError as exc:
             raise self._not_recorded(request_id, exc) from None
-        return pending
+        return rows
 
-    async def committed(self, pending: Future[list[int]] | None, request_id: str, seconds: float) -> list[int] | None:
+    async def start(self) -> None:
+        """Start the register's writer process (on the running event loop, which reads its answers)."""
+        if self.register is None:
+            return
+        from kamrules.register.writer import WriterLink
+
+        self.writer = WriterLink(self.register.url, self.metrics.writer_changed)
+        await self.writer.start()
+
+    async def committed(self, rows: list[dict[str, Any]] | None, request_id: str, seconds: float) -> list[int] | None:
         """The decisions' register ids once their transaction has committed: only then may
-        they be answered (a decision acknowledged to a client is durable)."""
-        if pending is None:
+        they be answered (a decision acknowledged to a client is durable). Runs on the event
+        loop, which sends the rows to the writer process and reads its answer."""
+        if rows is None:
             return None
         from kamrules.register import RegisterError
 
+        if self.writer is None:
+            raise self._not_recorded(request_id, RegisterError("the register's writer process was not started"))
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(pending), max(seconds, 0.001))
+            return await asyncio.wait_for(self.writer.write(rows), max(seconds, 0.001))
         except RegisterError as exc:
             raise self._not_recorded(request_id, exc) from None
 
@@ -270,13 +288,14 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if config.watch:
-            service.state.watch(service.stop)
-        with long_lived_frozen():  # no collector pause walks the loaded heap (decision 42)
-            try:
+        try:
+            await service.start()
+            if config.watch:
+                service.state.watch(service.stop)
+            with long_lived_frozen():  # no collector pause walks the loaded heap (decision 42)
                 yield
-            finally:
-                service.close()
+        finally:
+            await service.close()
 
     app = FastAPI(
         title="kamrules decision service",
@@ -345,8 +364,8 @@ def create_app(config: ServiceConfig) -> FastAPI:
         inline: bool = False,
     ) -> Any:
         """Run ``work(deadline)`` (off the event loop unless ``inline``: see
-        ``Limits.inline_bytes``), then wait for the register to commit what it submitted
-        (``pending(result)``), all within the request's time limit. ``work`` checks the
+        ``Limits.inline_bytes``), then send the register rows it made (``pending(result)``)
+        to the writer process and wait for their commit, all within the request's time limit. ``work`` checks the
         deadline between records, so a worker thread whose request timed out stops within
         one record's work (one decision, or one "what would it take" search, each bounded
         by the body size limit) instead of computing on for nobody."""
@@ -386,9 +405,9 @@ def create_app(config: ServiceConfig) -> FastAPI:
         date = as_of or service.today()
         request_id = request.state.request_id
 
-        def work(deadline: float) -> tuple[list[Decided], list[AccountError], Future[list[int]] | None]:
+        def work(deadline: float) -> tuple[list[Decided], list[AccountError], list[dict[str, Any]] | None]:
             decided, errors = service.decide(loaded, records, date, deadline)
-            return decided, errors, service.submit(loaded, decided, who, request_id)
+            return decided, errors, service.prepare(loaded, decided, who, request_id)
 
         inline = single and request.state.body_bytes <= limits.inline_bytes
         (decided, errors, _), ids = await in_time(request, work, lambda done: done[2], inline)
@@ -454,11 +473,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
         loaded = begin(request)
         date = as_of or service.today()
 
-        def work(deadline: float) -> tuple[list[str], list[AccountError], Future[list[int]] | None]:
+        def work(deadline: float) -> tuple[list[str], list[AccountError], list[dict[str, Any]] | None]:
             decided, errors = service.decide(loaded, records, date, deadline)
             if single and errors:
                 raise ApiError(422, "invalid_record", errors[0].message, errors=errors)
-            pending = service.submit(loaded, decided, who, request.state.request_id)
+            pending = service.prepare(loaded, decided, who, request.state.request_id)
             items = []
             for outcome, text, _ in decided:
                 past(deadline)
@@ -620,9 +639,12 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     @app.get("/readyz", response_model=Health, responses={503: {"model": Health}})
     async def readyz(request: Request) -> JSONResponse:
-        """A rulebook is loaded and the register (if any) answers."""
+        """A rulebook is loaded and the register (if any) answers, its writer process included."""
         loaded = begin(request)
         state = None
+        if service.writer is not None and not service.writer.alive:
+            body = Health(status="unavailable", rulebook_hash=loaded.content_hash, register_status="writer_stopped")
+            return JSONResponse(body.model_dump(), status_code=503)
         if service.register is not None:
             try:
                 await run_in_threadpool(service.register.count)

@@ -3,7 +3,7 @@ process, as in the tests, do not share counters)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -34,6 +34,22 @@ class Metrics:
             "Decisions not given because the register write failed.",
             registry=self.registry,
         )
+
+        self.writer_up = Gauge(
+            "kamrules_register_writer_up",
+            "1 while the register's writer process runs, 0 while it is stopped or restarting.",
+            registry=self.registry,
+        )
+        self.writer_restarts = Counter(
+            "kamrules_register_writer_restarts",
+            "Times the register's writer process was started again after it stopped.",
+            registry=self.registry,
+        )
+
+    def writer_changed(self, alive: bool, restarted: bool) -> None:
+        self.writer_up.set(1 if alive else 0)
+        if restarted:
+            self.writer_restarts.inc()
 
     def reloaded(self, result: str) -> None:
         self.reloads.labels(result).inc()
