@@ -9,16 +9,19 @@ on a free loopback port. For each rate a generator runs in a process of its own 
 answer) at fixed arrival times t0 + i/rate: open loop, so a slow server cannot slow the
 clock, and each latency is measured from the request's *scheduled* time (a request that
 waits for a free connection is late by that wait). Reported per rate: achieved rate,
-p50/p99/p99.9 latency, errors, and the CPU seconds per wall second of the server and of the
-generator. Then a closed loop (``--saturate-connections`` clients, no pause) gives the
-saturated throughput of one server process, next to the library's own rate of explained
-decisions (``Engine.decide`` + ``model_dump_json``, one thread) on the same rows.
+p50/p99/p99.9 latency, errors, and the CPU seconds per wall second of the server, of its
+register writer process (docs/decisions.md, entry 47) and of the generator; with
+``--watchdog``, the server's event-loop stalls (``benchmarks/serve_watched.py``). Then a
+closed loop (``--saturate-connections`` clients, no pause) gives the saturated throughput
+of one server process, next to the library's own rate of explained decisions
+(``Engine.decide`` + ``model_dump_json``, one thread) on the same rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import multiprocessing
@@ -196,6 +199,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """CPU time of the server's child processes (its register writer), alive ones only."""
+    total = 0.0
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            with contextlib.suppress(OSError):  # exited meanwhile
+                total += cpu_seconds(int(child))
+    return total
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -305,13 +318,14 @@ def measure(server: subprocess.Popen[bytes], port: int, args: argparse.Namespace
     )
     print(
         f"{'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8} {'errors':>6} "
-        f"{'server CPU':>10} {'gen CPU':>8}"
+        f"{'server CPU':>10} {'writer CPU':>10} {'gen CPU':>8}"
     )
     for rate in args.rates:
         stalls_before = loop_stalls(args.watchdog_file)
-        before = cpu_seconds(server.pid)
+        before, writer_before = cpu_seconds(server.pid), children_cpu_seconds(server.pid)
         result = run_generator("open", port, args, rate, args.duration, args.connections)
         server_cpu = (cpu_seconds(server.pid) - before) / result["elapsed"]
+        writer_cpu = (children_cpu_seconds(server.pid) - writer_before) / result["elapsed"]
         stalls = loop_stalls(args.watchdog_file, stalls_before)
         lat = [x * 1000 for x in result["latencies"]]
         if not lat:
@@ -328,13 +342,14 @@ def measure(server: subprocess.Popen[bytes], port: int, args: argparse.Namespace
             "failures": result["failures"],
             "server_cpu": server_cpu,
             "server_cpu_ms_per_request": server_cpu * result["elapsed"] / len(lat) * 1000,
+            "writer_cpu": writer_cpu,
             "generator_cpu": result["cpu"] / result["elapsed"],
             "loop_stalls": stalls,
         }
         figures["rates"].append(row)
         print(
             f"{rate:>6.0f} {row['achieved']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
-            f"{row['p999_ms']:>9.2f} {row['max_ms']:>8.1f} {row['errors']:>6} {server_cpu:>10.2f} "
+            f"{row['p999_ms']:>9.2f} {row['max_ms']:>8.1f} {row['errors']:>6} {server_cpu:>10.2f} {writer_cpu:>10.2f} "
             f"{row['generator_cpu']:>8.2f}" + (f"  {result['failures']}" if result["failures"] else "")
         )
         if stalls is not None:
@@ -344,17 +359,26 @@ def measure(server: subprocess.Popen[bytes], port: int, args: argparse.Namespace
                 + f", longest since start {stalls['max_ms']:.1f} ms, {stalls['late_ms_total'] / 1000:.2f} s late in all"
                 + f" ({stalls['ticks']:,} ticks)"
             )
-    before = cpu_seconds(server.pid)
+            print(
+                f"       the loop thread: {stalls['running_ms_total'] / 1000:.2f} s running, "
+                f"{stalls['runqueue_ms_total'] / 1000:.2f} s waiting for a CPU, "
+                f"{stalls['blocked_ms_total'] / 1000:.2f} s blocked beyond its sleeps (the GIL, locks); "
+                f"{stalls['blocked_over_2ms']} blocks > 2 ms"
+            )
+    before, writer_before = cpu_seconds(server.pid), children_cpu_seconds(server.pid)
     saturated = run_generator("closed", port, args, 0, args.saturate_seconds, args.saturate_connections)
     if not saturated["done"]:
         raise BenchError("no request completed in the closed loop")
     cpu = cpu_seconds(server.pid) - before
+    writer_cpu = children_cpu_seconds(server.pid) - writer_before
     figures["saturated"] = {
         "requests_per_second": saturated["done"] / saturated["elapsed"],
         "errors": saturated["errors"],
         "failures": saturated["failures"],
         "server_cpu": cpu / saturated["elapsed"],
         "server_cpu_ms_per_request": cpu / saturated["done"] * 1000,
+        "writer_cpu": writer_cpu / saturated["elapsed"],
+        "writer_cpu_ms_per_request": writer_cpu / saturated["done"] * 1000,
         "connections": args.saturate_connections,
     }
 
@@ -445,7 +469,8 @@ def main() -> int:
     throughput = saturated["requests_per_second"]
     print(
         f"saturated: {throughput:,.0f} requests/s ({saturated['errors']} errors, server CPU "
-        f"{saturated['server_cpu']:.2f}, {saturated['server_cpu_ms_per_request']:.2f} ms CPU per request)\n"
+        f"{saturated['server_cpu']:.2f}, {saturated['server_cpu_ms_per_request']:.2f} ms CPU per request; "
+        f"register writer process {saturated['writer_cpu_ms_per_request']:.2f} ms CPU per request)\n"
         f"library alone: {library['decisions_per_second']:,.0f} explained decisions/s "
         f"({library['cpu_ms_per_decision']:.2f} ms CPU each, one thread)\n"
         f"HTTP + register cost: {library['decisions_per_second'] / throughput:.1f}x in throughput, "

@@ -3,7 +3,7 @@
 A service decides small requests on its event loop (``Limits.inline_bytes``). When the
 register's writer was a thread of the same process, its SQLAlchemy inserts and commits held
 the GIL while the loop waited for it, up to the 5 ms switch interval at a time: the tail of
-the latency at 500 requests/s (docs/decisions.md, entry 46). So the writer is a process of
+the latency at 500 requests/s (docs/decisions.md, entry 47). So the writer is a process of
 its own, with its own SQLAlchemy engine on the same URL, and the service's process keeps no
 second Python thread that wants the GIL while requests are served:
 
