@@ -365,6 +365,7 @@ def test_a_dead_writer_process_answers_503_says_so_and_is_started_again(client: 
     assert answer.status_code == 200
     assert service.register.count() == before + 1
     assert service.register.decision(int(answer.headers["X-Kamrules-Decision-Id"])).explanation == answer.text
+    assert "kamrules_register_commit_seconds_count 1.0" in client.get("/metrics").text
 
 
 def test_shutdown_stops_the_writer_process(make_client: Any) -> None:

@@ -246,10 +246,13 @@ class Service:
 
         if self.writer is None:
             raise self._not_recorded(request_id, RegisterError("the register's writer process was not started"))
+        sent = time.perf_counter()
         try:
-            return await asyncio.wait_for(self.writer.write(rows), max(seconds, 0.001))
+            ids: list[int] = await asyncio.wait_for(self.writer.write(rows), max(seconds, 0.001))
         except RegisterError as exc:
             raise self._not_recorded(request_id, exc) from None
+        self.metrics.commit_wait.observe(time.perf_counter() - sent)
+        return ids
 
     def _not_recorded(self, request_id: str, exc: Exception) -> ApiError:
         self.metrics.register_failures.inc()

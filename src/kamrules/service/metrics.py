@@ -35,9 +35,15 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.commit_wait = Histogram(
+            "kamrules_register_commit_seconds",
+            "From a request's rows sent to the register's writer process to the answer that they are committed.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.writer_up = Gauge(
             "kamrules_register_writer_up",
-            "1 while the register's writer process runs, 0 while it is stopped or restarting.",
+            "1 while the register's writer process runs; 0 while it is stopped or restarting (and without a register).",
             registry=self.registry,
         )
         self.writer_restarts = Counter(
