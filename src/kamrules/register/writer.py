@@ -225,12 +225,14 @@ class WriterLink(asyncio.Protocol):
             self._changed(restarted=False)
         assert self.loop is not None
         wait = max(0.0, self._started_at + RESTART_SECONDS - time.monotonic())
+        if self._restart is not None:
+            self._restart.cancel()  # one restart pending at a time
         self._restart = self.loop.call_later(wait, self._restart_now)
 
     def _restart_now(self) -> None:
         assert self.loop is not None
         self._restart = None
-        if self.closing:
+        if self.closing or self.alive:
             return
         if self.process is not None:
             self._kill()  # reaped, whatever state it was in

@@ -850,7 +850,8 @@ def _new_request_id() -> str:
     """A random 32-hex-digit id from the process's own generator, not ``uuid.uuid4()``.
 
     ``uuid4`` reads ``os.urandom``, which lets go of the GIL for its system call; with the
-    register's writer thread running Python, the event loop then waited for the GIL again (up
+    register's writer thread running Python (a process of its own since decision 47), the
+    event loop then waited for the GIL again (up
     to the 5 ms switch interval, sometimes twice): stalls of 8 to 10 ms, traced to that line,
     on every few requests at 500 requests/s. A request id must be unique, not secret;
     ``random`` is seeded from the system at start-up and again in each forked worker."""
