@@ -115,6 +115,7 @@ class WriterLink(asyncio.Protocol):
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), START_SECONDS)
         except TimeoutError:
+            self._ready.cancel()  # nobody waits for it any more
             self._kill()
             raise RegisterError(f"the register's writer process did not start within {START_SECONDS:g} s") from None
         self.alive = True
