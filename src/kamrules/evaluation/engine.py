@@ -34,6 +34,7 @@ from kamrules.evaluation.compliance import (
 )
 from kamrules.evaluation.exact import centi_decimal, round_ratio, score2, score_ratio, shown
 from kamrules.evaluation.incremental import Dependencies, Reuse, reuse_for
+from kamrules.evaluation.keys import Unkeyable, typed
 from kamrules.evaluation.scoring import Scorer, centi, scorer_for
 from kamrules.explanation.decision import (
     AccountError,
@@ -184,6 +185,8 @@ class Engine:
         self.card_index = {card.id: i for i, card in enumerate(self.cards)}
         self.has_capacity = any(t.capacity is not None or t.capacity_per_manager is not None for t in spec.tiers)
         """Whether some tier has a capacity, so that a decision needs a portfolio to be final."""
+        self._flat_rows: dict[tuple[Any, ...], tuple[CheckRow, ...]] = {}
+        """The plan checks' rows of flat accounts, by what they follow from (:class:`FlatChecks`)."""
 
     def _compile_card(self, index: int, card: Any) -> CompiledScorecard:
         spec = self.rulebook.spec
@@ -390,7 +393,12 @@ class Engine:
         if previous is not None and keeping is not None and self.checks:
             base = keeping.check_base
             keep = [None if base + i in dirty else row for i, row in enumerate(previous._check_rows)]
-        check_rows = evaluate_checks(self.checks, record, scores, chosen, as_of, keep) if self.checks else ()
+        if not self.checks:
+            check_rows: tuple[CheckRow, ...] = ()
+        elif keep is None:
+            check_rows = self._check_rows(record, scores, chosen, as_of)
+        else:
+            check_rows = evaluate_checks(self.checks, record, scores, chosen, as_of, keep)
         return Outcome(
             self,
             record,
@@ -409,6 +417,30 @@ class Engine:
             notes,
             _derived=derived,
         )
+
+    @cached_property
+    def flat_checks(self) -> FlatChecks | None:
+        """What the plan checks of a flat account follow from (None: this rulebook's checks
+        read something :class:`FlatChecks` cannot vouch for); built on first use."""
+        return flat_checks(self)
+
+    def _check_rows(
+        self, record: FactRecord, scores: Mapping[str, Fraction], tier: int, as_of: dt.date
+    ) -> tuple[CheckRow, ...]:
+        """The plan checks' rows; a flat account's are remembered under what they follow from
+        (every key account of a CRM export has thirty checks, and their rows repeat)."""
+        flat = self.flat_checks
+        if flat is not None:
+            key = flat.key(record, tier, as_of, scores)
+            if key is not None:
+                memo = self._flat_rows
+                rows = memo.get(key)
+                if rows is None:
+                    if len(memo) >= FLAT_MEMO_LIMIT:
+                        memo.clear()
+                    rows = memo[key] = evaluate_checks(self.checks, record, scores, tier, as_of)
+                return rows
+        return evaluate_checks(self.checks, record, scores, tier, as_of)
 
     def _eligible_with(self, index: int, scores: Mapping[str, Fraction], rows: list[TierRow], delta: Fraction) -> bool:
         """Would the account meet tier ``index`` with every score threshold moved by ``delta``?"""
@@ -537,6 +569,78 @@ class Engine:
 
             outcome = place_outcome(engine, outcome, placement)
         return outcome.decision()
+
+
+FLAT_MEMO_LIMIT = 10_000
+"""Flat accounts' check rows kept per engine before the memo is emptied: a key is a tier, a
+stage, a date and a few facts, so this bounds it at a few megabytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlatChecks:
+    """What the plan checks of a flat account (no nested record and no list item: a row of a
+    CRM export) follow from, found once per rulebook from what each check's condition reads
+    (:func:`~kamrules.evaluation.incremental.reads_of`).
+
+    In such an account everything a condition reads inside the plan or a list is absent or
+    empty, so its row follows from the tier (applicability), the stage, the as-of date, the
+    account's own facts the conditions read and, if one reads a score, the scores. Those are
+    the key (the facts typed: ``1``, ``1.0`` and ``True`` are equal and not the same fact)."""
+
+    records: tuple[str, ...]
+    """The account's nested records (the plan): None in a flat account."""
+    lists: tuple[str, ...]
+    """The account's lists (contacts, team, ...): empty in a flat account."""
+    facts: tuple[str, ...]
+    """The account's own facts the conditions read."""
+    cards: tuple[str, ...]
+    """The scorecards whose scores the conditions may read (all of them, if one reads a score)."""
+
+    def key(self, record: Any, tier: int, as_of: dt.date, scores: Mapping[str, Fraction]) -> tuple[Any, ...] | None:
+        """What the checks' rows of ``record`` at ``tier`` follow from, or None when it is
+        not flat or holds a value no key can stand for."""
+        for name in self.records:
+            if getattr(record, name) is not None:
+                return None
+        for name in self.lists:
+            if getattr(record, name):
+                return None
+        if not self.facts and not self.cards:
+            return (tier, record.stage, as_of)
+        key: list[Any] = [tier, record.stage, as_of]
+        try:
+            for name in self.facts:
+                key.append(typed(getattr(record, name)))
+        except Unkeyable:
+            return None
+        for card in self.cards:
+            key.append(scores[card])
+        return tuple(key)
+
+
+def flat_checks(engine: Engine) -> FlatChecks | None:
+    """The :class:`FlatChecks` of an engine's plan checks, or None when a condition reads
+    anything but the plan, the lists, the account's own facts and the scores."""
+    if not engine.checks:
+        return None
+    account = engine.rulebook.schema.account
+    records = tuple(name for name, f in account.fields.items() if isinstance(f.type, RecordType))
+    lists = tuple(name for name, f in account.fields.items() if isinstance(f.type, ListType))
+    dependencies = engine.dependencies
+    facts: list[str] = []
+    reads_scores = False
+    for number in range(len(engine.checks)):
+        reads = dependencies.reads[dependencies.check_base + number]
+        reads_scores = reads_scores or reads.scores
+        for fact in reads.facts:
+            root = fact.partition(".")[0]
+            if root in records or root in lists:
+                continue
+            if fact not in account.fields:
+                return None
+            facts.append(fact)
+    cards = tuple(card.id for card in engine.cards) if reads_scores else ()
+    return FlatChecks(records, lists, tuple(sorted(set(facts))), cards)
 
 
 def account_error(number: int, exc: InvalidRecord, line: int | None = None) -> AccountError:

@@ -18,6 +18,13 @@ contributions (keyed by integers only, so no memo ever confuses ``1``, ``1.0``, 
 integers, booleans, floats, dates, decimals and None goes through pydantic's own serializer
 for ``Any``.
 
+**Generated per rulebook.** The layout itself is one generated function per rulebook
+(:func:`_compile_layout`, as ``evaluation/codegen.py`` does for scorecards): every criterion,
+gate, tier test and segment test unrolled, the constant JSON between values written once as
+literals, and the whole document joined by one f-string; the memos above are looked up from
+it. A flat account's compliance (no plan, no list items) is remembered under what its checks
+follow from (:class:`~kamrules.evaluation.engine.FlatChecks`), not under its thirty rows.
+
 **Tested, not assumed.** ``tests/explanation/test_encoder.py`` compares the encoder with
 ``decision().model_dump_json()`` byte for byte on the example accounts, on flat rows, on
 generated records (hypothesis) and on odd values; a field added to ``Decision`` and not here
@@ -52,6 +59,7 @@ threads at worst compute a fragment twice.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -70,6 +78,7 @@ from kamrules.evaluation.engine import (
     summary_text,
 )
 from kamrules.evaluation.exact import centi_decimal, hundredths_text, round_ratio, score2_text
+from kamrules.evaluation.keys import PLAIN, Unkeyable, typed
 from kamrules.facts.types import ListType, RecordType
 
 if TYPE_CHECKING:
@@ -125,27 +134,9 @@ def json_any(v: Any) -> str:
     return _ANY.dump_json(v).decode()
 
 
-_PLAIN = frozenset({type(None), str, dt.date})
-"""Types whose values equal only values that are written the same way (unlike ``1``,
-``1.0``, ``True``, ``Fraction(1)`` or ``0.0`` and ``-0.0``), so a memo may be keyed by them."""
-
-
-class _Unkeyable(Exception):
-    """A value no memo key can stand for (a list, an odd type): the fragment is written anew."""
-
-
-def _typed(v: Any) -> Any:
-    """``v`` as part of a memo key: equal keys are values written alike."""
-    t = type(v)
-    if t in _PLAIN:
-        return v
-    if t is float:
-        return (float, float.__repr__(v))
-    if t is int or t is bool or t is Fraction:
-        return (t, v)
-    if t is Decimal:
-        return (Decimal, str(v))
-    raise _Unkeyable
+_PLAIN = PLAIN
+_typed = typed
+_Unkeyable = Unkeyable
 
 
 def json_opt_str(s: str | None) -> str:
@@ -366,6 +357,8 @@ class DecisionEncoder:
             + json_str(__version__)
             + "}"
         )
+        self._middle: dict[tuple[int, bool, int], str] = {}
+        self._encode, self._around = _compile_layout(self)
 
     def _criterion_tail(
         self, c: CompiledCriterion, value: Any, points: int, match: int, status: int, total: int, evidence: str
@@ -416,7 +409,7 @@ class DecisionEncoder:
 
     def encode(self, o: Outcome) -> str:
         """``o.decision().model_dump_json()``, without building the model."""
-        return "".join(self._parts(o)[0])
+        return self._encode(o)
 
     def encode_around_capacity(self, o: Outcome) -> tuple[str, str]:
         """The JSON of ``o`` before and after its ``capacity`` value, so that a batch can
@@ -424,148 +417,48 @@ class DecisionEncoder:
         is decided: ``before + capacity_json(...) + after`` is the decision of ``o`` with that
         capacity, when ``o`` already has one (so that its summary does not say it was not
         placed)."""
-        out, at = self._parts(o)
-        return "".join(out[:at]), "".join(out[at + 1 :])
+        return self._around(o)
 
-    def _parts(self, o: Outcome) -> tuple[list[str], int]:
-        """The decision's JSON in pieces, and the index of the piece that is its capacity."""
-        engine = self.engine
-        missing: list[str] = []
-        out: list[str] = ['{"kind":"decision","account_id":', json_str(o.account_id), ',"account_name":']
-        name = getattr(o.record, "name", None)
-        out.append("null" if name is None else json_str(name))
-        out.append(',"as_of":"' + o.as_of.isoformat() + '"')
-        out.append(
+    # -- what the generated layout calls on a memo's miss -------------------------------
+
+    def _tail_of(
+        self,
+        card: int,
+        n: int,
+        value: Any,
+        points: int,
+        match: int,
+        status: int,
+        total: int,
+        evidence: str | None,
+        key: Any,
+    ) -> str:
+        """A criterion's JSON after its value, remembered under ``key`` (what it follows from)."""
+        c, _, _, _, tails = self._cards[card][2][n]
+        if len(tails) >= MEMO_LIMIT:
+            tails.clear()
+        tail = tails[key] = self._criterion_tail(
+            c, value, points, match, status, total, "null" if evidence is None else evidence
+        )
+        return tail
+
+    def _middle_of(self, o: Outcome, tier_index: int, excluded: bool, segment_index: int) -> str:
+        """The decision's tier, rank, key-account flag, exclusion and segment, which follow
+        from the tier's index, the exclusion and the segment's index."""
+        text = (
             ',"tier":'
             + json_str(o.tier)
             + ',"tier_rank":'
             + str(o.tier_rank)
             + ',"key_account":'
             + _BOOL[o.key_account]
+            + ',"excluded":'
+            + _BOOL[excluded]
+            + ',"segment":'
+            + (self._segment_names[segment_index] if segment_index >= 0 else "null")
         )
-        out.append(',"excluded":' + json_bool(o.excluded) + ',"segment":')
-        out.append(self._segment_names[o.segment_index] if o.segment_index >= 0 else "null")
-        summary_at = len(out)
-        out.append("")  # the summary, once the tier tests have said what failed
-        out.append(',"tier_by_rules":' + self._tier_names[o.rules_index] + ',"placement":[')
-        out.append(
-            ",".join('{"kind":' + json_str(kind) + ',"note":' + json_str(note) + "}" for kind, note in o.placement)
-        )
-        out.append('],"capacity":')
-        capacity_at = len(out)
-        if not engine.has_capacity:
-            out.append("null")
-        elif o.capacity is None:
-            out.append(capacity_json(False, None, NOT_PLACED))
-        else:
-            out.append(capacity_json(*o.capacity))
-        out.append(',"scores":{')
-        primary = None
-        shown_scores: dict[str, str] = {}
-        first = True
-        for (card_key, head, criteria), card, (weighted, total, rows) in zip(
-            self._cards, engine.cards, o._cards, strict=True
-        ):
-            if not first:
-                out.append(",")
-            first = False
-            # what score2(o.scores[card.id]) shows, and score_ratio(weighted, total * 100) gives
-            score = hundredths_text(weighted // total)
-            shown_scores[card.id] = score
-            if card.id == engine.primary:
-                primary = score
-            out.append(card_key + head + _hundredths_json(weighted // total, 100))
-            out.append(
-                ',"weighted_points":'
-                + _hundredths_json(weighted, 10_000)
-                + ',"total_weight":'
-                + self._centi_json(total)
-                + ',"criteria":['
-            )
-            for n, ((c, chead, evidence, by_value, tails), (value, points, match, status, ev)) in enumerate(
-                zip(criteria, rows, strict=True)
-            ):
-                value_json = json_any(value)
-                evidence_json = evidence.encode(ev, missing) if evidence is not None and ev is not None else None
-                if status and c.fact is not None:
-                    missing.append(c.fact)
-                # Everything after the value follows from these (the value itself only where
-                # the words quote it: its type and JSON text then say exactly which value).
-                key = (
-                    evidence_json,
-                    (type(value), value_json) if by_value else None,
-                    match,
-                    status,
-                    points,
-                    total,
-                    value is None,
-                )
-                tail = tails.get(key)
-                if tail is None:
-                    if len(tails) >= MEMO_LIMIT:
-                        tails.clear()
-                    tail = tails[key] = self._criterion_tail(
-                        c, value, points, match, status, total, "null" if evidence_json is None else evidence_json
-                    )
-                out.append((chead if n == 0 else "," + chead) + value_json + tail)
-            out.append("]}")
-        out.append('},"gates":[')
-        out.append(
-            ",".join(
-                head
-                + json_bool(applied)
-                + ',"unknown":'
-                + json_bool(unknown)
-                + ',"evidence":'
-                + evidence.encode(ev, missing if unknown else None)
-                + reason
-                + notes[(applied, unknown)]
-                for (_, head, evidence, reason, notes, _), (applied, unknown, ev) in zip(
-                    self._gates, o._gates, strict=True
-                )
-            )
-        )
-        out.append('],"tier_tests":[')
-        above: list[str] = []
-        for index, ((head, mins, requirements), (eligible, score_tests, requirement_rows)) in enumerate(
-            zip(self._tiers, o._tier_rows, strict=True)
-        ):
-            failed: list[str] = []
-            checks: list[str] = []
-            for (card_id, minimum, check_head), passed in zip(mins, score_tests, strict=True):
-                actual = shown_scores[card_id]
-                if passed:
-                    note = "null"
-                else:
-                    text = min_score_note(card_id, actual, minimum)
-                    failed.append(text)
-                    note = json_str(text)
-                checks.append(check_head + json_bool(passed) + ',"actual":"' + str(actual) + '","note":' + note + "}")
-            for condition, (result, ev) in zip(requirements, requirement_rows, strict=True):
-                checks.append(condition.encode(result, ev, missing, failed))
-            for (gate, *_, block), (applied, _, _) in zip(self._gates, o._gates, strict=True):
-                if applied and gate.ceiling > index:
-                    checks.append(block)
-                    failed.append(gate_block_note(gate))
-            if index:
-                out.append(",")
-            out.append(head + json_bool(eligible and index >= o.ceiling) + ',"checks":[' + ",".join(checks) + "]}")
-            if index == o.tier_index - 1:
-                above = failed
-        out.append('],"segment_tests":[')
-        unused: list[str] = []
-        segment_tests = [
-            condition.encode(result, ev, missing, unused)
-            for condition, (result, ev) in zip(self._segments, o._segment_rows, strict=False)
-        ]
-        out.append(",".join(segment_tests))
-        out.append('],"compliance":')
-        out.append(self._compliance(o) if engine.checks else "null")
-        out.append(',"missing_facts":[' + ",".join(json_str(m) for m in sorted(set(missing))) + "]")
-        out.append(self._tail)
-        assert primary is not None
-        out[summary_at] = ',"summary":' + json_str(summary_text(o, primary, above))
-        return out, capacity_at
+        self._middle[(tier_index, excluded, segment_index)] = text
+        return text
 
     @staticmethod
     def _check_tail(result: CheckExplained) -> str:
@@ -637,38 +530,32 @@ class DecisionEncoder:
         """What the compliance of a flat account (no plan, no list items: a row of a CRM
         export) follows from, or None for any other account.
 
-        Without a plan or items, every fact a check's due date, owner, missing-evidence note
-        or items at fault could read beyond its evidence is absent, except the account's own
-        facts that due dates and owners read (``account.account_manager``) and the scores:
-        so the words follow from the tier, the stage, the as-of date, those facts and each
-        check's row (typed: ``1``, ``1.0`` and ``True`` are written differently)."""
+        Its checks' rows follow from what :meth:`FlatChecks.key
+        <kamrules.evaluation.engine.FlatChecks.key>` names (the tier, the stage, the as-of
+        date, the facts and scores the conditions read: every ``Outcome`` has its rows from
+        ``evaluate_checks`` at its own tier). Beyond the rows, without a plan or items every
+        fact a check's due date, owner, missing-evidence note or items at fault could read
+        is absent, except the account's own facts that due dates and owners read
+        (``account.account_manager``) and the scores: so the words follow from those, the
+        tier's name (or the excluded outcome's) and the map status (typed: ``1``, ``1.0``
+        and ``True`` are written differently)."""
         reads = self._flat_reads
-        if reads is None:
+        flat = self.engine.flat_checks
+        if reads is None or flat is None:
             return None
-        records, lists, facts, cards = reads
         record = o.record
-        for name in records:
-            if getattr(record, name) is not None:
-                return None
-        for name in lists:
-            if getattr(record, name):
-                return None
-        key: list[Any] = [o.tier, record.stage, o.map_status, o.as_of]  # type: ignore[attr-defined]
-        plain = _PLAIN
+        rows = flat.key(record, o.tier_index, o.as_of, o.scores)
+        if rows is None:
+            return None
+        _, _, facts, cards = reads
+        key: list[Any] = [rows, o.tier, o.map_status]
         try:
             for name in facts:
                 key.append(_typed(getattr(record, name)))
-            for card in cards:
-                key.append(o.scores[card])
-            for row in o._check_rows:
-                if row[0] != APPLIES:
-                    key.append(row[0])
-                elif type(row[2]) in plain and plain.issuperset(map(type, row[3])):
-                    key.append(row)  # passed is True, False or None: a row of such values is its own key
-                else:
-                    key.append((row[1], _typed(row[2]), *map(_typed, row[3])))
         except _Unkeyable:
             return None
+        for card in cards:
+            key.append(o.scores[card])
         return tuple(key)
 
     def _compliance_of(self, o: Outcome) -> str:
@@ -753,3 +640,355 @@ def _flat_reads(engine: Engine) -> tuple[tuple[str, ...], tuple[str, ...], tuple
                 else:
                     return None
     return records, lists, tuple(dict.fromkeys(facts)), tuple(dict.fromkeys(cards))
+
+
+# -- the layout, generated per rulebook ------------------------------------------------
+#
+# DESIGN.md section 7, as for scorecards (``evaluation/codegen.py``): a decision's layout is
+# one generated function per rulebook, straight-line code with every criterion, gate, tier
+# test and segment test unrolled, its constant JSON (ids, titles, reasons, rule texts)
+# written once as literals between the values, and one f-string that joins the whole
+# document. Text from the rule files enters the source only as ``repr()`` of a ``str`` (a
+# literal whatever it holds); everything else it calls is passed in by name.
+
+_Piece = tuple[bool, str]
+"""(False, constant text) or (True, a Python expression giving text)."""
+
+_BUILTINS = {"type": type, "float": float, "int": int, "bool": bool, "len": len, "getattr": getattr}
+_L2 = 10**17
+"""Below this many hundredths a score is written by ``float.__repr__``: its float is then at
+least 0.01 (or zero) and below 1e15, where pydantic and ``repr`` agree."""
+_L4 = 10**19
+"""The same for weighted points, in ten-thousandths."""
+
+
+def _fstring(pieces: list[_Piece]) -> str:
+    """One f-string of the pieces, as adjacent literals (Python joins them when compiling)."""
+    out: list[str] = []
+    text = ""
+    for is_code, piece in pieces:
+        if not is_code:
+            text += piece
+            continue
+        if text:
+            out.append(repr(text))
+            text = ""
+        out.append("f'{" + piece + "}'")
+    if text:
+        out.append(repr(text))
+    return "(" + " ".join(out) + ")" if out else "''"
+
+
+def _split_note(before: str, after: str) -> tuple[str, str] | None:
+    """The JSON of ``before + x + after`` around a score text ``x`` (digits, '-', '.') as two
+    constants, when JSON writes the three as the concatenation of their own escaped text (it
+    escapes character by character, so it does; this checks it rather than assume)."""
+    head, tail = json_str(before)[:-1], json_str(after)[1:]
+    for sample in ("12.34", "-0.05", "100.00"):
+        if json_str(before + sample + after) != head + sample + tail:
+            return None
+    return head, tail
+
+
+def _compile_layout(enc: DecisionEncoder) -> tuple[Callable[[Outcome], str], Callable[[Outcome], tuple[str, str]]]:
+    """The rulebook's layout as two functions of an ``Outcome``: its JSON, and its JSON before
+    and after the capacity value (:meth:`DecisionEncoder.encode_around_capacity`)."""
+    engine = enc.engine
+    names: dict[str, Any] = {
+        **_BUILTINS,
+        "_fr": float.__repr__,
+        "_ir": int.__repr__,
+        "_jany": json_any,
+        "_jstr": json_str,
+        "_ht": hundredths_text,
+        "_hj": _hundredths_json,
+        "_cj": enc._centi_json,
+        "_tail": enc._tail_of,
+        "_mid": enc._middle_of,
+        "_MID": enc._middle,
+        "_B": _BOOL,
+        "_summary": summary_text,
+        "_plj": lambda steps: ",".join(
+            '{"kind":' + json_str(kind) + ',"note":' + json_str(note) + "}" for kind, note in steps
+        ),
+        "_mfj": lambda found: ",".join(json_str(m) for m in sorted(set(found))),
+        "_capj": capacity_json,
+        "_NP": capacity_json(False, None, NOT_PLACED),
+        "_compliance": enc._compliance,
+        "_TBR": tuple(',"tier_by_rules":' + name + ',"placement":[' for name in enc._tier_names),
+    }
+
+    def constant(value: Any) -> str:
+        name = f"_c{len(names)}"
+        names[name] = value
+        return name
+
+    body: list[str] = []
+
+    def line(text: str, indent: int = 1) -> None:
+        body.append("    " * indent + text)
+
+    def value_json(source: str, target: str, indent: int) -> None:
+        """``target = json_any(source)``, the common types inline."""
+        line(f"_t = type({source})", indent)
+        line(f"if _t is float and (1e-4 <= {source} < 1e16 or -1e16 < {source} <= -1e-4 or {source} == 0.0):", indent)
+        line(f"    {target} = _fr({source})", indent)
+        line("elif _t is int:", indent)
+        line(f"    {target} = _ir({source})", indent)
+        line("elif _t is bool:", indent)
+        line(f"    {target} = 'true' if {source} else 'false'", indent)
+        line(f"elif {source} is None:", indent)
+        line(f"    {target} = 'null'", indent)
+        line("else:", indent)
+        line(f"    {target} = _jany({source})", indent)
+
+    def evidence_json(evidence: _Evidence, source: str, target: str, indent: int, missing_when: str | None) -> None:
+        """``target = evidence.encode(source, ...)``: labels whose value is None join the
+        missing facts when ``missing_when`` (a condition) holds."""
+        if not evidence.unique:
+            missing = "None" if missing_when is None else f"(mis if {missing_when} else None)"
+            line(f"{target} = {constant(evidence.encode)}({source}, {missing})", indent)
+            return
+        pieces: list[_Piece] = [(False, "{")]
+        for i, (label, key) in enumerate(zip(evidence.labels, evidence.keys, strict=True)):
+            line(f"_x = {source}[{i}]", indent)
+            value_json("_x", f"_e{i}", indent)
+            if missing_when is not None:
+                condition = "_x is None" if missing_when == "True" else f"_x is None and {missing_when}"
+                line(f"if {condition}:", indent)
+                line(f"    mis.append({label!r})", indent)
+            pieces += [(False, "," + key if i else key), (True, f"_e{i}")]
+        pieces.append((False, "}"))
+        line(f"{target} = {_fstring(pieces)}", indent)
+
+    line("rec = o.record")
+    line("mis = []")
+    line("cards = o._cards")
+    line("gates = o._gates")
+    line("trows = o._tier_rows")
+    line("aj = _jstr(o.account_id)")
+    line("nm = getattr(rec, 'name', None)")
+    line("nj = 'null' if nm is None else _jstr(nm)")
+    line("ad = o.as_of.isoformat()")
+
+    # Scorecards and their criteria.
+    cards: list[_Piece] = [(False, ',"scores":{')]
+    primary = -1
+    for k, ((card_key, head, criteria), card) in enumerate(zip(enc._cards, engine.cards, strict=True)):
+        if card.id == engine.primary:
+            primary = k
+        line(f"w{k}, t{k}, rows{k} = cards[{k}]")
+        line(f"q = w{k} // t{k}")
+        line(f"s{k} = _ht(q)")
+        line(f"sc{k} = _fr(q / 100) if -{_L2} < q < {_L2} else _hj(q, 100)")
+        line(f"wp{k} = _fr(w{k} / 10000) if -{_L4} < w{k} < {_L4} else _hj(w{k}, 10000)")
+        line(f"tw{k} = _cj(t{k})")
+        cards += [
+            (False, ("," if k else "") + card_key + head),
+            (True, f"sc{k}"),
+            (False, ',"weighted_points":'),
+            (True, f"wp{k}"),
+            (False, ',"total_weight":'),
+            (True, f"tw{k}"),
+            (False, ',"criteria":['),
+        ]
+        for j, (c, chead, evidence, by_value, tails) in enumerate(criteria):
+            line(f"v, p, m, st, e = rows{k}[{j}]")
+            value_json("v", f"vj{k}_{j}", 1)
+            if evidence is not None:
+                line("if e is None:")
+                line("    ej = None")
+                line("else:")
+                evidence_json(evidence, "e", "ej", 2, "True")
+                key = f"(ej, m, st, p, t{k}, v is None)"
+            elif by_value:
+                key = f"(m, st, p, t{k}, v is None, _t, vj{k}_{j})"
+            else:
+                key = f"(m, st, p, t{k}, v is None)"
+            line(f"key = {key}")
+            line(f"tl{k}_{j} = {constant(tails)}.get(key)")
+            line(f"if tl{k}_{j} is None:")
+            evidence_arg = "ej" if evidence is not None else "None"
+            line(f"    tl{k}_{j} = _tail({k}, {j}, v, p, m, st, t{k}, {evidence_arg}, key)")
+            if c.fact is not None:
+                line("if st:")
+                line(f"    mis.append({c.fact!r})")
+            cards += [(False, ("," if j else "") + chead), (True, f"vj{k}_{j}"), (True, f"tl{k}_{j}")]
+        cards.append((False, "]}"))
+    assert primary >= 0
+
+    # Gates.
+    gates: list[_Piece] = [(False, '},"gates":[')]
+    for i, (_, head, evidence, reason, notes, _) in enumerate(enc._gates):
+        line(f"ga{i}, gu{i}, ge = gates[{i}]")
+        evidence_json(evidence, "ge", f"gej{i}", 1, f"gu{i}")
+        gates += [
+            (False, ("," if i else "") + head),
+            (True, f"_B[ga{i}]"),
+            (False, ',"unknown":'),
+            (True, f"_B[gu{i}]"),
+            (False, ',"evidence":'),
+            (True, f"gej{i}"),
+            (False, reason),
+            (True, f"{constant(notes)}[ga{i}, gu{i}]"),
+        ]
+    exclude = [f"ga{i}" for i, gate in enumerate(engine.gates) if gate.spec.effect == "exclude"]
+    line(f"exc = {' or '.join(exclude) if exclude else 'False'}")
+    line("ti = o.tier_index")
+    line("si = o.segment_index")
+    line("mid = _MID.get((ti, exc, si))")
+    line("if mid is None:")
+    line("    mid = _mid(o, ti, exc, si)")
+
+    # Tier tests; f<i> holds what failed at tier i, for the summary.
+    tiers: list[_Piece] = [(False, '],"tier_tests":[')]
+    line("ceil = o.ceiling")
+    for i, ((head, mins, requirements), tier) in enumerate(zip(enc._tiers, engine.tiers, strict=True)):
+        line(f"el{i}, sts, rqs = trows[{i}]")
+        line(f"f{i} = []")
+        checks: list[str] = []
+        for n, (card_id, minimum, check_head) in enumerate(mins):
+            score = f"s{engine.card_index[card_id]}"
+            target = f"k{i}_{n}"
+            checks.append(target)
+            line(f"if sts[{n}]:")
+            line(
+                f"    {target} = "
+                + _fstring([(False, check_head + 'true,"actual":"'), (True, score), (False, '","note":null}')])
+            )
+            line("else:")
+            note_before, mark, note_after = min_score_note(card_id, "\x00", minimum).partition("\x00")
+            split = _split_note(note_before, note_after) if mark and "\x00" not in note_before + note_after else None
+            if split is not None and min_score_note(card_id, "12.34", minimum) == note_before + "12.34" + note_after:
+                head_json, tail_json = split
+                line(
+                    f"    {target} = "
+                    + _fstring(
+                        [
+                            (False, check_head + 'false,"actual":"'),
+                            (True, score),
+                            (False, '","note":' + head_json),
+                            (True, score),
+                            (False, tail_json + "}"),
+                        ]
+                    )
+                )
+                line(f"    f{i}.append(" + _fstring([(False, note_before), (True, score), (False, note_after)]) + ")")
+            else:  # a card id JSON would not write piece by piece: the note written whole
+                line(f"    _n = {constant(min_score_note)}({card_id!r}, {score}, {constant(minimum)})")
+                line(f"    f{i}.append(_n)")
+                line(
+                    f"    {target} = "
+                    + _fstring(
+                        [
+                            (False, check_head + 'false,"actual":"'),
+                            (True, score),
+                            (False, '","note":'),
+                            (True, "_jstr(_n)"),
+                            (False, "}"),
+                        ]
+                    )
+                )
+        for n, condition in enumerate(requirements):
+            target = f"k{i}_r{n}"
+            checks.append(target)
+            line(f"r, e = rqs[{n}]")
+            if not condition.evidence.unique:
+                line(f"{target} = {constant(condition.encode)}(r, e, mis, f{i})")
+                continue
+            evidence_json(condition.evidence, "e", "rj", 1, "r is None")
+            for test, result in (("if r is True:", True), ("elif r is None:", None), ("else:", False)):
+                passed, tail, note = condition.tails[result]
+                line(test)
+                line(f"    {target} = " + _fstring([(False, condition.head + passed), (True, "rj"), (False, tail)]))
+                if note is not None:
+                    line(f"    f{i}.append({note!r})")
+        blocks = [(g, gate, block) for g, (gate, *_, block) in enumerate(enc._gates) if gate.ceiling > i]
+        if not blocks:
+            pieces: list[_Piece] = []
+            for n, target in enumerate(checks):
+                pieces += [(False, "," if n else ""), (True, target)]
+            line(f"tj{i} = {_fstring(pieces)}")
+        else:
+            line(f"ck = [{', '.join(checks)}]")
+            for g, gate, block in blocks:
+                line(f"if ga{g}:")
+                line(f"    ck.append({block!r})")
+                line(f"    f{i}.append({gate_block_note(gate)!r})")
+            line(f"tj{i} = ','.join(ck)")
+        tiers += [
+            (False, ("," if i else "") + head),
+            (True, f"_B[el{i} and ceil <= {i}]"),
+            (False, ',"checks":['),
+            (True, f"tj{i}"),
+            (False, "]}"),
+        ]
+        del tier
+    line("above = (" + "".join(f"f{i}, " for i in range(len(engine.tiers))) + ")[ti - 1] if ti > 0 else ()")
+
+    # Segment tests: the rows of the segments tried, up to the first that matched.
+    line("sr = o._segment_rows")
+    line("ns = len(sr)")
+    line("sg = []")
+    for j, condition in enumerate(enc._segments):
+        line(f"if ns > {j}:")
+        line(f"    r, e = sr[{j}]")
+        if not condition.evidence.unique:
+            line(f"    sg.append({constant(condition.encode)}(r, e, mis, []))")
+            continue
+        evidence_json(condition.evidence, "e", "rj", 2, "r is None")
+        for test, result in (("if r is True:", True), ("elif r is None:", None), ("else:", False)):
+            passed, tail, _ = condition.tails[result]
+            line("    " + test)
+            line("        sg.append(" + _fstring([(False, condition.head + passed), (True, "rj"), (False, tail)]) + ")")
+
+    line("sgj = ','.join(sg)")
+    line(f"smj = _jstr(_summary(o, s{primary}, above))")
+    line("pl = o.placement")
+    line("plj = _plj(pl) if pl else ''")
+    if engine.has_capacity:
+        line("cp = o.capacity")
+        line("cj = _NP if cp is None else _capj(*cp)")
+        capacity: list[_Piece] = [(True, "cj")]
+    else:
+        capacity = [(False, "null")]
+    line("cmj = _compliance(o)" if engine.checks else "cmj = 'null'")
+    line("mj = _mfj(mis) if mis else ''")
+    before: list[_Piece] = [
+        (False, '{"kind":"decision","account_id":'),
+        (True, "aj"),
+        (False, ',"account_name":'),
+        (True, "nj"),
+        (False, ',"as_of":"'),
+        (True, "ad"),
+        (False, '"'),
+        (True, "mid"),
+        (False, ',"summary":'),
+        (True, "smj"),
+        (True, "_TBR[o.rules_index]"),
+        (True, "plj"),
+        (False, '],"capacity":'),
+    ]
+    after: list[_Piece] = [
+        *cards,
+        *gates,
+        *tiers,
+        (False, '],"segment_tests":['),
+        (True, "sgj"),
+        (False, '],"compliance":'),
+        (True, "cmj"),
+        (False, ',"missing_facts":['),
+        (True, "mj"),
+        (False, "]" + enc._tail),
+    ]
+    text = "\n".join(body)
+    source = (
+        f"def _encode(o):\n{text}\n    return {_fstring(before + capacity + after)}\n\n"
+        f"def _around(o):\n{text}\n    return {_fstring(before)}, {_fstring(after)}\n"
+    )
+    namespace: dict[str, Any] = {**names, "__builtins__": {}}
+    exec(compile(source, "<kamrules decision layout>", "exec"), namespace)
+    encode: Callable[[Outcome], str] = namespace["_encode"]
+    around: Callable[[Outcome], tuple[str, str]] = namespace["_around"]
+    encode.__doc__ = source
+    return encode, around
