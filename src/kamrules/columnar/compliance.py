@@ -9,12 +9,16 @@ from kamrules.columnar.run import any_true
 from kamrules.evaluation.compliance import compliance_status
 from kamrules.evaluation.engine import Outcome
 from kamrules.facts.schema import STAGES
-from kamrules.portfolio.batch import check_statuses, failed_checks
+from kamrules.portfolio.batch import CHECK_STATUSES, check_statuses, failed_checks
 
 if TYPE_CHECKING:
     import polars as pl
 
     from kamrules.columnar.run import Run
+
+
+COMPLIANCE_LEVELS = ("compliant", "at_risk", "non_compliant", "not_applicable")
+"""The values of the ``compliance`` column (an enum in a result frame)."""
 
 
 def compliance(run: Run, frame: pl.DataFrame) -> tuple[pl.Expr, list[pl.Expr]]:
@@ -25,7 +29,18 @@ def compliance(run: Run, frame: pl.DataFrame) -> tuple[pl.Expr, list[pl.Expr]]:
 
     checks = run.engine.checks
     if not checks:
-        return pl.lit(None, dtype=pl.String), []
+        return pl.lit(None, dtype=pl.Enum(list(COMPLIANCE_LEVELS))), []
+    # the results as the output's enums from the start: text made per row and then cast
+    # cost ten times more
+    statuses = pl.Enum(list(CHECK_STATUSES))
+    levels = pl.Enum(list(COMPLIANCE_LEVELS))
+
+    def result(name: str) -> pl.Expr:
+        return pl.lit(name, dtype=statuses)
+
+    def level(name: str) -> pl.Expr:
+        return pl.lit(name, dtype=levels)
+
     # Where a check applies depends only on the tier and the stage: one small integer per
     # row (the situation), and one membership test per distinct place checks apply.
     situation = pl.col("@situation")
@@ -34,7 +49,7 @@ def compliance(run: Run, frame: pl.DataFrame) -> tuple[pl.Expr, list[pl.Expr]]:
     major: list[pl.Expr] = []
     applicable: list[pl.Expr] = []
     columns: list[pl.Expr] = []
-    failed_ids: list[pl.Expr] = []
+    not_passing: list[pl.Expr] = []  # per check: it applies and did not pass
     for i, check in enumerate(checks):
         key = (check.tiers, check.stages)
         if key not in places:
@@ -57,26 +72,64 @@ def compliance(run: Run, frame: pl.DataFrame) -> tuple[pl.Expr, list[pl.Expr]]:
             major.append(not_passed)
         columns.append(
             pl.when(~applies)
-            .then(pl.lit("not_applicable"))
+            .then(result("not_applicable"))
             .when(value.is_null())
-            .then(pl.lit("evidence_missing"))
+            .then(result("evidence_missing"))
             .when(value)
-            .then(pl.lit("passed"))
-            .otherwise(pl.lit("failed"))
+            .then(result("passed"))
+            .otherwise(result("failed"))
             .alias(f"check.{check.spec.id}")
         )
-        failed_ids.append(pl.when(not_passed).then(pl.lit(check.spec.id)))
-    failed = pl.concat_list(failed_ids).list.drop_nulls().alias("failed_checks")
+        not_passing.append(not_passed)
+    failed = pl.lit(failed_checks_column(run, frame, not_passing)).alias("failed_checks")
     status = (
         pl.when(any_true(blocker))
-        .then(pl.lit("non_compliant"))
+        .then(level("non_compliant"))
         .when(any_true(major))
-        .then(pl.lit("at_risk"))
+        .then(level("at_risk"))
         .when(any_true(applicable))
-        .then(pl.lit("compliant"))
-        .otherwise(pl.lit("not_applicable"))
+        .then(level("compliant"))
+        .otherwise(level("not_applicable"))
     )
     return status, [*columns, failed]
+
+
+MASK_BITS = 60
+"""Checks per bit mask in :func:`failed_checks_column` (an Int64 holds them without the sign bit)."""
+
+
+def failed_checks_column(run: Run, frame: pl.DataFrame, not_passed: list[pl.Expr]) -> pl.Series:
+    """``failed_checks`` of every row of ``frame``: the ids of the checks that apply and did
+    not pass, in check order.
+
+    A row's failed checks are a few bit masks; the distinct masks of the frame (a handful in
+    a real portfolio) are worded once and joined back. Building the list per row
+    (``concat_list`` of one nullable text column per check, then ``drop_nulls``) cost more
+    than all the other output columns together (0.4 s of 0.5 s for 50,000 rows)."""
+    import polars as pl
+
+    ids = [check.spec.id for check in run.engine.checks]
+    masks = []
+    for start in range(0, len(not_passed), MASK_BITS):
+        bits = [
+            pl.when(expr).then(pl.lit(1 << k, dtype=pl.Int64)).otherwise(pl.lit(0, dtype=pl.Int64))
+            for k, expr in enumerate(not_passed[start : start + MASK_BITS])
+        ]
+        masks.append(pl.sum_horizontal(bits).alias(f"@mask.{start // MASK_BITS}"))
+    rows = frame.select(masks)
+    names = rows.columns
+    distinct = rows.unique(maintain_order=True)
+    worded = [
+        [
+            ids[start + k]
+            for start, mask in zip(range(0, len(ids), MASK_BITS), key, strict=True)
+            for k in range(MASK_BITS)
+            if mask >> k & 1
+        ]
+        for key in distinct.iter_rows()
+    ]
+    lookup = distinct.with_columns(pl.Series("failed_checks", worded, dtype=pl.List(pl.String)))
+    return rows.join(lookup, on=names, how="left", maintain_order="left").get_column("failed_checks")
 
 
 def fix_compliance(run: Run, decided: pl.DataFrame, placed: pl.DataFrame, outcomes: dict[int, Outcome]) -> pl.DataFrame:

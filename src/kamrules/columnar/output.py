@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kamrules.columnar.compliance import compliance, fix_compliance
+from kamrules.columnar.compliance import COMPLIANCE_LEVELS, compliance, fix_compliance
 from kamrules.columnar.run import hundredths
 from kamrules.evaluation.engine import Engine, Outcome
 from kamrules.explanation.decision import AccountError
@@ -35,7 +35,7 @@ def output_schema(engine: Engine) -> dict[str, pl.DataType]:
         "tier": tiers,
         "tier_by_rules": tiers,
         "segment": pl.Enum([name for name, _ in engine.segments]),
-        "compliance": pl.Enum(["compliant", "at_risk", "non_compliant", "not_applicable"]),
+        "compliance": pl.Enum(list(COMPLIANCE_LEVELS)),
         "record": pl.Int64(),
         "key_account": pl.Boolean(),
     }
