@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from kamrules.spark.runner import repeated_ids  # noqa: E402
+from kamrules.spark.runner import repeated_ids
 
 
 def test_repeated_ids_name_each_repeated_id_and_its_first_record(spark: Any) -> None:
