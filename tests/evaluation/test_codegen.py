@@ -66,3 +66,80 @@ def test_default_rulebook_criteria_agree(data: st.DataObject) -> None:
             scored = compile_scorecard([c])(SimpleNamespace(**{name: value}), AS_OF)
             assert not isinstance(scored, int)
             assert scored[2][0][1:3] == c.scorer(value), spec.id
+
+
+# -- the tier tests, generated --------------------------------------------------------
+
+TIERED = Engine(
+    load_rulebook_text("""\
+rulebook: tiered
+version: "1"
+scorecards:
+  - id: first
+    criteria:
+      - {id: revenue, weight: 3, fact: account.annual_revenue, bands: [{at_least: 1000000, points: 100}]}
+      - {id: fit, weight: 1, fact: account.strategic_fit, missing: drop, scale: {from: 1, to: 5}}
+  - id: second
+    criteria:
+      - {id: strength, weight: 1, fact: account.relationship_strength, missing: zero, scale: {from: 1, to: 5}}
+tiers:
+  - name: Top
+    min_score: 80
+    min_scores: {second: 33.33}
+    requires:
+      - {when: "account.strategic_fit >= 4", reason: Fit.}
+      - "score.second >= score.first or account.annual_revenue > 5000000"
+  - {name: Mid, min_scores: {second: 25}}
+  - {name: Low, min_score: 75}
+  - name: None
+""")
+)
+
+
+def reference_tiers(engine: Engine, record: object, cards: list[tuple[int, int, object]], ceiling: int) -> object:
+    """The rule as the documentation states it: a tier's minimums are met when each score,
+    exactly, is at least its minimum; it is eligible when they and all its requirements are
+    met (an unknown requirement is not); the account gets the best eligible tier the gates
+    allow, else the last."""
+    from fractions import Fraction
+
+    scores = {card.id: Fraction(w, t * 100) for card, (w, t, _) in zip(engine.cards, cards, strict=True)}
+    rows = []
+    chosen = None
+    for index, tier in enumerate(engine.tiers):
+        tests = tuple(scores[card] >= minimum for card, minimum, _ in tier.min_scores)
+        requirements = tuple(expr.evaluate(record, scores, AS_OF) for expr, _ in tier.requirements)
+        eligible = all(tests) and all(result is True for result, _ in requirements)
+        rows.append((eligible, tests, requirements))
+        if chosen is None and eligible and index >= ceiling:
+            chosen = index
+    return tuple(rows), len(engine.tiers) - 1 if chosen is None else chosen
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    revenue=st.none() | st.sampled_from([0, 999_999, 1_000_000, 6e6]),
+    fit=st.none() | st.integers(1, 5),
+    strength=st.none() | st.integers(1, 5),
+    ceiling=st.integers(0, 3),
+    default=st.booleans(),
+)
+def test_generated_tier_tests_follow_the_rule(
+    revenue: float | None, fit: int | None, strength: int | None, ceiling: int, default: bool
+) -> None:
+    engine = ENGINE if default else TIERED
+    raw = {"id": "T", "annual_revenue": revenue, "strategic_fit": fit, "relationship_strength": strength}
+    record = engine.validate({k: v for k, v in raw.items() if v is not None})
+    cards = []
+    for score_card in engine.card_functions:
+        scored = score_card(record, AS_OF)
+        assert not isinstance(scored, int)
+        cards.append(scored)
+    if any(total == 0 for _, total, _ in cards):
+        return
+    from fractions import Fraction
+
+    scores = {card.id: Fraction(w, t * 100) for card, (w, t, _) in zip(engine.cards, cards, strict=True)}
+    rows, chosen = engine.decide_tiers(record, scores, cards, AS_OF, ceiling)
+    assert (rows, chosen) == reference_tiers(engine, record, cards, ceiling)
+    assert all(type(eligible) is bool and all(type(t) is bool for t in tests) for eligible, tests, _ in rows)

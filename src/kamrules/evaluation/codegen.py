@@ -15,13 +15,13 @@ are passed in as named constants.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kamrules.evaluation.scoring import centi, expression_points
 
 if TYPE_CHECKING:
-    from kamrules.evaluation.engine import CompiledCriterion
+    from kamrules.evaluation.engine import CompiledCriterion, CompiledTier
 
 ScoreCard = Callable[[Any, Any], "tuple[int, int, tuple[Any, ...]] | int"]
 """(record, as_of) -> (weighted, total, rows), or the index of a criterion whose missing
@@ -107,5 +107,51 @@ def compile_scorecard(criteria: Sequence[CompiledCriterion]) -> ScoreCard:
     namespace: dict[str, Any] = {**names, "__builtins__": {}}
     exec(compile(source, "<kamrules scorecard>", "exec"), namespace)
     function: ScoreCard = namespace["_card"]
+    function.__doc__ = source
+    return function
+
+
+DecideTiers = Callable[[Any, Any, Sequence[Any], Any, int], "tuple[tuple[Any, ...], int]"]
+"""(record, scores, card rows, as_of, gates' ceiling) -> (tier rows, chosen tier index)."""
+
+
+def compile_tiers(tiers: Sequence[CompiledTier], card_index: Mapping[str, int]) -> DecideTiers:
+    """Every tier's tests in one generated function, for a fresh evaluation.
+
+    The same tests as the engine's loop, in the same order: each minimum score as the exact
+    integer test ``weighted >= minimum * total`` (minimums in hundredths), each requirement's
+    compiled expression, eligibility as all of them, and the best eligible tier at or below
+    the gates' ceiling (the last tier when none is). Written out per rulebook because the
+    loop made a generator and ``all()`` per tier and test: about a third of a flat account's
+    decision. Minimums are integers written with ``repr``; expressions are passed in by name.
+    """
+    names: dict[str, Any] = {}
+    lines = ["def _tiers(r, scores, cards, as_of, ceiling):"]
+    for k in sorted({card_index[card] for tier in tiers for card, _ in tier.thresholds}):
+        lines.append(f"    w{k}, t{k}, _ = cards[{k}]")
+    for i, tier in enumerate(tiers):
+        tests = []
+        for card, minimum in tier.thresholds:
+            assert type(minimum) is int
+            k = card_index[card]
+            tests.append(f"w{k} >= {minimum!r} * t{k}")
+        requirements = []
+        for n, (expression, _) in enumerate(tier.requirements):
+            names[f"_r{i}_{n}"] = expression.evaluate
+            requirements.append(f"_r{i}_{n}(r, scores, as_of)")
+        lines.append(f"    s{i} = ({''.join(test + ', ' for test in tests)})")
+        lines.append(f"    q{i} = ({''.join(call + ', ' for call in requirements)})")
+        conditions = [f"s{i}[{n}]" for n in range(len(tests))]
+        conditions += [f"q{i}[{n}][0] is True" for n in range(len(requirements))]
+        lines.append(f"    e{i} = {' and '.join(conditions) if conditions else 'True'}")
+    lines.append(f"    rows = ({''.join(f'(e{i}, s{i}, q{i}), ' for i in range(len(tiers)))})")
+    for i in range(len(tiers)):
+        lines.append(f"    if e{i} and ceiling <= {i}:")
+        lines.append(f"        return rows, {i}")
+    lines.append(f"    return rows, {len(tiers) - 1}")
+    source = "\n".join(lines) + "\n"
+    namespace: dict[str, Any] = {**names, "__builtins__": {}}
+    exec(compile(source, "<kamrules tiers>", "exec"), namespace)
+    function: DecideTiers = namespace["_tiers"]
     function.__doc__ = source
     return function

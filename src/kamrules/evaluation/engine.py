@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kamrules._version import __version__
-from kamrules.evaluation.codegen import compile_scorecard
+from kamrules.evaluation.codegen import compile_scorecard, compile_tiers
 from kamrules.evaluation.compliance import (
     CheckRow,
     compile_checks,
@@ -183,6 +183,8 @@ class Engine:
             (rulebook.expressions[("tie_breakers", i, "by")], b.order) for i, b in enumerate(spec.tie_breakers)
         )
         self.card_index = {card.id: i for i, card in enumerate(self.cards)}
+        self.decide_tiers = compile_tiers(self.tiers, self.card_index)
+        """Every tier's tests in one generated function (``evaluation/codegen.py``)."""
         self.has_capacity = any(t.capacity is not None or t.capacity_per_manager is not None for t in spec.tiers)
         """Whether some tier has a capacity, so that a decision needs a portfolio to be final."""
         self._flat_rows: dict[tuple[Any, ...], tuple[CheckRow, ...]] = {}
@@ -340,26 +342,11 @@ class Engine:
                 ceiling = gate.ceiling
             gate_rows.append((applied, unknown, evidence))
 
-        tier_rows: list[TierRow] = []
-        chosen = -1
-        for index, tier in enumerate(self.tiers):
-            # score >= minimum, exactly: weighted / (total * 100) >= m / 100  <=>  weighted >= m * total
-            score_tests = tuple(exact[card][0] >= minimum * exact[card][1] for card, minimum in tier.thresholds)
-            if previous is None or keeping is None:
-                requirement_rows = tuple(expr.evaluate(record, scores, as_of) for expr, _ in tier.requirements)
-            else:
-                base = keeping.requirement_offsets[index]
-                kept_rows = previous._tier_rows[index][2]
-                requirement_rows = tuple(
-                    expr.evaluate(record, scores, as_of) if base + k in dirty else kept_rows[k]
-                    for k, (expr, _) in enumerate(tier.requirements)
-                )
-            eligible = all(score_tests) and all(r[0] is True for r in requirement_rows)
-            tier_rows.append((eligible, score_tests, requirement_rows))
-            if chosen < 0 and eligible and index >= ceiling:
-                chosen = index
-        if chosen < 0:
-            chosen = len(self.tiers) - 1
+        tier_rows: list[TierRow] | tuple[TierRow, ...]
+        if previous is None or keeping is None:
+            tier_rows, chosen = self.decide_tiers(record, scores, cards, as_of, ceiling)
+        else:
+            tier_rows, chosen = self._tiers_keeping(record, scores, exact, as_of, ceiling, previous, keeping, dirty)
         natural = chosen
         notes: tuple[PlacementRow, ...] = ()
         if self.margin is not None and record.current_tier is not None:  # type: ignore[attr-defined]
@@ -442,14 +429,48 @@ class Engine:
                 return rows
         return evaluate_checks(self.checks, record, scores, tier, as_of)
 
-    def _eligible_with(self, index: int, scores: Mapping[str, Fraction], rows: list[TierRow], delta: Fraction) -> bool:
+    def _tiers_keeping(
+        self,
+        record: FactRecord,
+        scores: Mapping[str, Fraction],
+        exact: Mapping[str, tuple[int, int]],
+        as_of: dt.date,
+        ceiling: int,
+        previous: Outcome,
+        keeping: Dependencies,
+        dirty: frozenset[int],
+    ) -> tuple[list[TierRow], int]:
+        """The tier tests of :meth:`evaluate_after`: ``decide_tiers``'s, with the rows of
+        requirements whose inputs did not change kept from ``previous``."""
+        tier_rows: list[TierRow] = []
+        chosen = -1
+        for index, tier in enumerate(self.tiers):
+            # score >= minimum, exactly: weighted / (total * 100) >= m / 100  <=>  weighted >= m * total
+            score_tests = tuple(exact[card][0] >= minimum * exact[card][1] for card, minimum in tier.thresholds)
+            base = keeping.requirement_offsets[index]
+            kept_rows = previous._tier_rows[index][2]
+            requirement_rows = tuple(
+                expr.evaluate(record, scores, as_of) if base + k in dirty else kept_rows[k]
+                for k, (expr, _) in enumerate(tier.requirements)
+            )
+            eligible = all(score_tests) and all(r[0] is True for r in requirement_rows)
+            tier_rows.append((eligible, score_tests, requirement_rows))
+            if chosen < 0 and eligible and index >= ceiling:
+                chosen = index
+        if chosen < 0:
+            chosen = len(self.tiers) - 1
+        return tier_rows, chosen
+
+    def _eligible_with(
+        self, index: int, scores: Mapping[str, Fraction], rows: Sequence[TierRow], delta: Fraction
+    ) -> bool:
         """Would the account meet tier ``index`` with every score threshold moved by ``delta``?"""
         tier = self.tiers[index]
         requirements_met = all(r[0] is True for r in rows[index][2])
         return requirements_met and all(scores[card] >= minimum + delta for card, minimum, _ in tier.min_scores)
 
     def _stable(
-        self, current: str, scores: Mapping[str, Fraction], rows: list[TierRow], ceiling: int, natural: int
+        self, current: str, scores: Mapping[str, Fraction], rows: Sequence[TierRow], ceiling: int, natural: int
     ) -> tuple[int, PlacementRow | None]:
         """Apply the stability margin around the account's current tier."""
         held = self.tier_index.get(current)
