@@ -752,7 +752,14 @@ def _compile_layout(enc: DecisionEncoder) -> tuple[Callable[[Outcome], str], Cal
         pieces: list[_Piece] = [(False, "{")]
         for i, (label, key) in enumerate(zip(evidence.labels, evidence.keys, strict=True)):
             line(f"_x = {source}[{i}]", indent)
-            value_json("_x", f"_e{i}", indent)
+            card = engine.card_index.get(label[6:], -1) if label.startswith("score.") else -1
+            if card >= 0:  # a score, written as the scorecard's own shown score when it is it
+                line(f"if _x is so{card}:", indent)
+                line(f"    _e{i} = sq{card}", indent)
+                line("else:", indent)
+                value_json("_x", f"_e{i}", indent + 1)
+            else:
+                value_json("_x", f"_e{i}", indent)
             if missing_when is not None:
                 condition = "_x is None" if missing_when == "True" else f"_x is None and {missing_when}"
                 line(f"if {condition}:", indent)
@@ -764,6 +771,7 @@ def _compile_layout(enc: DecisionEncoder) -> tuple[Callable[[Outcome], str], Cal
     line("rec = o.record")
     line("mis = []")
     line("cards = o._cards")
+    line("sco = o.scores")
     line("gates = o._gates")
     line("trows = o._tier_rows")
     line("aj = _jstr(o.account_id)")
@@ -780,6 +788,8 @@ def _compile_layout(enc: DecisionEncoder) -> tuple[Callable[[Outcome], str], Cal
         line(f"w{k}, t{k}, rows{k} = cards[{k}]")
         line(f"q = w{k} // t{k}")
         line(f"s{k} = _ht(q)")
+        line(f"sq{k} = '\"' + s{k} + '\"'")
+        line(f"so{k} = sco[{card.id!r}]")
         line(f"sc{k} = _fr(q / 100) if -{_L2} < q < {_L2} else _hj(q, 100)")
         line(f"wp{k} = _fr(w{k} / 10000) if -{_L4} < w{k} < {_L4} else _hj(w{k}, 10000)")
         line(f"tw{k} = _cj(t{k})")
