@@ -343,6 +343,7 @@ class DecisionEncoder:
             for check in engine.checks
         )
         self._not_applying: dict[tuple[int, str], str] = {}
+        self._check_evidence = tuple(_Evidence(check.condition) for check in engine.checks)
         self._flat_reads = _flat_reads(engine)
         self._flat: dict[tuple[Any, ...], str] = {}
         self._not_applicable: dict[tuple[Any, ...], str] = {}
@@ -587,6 +588,7 @@ class DecisionEncoder:
             ',"checks":[',
         ]
         not_applying, applying = self._not_applying, self._applying
+        check_evidence, rows = self._check_evidence, o._check_rows
         for n, (head, result) in enumerate(zip(self._checks, results, strict=True)):
             if n:
                 out.append(",")
@@ -603,8 +605,10 @@ class DecisionEncoder:
             else:
                 # Everything else is text, dates, numbers and the evidence's exact JSON
                 # (the remediation is the check's own, or None once it passes).
-                _, passed, unknown, values, note, remediation, owner, due, overdue, _ = result
-                evidence = json_evidence(values) if values else "{}"
+                _, passed, unknown, _, note, remediation, owner, due, overdue, _ = result
+                # the evidence's JSON from the row, its labels encoded once (a score in it
+                # is written as ``shown`` writes it, so this is ``json_evidence(values)``)
+                evidence = check_evidence[n].encode(rows[n][3], None)
                 applying_key = (n, passed, unknown, evidence, note, remediation is None, owner, due, overdue)
                 fragment = applying.get(applying_key)
                 if fragment is None:
