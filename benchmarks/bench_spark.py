@@ -14,7 +14,8 @@ the same run:
 * **time against partitions**: the first flat size repartitioned into each of
   ``--partitions`` (the round-robin shuffle of repartition is part of that time);
 * **memory**: the peak resident memory of the Spark JVM and of the largest Python worker,
-  sampled from ``/proc`` every 0.2 s while Spark runs.
+  sampled from ``/proc`` every 0.2 s while Spark runs, and what Spark keeps between the
+  run's jobs (the first pass's keys and the placement state, memory and disk).
 
 Both outputs are checked to give the same tier counts before any time is reported.
 
@@ -112,11 +113,22 @@ def run_spark(spark: Any, rules: Path, source: Path, output: Path, partitions: i
         df = spark.read.parquet(str(source))
         if partitions is not None:
             df = df.repartition(partitions)
-        decide(df, rules, AS_OF).write.parquet(str(output))
+        decided = decide(df, rules, AS_OF)
+        kept = kept_mb(spark)
+        decided.write.parquet(str(output))
         wall = time.perf_counter() - started
     written = spark.read.parquet(str(output))
     tiers = {row["tier"]: row["count"] for row in written.groupBy("tier").count().collect()}
-    return {"wall": wall, "partitions": partitions or df.rdd.getNumPartitions(), "tiers": tiers, **peaks}
+    parts = partitions or df.rdd.getNumPartitions()
+    return {"wall": wall, "partitions": parts, "tiers": tiers, "kept_mb": kept, **peaks}
+
+
+def kept_mb(spark: Any) -> float:
+    """What Spark's block managers hold between the jobs of a run (the first pass's ranking
+    keys and the placement state, kept by ``localCheckpoint``), in memory and on disk, MB:
+    the part of executor memory that grows with the portfolio."""
+    infos = spark.sparkContext._jsc.sc().getRDDStorageInfo()
+    return sum(info.memSize() + info.diskSize() for info in infos) / 2**20
 
 
 def one(spark: Any, rules: Path, source: Path, work: Path, n: int, kind: str, single: bool) -> dict[str, Any]:
@@ -188,8 +200,9 @@ def report(figures: dict[str, Any]) -> str:
         f"session start-up {figures['startup']:.1f} s (not in the times below); "
         f"load average before {figures['load'][0]:.1f}, after {figures['load_after'][0]:.1f}.",
         "",
-        "| accounts | kind | Spark wall | accounts/s | single machine wall | ratio | JVM peak | Python worker peak |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| accounts | kind | Spark wall | accounts/s | single machine wall | ratio | JVM peak | Python worker peak "
+        "| kept by Spark |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in figures["runs"]:
         s = f["spark"]
@@ -197,7 +210,7 @@ def report(figures: dict[str, Any]) -> str:
         ratio = f"{f['ratio']:.2f}x" if "ratio" in f else "-"
         lines.append(
             f"| {f['n']:,} | {f['kind']} | {s['wall']:.1f} s | {f['n'] / s['wall']:,.0f} | {single} | {ratio} | "
-            f"{s['jvm_mb']:,.0f} MB | {s['python_worker_mb']:,.0f} MB |"
+            f"{s['jvm_mb']:,.0f} MB | {s['python_worker_mb']:,.0f} MB | {s['kept_mb']:,.0f} MB |"
         )
     if figures["partitions"]:
         lines += ["", "| accounts | partitions | Spark wall |", "|---:|---:|---:|"]
