@@ -26,3 +26,22 @@ def test_repeated_ids_name_each_repeated_id_and_its_first_record(spark: Any) -> 
 def test_no_repeated_ids_is_none(spark: Any) -> None:
     keys = spark.createDataFrame([(i, f"ACC-{i:07d}") for i in range(5_000)], "row long, account_id string")
     assert repeated_ids(keys) is None
+
+
+def test_a_released_checkpoint_leaves_storage_and_later_ones_still_read(spark: Any) -> None:
+    from kamrules.spark.runner import release
+
+    def stored() -> set[int]:
+        return {info.id() for info in spark.sparkContext._jsc.sc().getRDDStorageInfo()}
+
+    before = stored()
+    first = spark.range(10_000).selectExpr("id", "id * 2 AS twice").localCheckpoint()
+    second = first.filter("id % 2 = 0").localCheckpoint()
+    kept = stored() - before
+    assert len(kept) == 2
+    release(first)
+    assert len(stored() - before) == 1
+    assert second.count() == 5_000
+    assert second.agg({"twice": "sum"}).collect()[0][0] == sum(range(0, 20_000, 4))
+    release(second)
+    assert stored() - before == set()

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from kamrules.errors import KamrulesError
 from kamrules.portfolio.placement import capacity_tiers
+from kamrules.spark.runner import release
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -198,7 +199,8 @@ def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None)
                 for c in state.columns
             ]
         )
-        state = state.filter(~is_member).unionByName(moved).localCheckpoint()
+        previous, state = state, state.filter(~is_member).unionByName(moved).localCheckpoint()
+        release(previous)
         if timer is not None:
             timer.lap(f"placement: {name} ranked ({m:,} contenders)")
     return state.filter(F.size("notes") > 0).select("row", F.col("tier").alias("final"), "notes")
