@@ -147,3 +147,43 @@ def test_a_writer_that_cannot_open_the_register_says_why(tmp_path: Path) -> None
         await link.close()
 
     run(test)
+
+
+def test_a_sqlite_registers_wal_is_checkpointed_off_the_commit_path(tmp_path: Path, engine: Engine) -> None:
+    """The writer process's connections never checkpoint (a commit that did would copy and
+    sync the WAL while its requests wait); the checkpointer's thread does, so the WAL does
+    not grow with the register and every committed row is in the database."""
+    from kamrules.register.writer import CHECKPOINT_SECONDS, Checkpointer
+
+    url = f"sqlite:///{tmp_path / 'register.db'}"
+    wal = tmp_path / "register.db-wal"
+    with Register(url) as register:
+        checkpoints = Checkpointer.start_for(register)
+        assert checkpoints is not None
+        try:
+            with register.engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+            rows = rows_for(register, engine, [f"C{n}" for n in range(50)], "req")
+            largest = 0
+            for _ in range(40):  # 2,000 decisions, about 40 times the WAL that one group fills
+                register.insert_rows(rows)
+                largest = max(largest, wal.stat().st_size)
+                time.sleep(CHECKPOINT_SECONDS / 2)
+        finally:
+            checkpoints.stop()
+        assert register.count() == 2_000
+    with sqlite3.connect(tmp_path / "register.db") as db:
+        frames = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames[0] == 0 and frames[1] == frames[2]  # nothing left to copy after the stop
+    # the WAL started again from its beginning as checkpoints caught up: it never held more
+    # than a few groups, a small part of what the database now holds
+    database = (tmp_path / "register.db").stat().st_size
+    assert 0 < largest < database / 4, (largest, database)
+
+
+def test_a_database_server_needs_no_checkpointer(tmp_path: Path) -> None:
+    from kamrules.register.writer import Checkpointer
+
+    with Register(f"sqlite:///{tmp_path / 'register.db'}") as register:
+        register.sqlite = False  # as for PostgreSQL: the server checkpoints by itself
+        assert Checkpointer.start_for(register) is None
