@@ -103,12 +103,8 @@ def compile_scorecard(criteria: Sequence[CompiledCriterion]) -> ScoreCard:
         body += [f"weighted += {w} * p", f"total += {w}", f"{row} = (v, p, m, 0, e)"]
         lines += ["        " + line for line in body]
     lines.append(f"    return weighted, total, ({', '.join(rows)},)")
-    source = "\n".join(lines) + "\n"
-    namespace: dict[str, Any] = {**names, "__builtins__": {}}
-    exec(compile(source, "<kamrules scorecard>", "exec"), namespace)
-    function: ScoreCard = namespace["_card"]
-    function.__doc__ = source
-    return function
+    card: ScoreCard = _define(lines, names, "_card", "<kamrules scorecard>")
+    return card
 
 
 DecideTiers = Callable[[Any, Any, Sequence[Any], Any, int], "tuple[tuple[Any, ...], int]"]
@@ -149,9 +145,16 @@ def compile_tiers(tiers: Sequence[CompiledTier], card_index: Mapping[str, int]) 
         lines.append(f"    if e{i} and ceiling <= {i}:")
         lines.append(f"        return rows, {i}")
     lines.append(f"    return rows, {len(tiers) - 1}")
+    decide: DecideTiers = _define(lines, names, "_tiers", "<kamrules tiers>")
+    return decide
+
+
+def _define(lines: list[str], names: Mapping[str, Any], name: str, label: str) -> Any:
+    """The function ``name`` that ``lines`` define, compiled with no builtins and nothing but
+    ``names`` in scope; its source becomes its docstring, so what was generated can be read."""
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = {**names, "__builtins__": {}}
-    exec(compile(source, "<kamrules tiers>", "exec"), namespace)
-    function: DecideTiers = namespace["_tiers"]
+    exec(compile(source, label, "exec"), namespace)
+    function = namespace[name]
     function.__doc__ = source
     return function
