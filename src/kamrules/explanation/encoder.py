@@ -746,6 +746,22 @@ def _compile_layout(enc: DecisionEncoder) -> tuple[Callable[[Outcome], str], Cal
         line("else:", indent)
         line(f"    {target} = _jany({source})", indent)
 
+    def condition_json(condition: _Condition, write: str, notes: str | None, indent: int) -> None:
+        """Lines writing the JSON of one condition whose row is in ``r, e`` (a tier's
+        requirement or a segment's test) as ``write`` says (``"k0_r1 = {}"``,
+        ``"sg.append({})"``); a failed requirement's note goes to the list ``notes``."""
+        if not condition.evidence.unique:
+            line(write.format(f"{constant(condition.encode)}(r, e, mis, {notes or '[]'})"), indent)
+            return
+        evidence_json(condition.evidence, "e", "rj", indent, "r is None")
+        for test, result in (("if r is True:", True), ("elif r is None:", None), ("else:", False)):
+            passed, tail, note = condition.tails[result]
+            line(test, indent)
+            json = _fstring([(False, condition.head + passed), (True, "rj"), (False, tail)])
+            line("    " + write.format(json), indent)
+            if notes is not None and note is not None:
+                line(f"    {notes}.append({note!r})", indent)
+
     def evidence_json(evidence: _Evidence, source: str, target: str, indent: int, missing_when: str | None) -> None:
         """``target = evidence.encode(source, ...)``: labels whose value is None join the
         missing facts when ``missing_when`` (a condition) holds."""
@@ -907,16 +923,7 @@ def _compile_layout(enc: DecisionEncoder) -> tuple[Callable[[Outcome], str], Cal
             target = f"k{i}_r{n}"
             checks.append(target)
             line(f"r, e = rqs[{n}]")
-            if not condition.evidence.unique:
-                line(f"{target} = {constant(condition.encode)}(r, e, mis, f{i})")
-                continue
-            evidence_json(condition.evidence, "e", "rj", 1, "r is None")
-            for test, result in (("if r is True:", True), ("elif r is None:", None), ("else:", False)):
-                passed, tail, note = condition.tails[result]
-                line(test)
-                line(f"    {target} = " + _fstring([(False, condition.head + passed), (True, "rj"), (False, tail)]))
-                if note is not None:
-                    line(f"    f{i}.append({note!r})")
+            condition_json(condition, f"{target} = {{}}", f"f{i}", 1)
         blocks = [(g, gate, block) for g, (gate, *_, block) in enumerate(enc._gates) if gate.ceiling > i]
         if not blocks:
             pieces: list[_Piece] = []
@@ -947,14 +954,7 @@ def _compile_layout(enc: DecisionEncoder) -> tuple[Callable[[Outcome], str], Cal
     for j, condition in enumerate(enc._segments):
         line(f"if ns > {j}:")
         line(f"    r, e = sr[{j}]")
-        if not condition.evidence.unique:
-            line(f"    sg.append({constant(condition.encode)}(r, e, mis, []))")
-            continue
-        evidence_json(condition.evidence, "e", "rj", 2, "r is None")
-        for test, result in (("if r is True:", True), ("elif r is None:", None), ("else:", False)):
-            passed, tail, _ = condition.tails[result]
-            line("    " + test)
-            line("        sg.append(" + _fstring([(False, condition.head + passed), (True, "rj"), (False, tail)]) + ")")
+        condition_json(condition, "sg.append({})", None, 2)
 
     line("sgj = ','.join(sg)")
     line(f"smj = _jstr(_summary(o, s{primary}, above))")
