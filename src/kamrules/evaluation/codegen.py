@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kamrules.evaluation.scoring import centi, expression_points
 
@@ -103,8 +103,8 @@ def compile_scorecard(criteria: Sequence[CompiledCriterion]) -> ScoreCard:
         body += [f"weighted += {w} * p", f"total += {w}", f"{row} = (v, p, m, 0, e)"]
         lines += ["        " + line for line in body]
     lines.append(f"    return weighted, total, ({', '.join(rows)},)")
-    card: ScoreCard = _define(lines, names, "_card", "<kamrules scorecard>")
-    return card
+    (card,) = define("\n".join(lines) + "\n", names, "<kamrules scorecard>", "_card")
+    return cast(ScoreCard, card)
 
 
 DecideTiers = Callable[[Any, Any, Sequence[Any], Any, int], "tuple[tuple[Any, ...], int]"]
@@ -145,16 +145,16 @@ def compile_tiers(tiers: Sequence[CompiledTier], card_index: Mapping[str, int]) 
         lines.append(f"    if e{i} and ceiling <= {i}:")
         lines.append(f"        return rows, {i}")
     lines.append(f"    return rows, {len(tiers) - 1}")
-    decide: DecideTiers = _define(lines, names, "_tiers", "<kamrules tiers>")
-    return decide
+    (decide,) = define("\n".join(lines) + "\n", names, "<kamrules tiers>", "_tiers")
+    return cast(DecideTiers, decide)
 
 
-def _define(lines: list[str], names: Mapping[str, Any], name: str, label: str) -> Any:
-    """The function ``name`` that ``lines`` define, compiled with no builtins and nothing but
-    ``names`` in scope; its source becomes its docstring, so what was generated can be read."""
-    source = "\n".join(lines) + "\n"
+def define(source: str, names: Mapping[str, Any], label: str, *functions: str) -> tuple[Any, ...]:
+    """The functions ``source`` defines, compiled with no builtins and nothing but ``names``
+    in scope (every generator of code per rulebook: scorecards, tier tests, the decision
+    layout); the source becomes each one's docstring, so what was generated can be read."""
     namespace: dict[str, Any] = {**names, "__builtins__": {}}
     exec(compile(source, label, "exec"), namespace)
-    function = namespace[name]
-    function.__doc__ = source
-    return function
+    for name in functions:
+        namespace[name].__doc__ = source
+    return tuple(namespace[name] for name in functions)

@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from kamrules._version import __version__
+from kamrules.evaluation.codegen import define
 from kamrules.evaluation.compliance import APPLIES, MAP_STATUS, CheckExplained, explain_checks
 from kamrules.evaluation.engine import (
     NOT_PLACED,
@@ -1000,9 +1001,5 @@ def _compile_layout(enc: DecisionEncoder) -> tuple[Callable[[Outcome], str], Cal
         f"def _encode(o):\n{text}\n    return {_fstring(before + capacity + after)}\n\n"
         f"def _around(o):\n{text}\n    return {_fstring(before)}, {_fstring(after)}\n"
     )
-    namespace: dict[str, Any] = {**names, "__builtins__": {}}
-    exec(compile(source, "<kamrules decision layout>", "exec"), namespace)
-    encode: Callable[[Outcome], str] = namespace["_encode"]
-    around: Callable[[Outcome], tuple[str, str]] = namespace["_around"]
-    encode.__doc__ = source
+    encode, around = define(source, names, "<kamrules decision layout>", "_encode", "_around")
     return encode, around
