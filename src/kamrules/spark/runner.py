@@ -187,7 +187,10 @@ def repeated_ids(keys: DataFrame) -> DataFrame | None:
         .localCheckpoint()
     )
     release(twice)  # the repeated ids are kept: nothing reads the hashes any more
-    return repeated if repeated.limit(1).count() else None
+    if repeated.limit(1).count():
+        return repeated
+    release(repeated)  # the hashes collided, no id is repeated: nothing will read it
+    return None
 
 
 def release(kept: DataFrame) -> None:
