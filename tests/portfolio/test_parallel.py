@@ -62,7 +62,7 @@ def in_workers(rules: Path, accounts: Path, workers: int = 2) -> tuple[str, Summ
     engine = Engine(load_rulebook(rules))
     summary = Summary()
     source = parallel.EngineSource(str(rules), None, engine.rulebook.content_hash)
-    text = "".join(line + "\n" for line in parallel.run_jsonl(engine, source, accounts, AS_OF, summary, workers))
+    text = b"".join(parallel.run_jsonl(engine, source, accounts, AS_OF, summary, workers)).decode("utf-8")
     return text, summary
 
 
@@ -128,3 +128,27 @@ def test_workers_refuse_what_they_cannot_decide(tmp_path: Path) -> None:
         result = runner.invoke(app, ["evaluate", str(ROOT / "rules"), str(accounts), "--workers", "2", *extra])
         assert result.exit_code == 2
         assert "--workers decides a JSON Lines file" in result.output
+
+
+def test_unknown_columns_are_those_of_the_first_thousand_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers look for unknown columns only in the first thousand records, counted past
+    blank lines and across blocks as the serial batch counts them."""
+    monkeypatch.setattr(parallel, "BLOCK", 37)
+    lines: list[str] = []
+    for record in range(1, 1011):
+        data = json.loads(EXAMPLE_LINES[record % len(EXAMPLE_LINES)])
+        data["id"] = f"ACC-{record:05d}"
+        if record >= 995:
+            data[f"column_of_record_{record}"] = "x"
+        lines.append(json.dumps(data, ensure_ascii=False))
+        if record in (3, 40, 41, 500, 998):
+            lines += ["", " \t"]
+    accounts = tmp_path / "accounts.jsonl"
+    accounts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected, expected_summary = serial(ROOT / "rules", accounts)
+    actual, summary = in_workers(ROOT / "rules", accounts)
+    assert actual == expected
+    assert summary.unknown_columns == expected_summary.unknown_columns
+    assert summary.unknown_columns == [f"column_of_record_{record}" for record in range(995, 1001)]

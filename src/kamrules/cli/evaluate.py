@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Literal, TextIO
 
 import typer
 from rich.console import Console
@@ -264,11 +264,11 @@ def _evaluate_parallel(
         )
     summary = Summary()
     source = parallel.EngineSource(str(rules), crm, engine.rulebook.content_hash)
-    lines = parallel.run_jsonl(engine, source, accounts, date, summary, workers)
-    handle = open_output(output)
+    pieces = parallel.run_jsonl(engine, source, accounts, date, summary, workers)
+    handle = _open_binary(output)
     try:
-        for line in lines:
-            handle.write(line + "\n")
+        for piece in pieces:
+            handle.write(piece)
     except SourceError as exc:
         fail(str(exc), exit_codes.INVALID_INPUT)
     except parallel.WorkerError as exc:
@@ -278,6 +278,17 @@ def _evaluate_parallel(
             handle.close()
     _finish(summary, True, output, save_placement)
     return True
+
+
+def _open_binary(output: Path | None) -> BinaryIO:
+    """The output as bytes: the workers' explanations are UTF-8 already (written as they come)."""
+    if output is None:
+        sys.stdout.flush()
+        return sys.stdout.buffer
+    try:
+        return output.open("wb")
+    except OSError as exc:
+        fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
 
 
 def _is_jsonl(accounts: Path, input_format: str | None, detect: Callable[[Path, str | None], str]) -> bool:

@@ -19,6 +19,15 @@ and the second pass joins the pieces with the portfolio's note and decides only 
 contenders again, in the workers, with their placement. Contenders are the accounts whose
 tier has a capacity (30% of the generated benchmark portfolio, where Gold and Silver are
 limited): the others, usually most of a portfolio, are decided once.
+
+**Bytes, not strings, through the parent** (decision 51). A worker encodes its block's
+explanations to UTF-8 once and sends them as one ``bytes`` object with each entry's length;
+the parent writes slices of it (a whole block in one write when no record of it failed) and
+spills it, with capacity, as one pickle per block. The parent never decodes, re-encodes or
+concatenates an explanation, and never handles a contender's input line twice (it keeps the
+block it sent). Unknown columns are looked for only in the first thousand records, as the
+serial batch does: the parent counts the records of the first blocks and tells each worker
+how many of its records to look in (the look costs as much as validating a nested record).
 """
 
 from __future__ import annotations
@@ -103,20 +112,35 @@ def _ready() -> tuple[Engine, dt.date]:
 
 
 # A result per input line: ("skip",) for a blank line; ("error", line, AccountError without its
-# record number, account id or None, unknown columns); ("decided", line, account id, counts,
-# text or (before, after), unknown columns); ("contender", line, account id, Contender, raw line).
+# record number, unknown columns); ("decided", line, account id, counts, length, unknown
+# columns), its text (with capacity: the two pieces around the capacity value, of ``length``
+# = (before, after) bytes) next in the block's bytes; ("contender", line, account id,
+# Contender, unknown columns).
 Result = tuple[Any, ...]
 
+Block = list[tuple[int, bytes]]
+"""Input lines with their line numbers."""
 
-def _decide_block(lines: list[tuple[int, bytes]], capacity: bool) -> list[Result]:
+Task = tuple[int, Block]
+"""A block of input lines and how many of its first records to look for unknown columns in."""
+
+
+def _decide_block(task: Task, capacity: bool) -> tuple[list[Result], bytes]:
+    """The results of a block of lines, and the explanations of the decided ones as UTF-8 (each
+    followed by a new line; with capacity, in two pieces), in input order."""
     engine, as_of = _ready()
+    wanted, lines = task
     tiers = {t.index for t in capacity_tiers(engine, 0)} if capacity else set()
     results: list[Result] = []
+    texts: list[bytes] = []
+    records = 0
+    no_columns: tuple[str, ...] = ()
     for number, raw_line in lines:
         raw = _parse(number, raw_line)
         if raw is None:
             results.append(("skip",))
             continue
+        records += 1
         if raw.data is None:
             unreadable = AccountError(
                 record=0,
@@ -125,30 +149,36 @@ def _decide_block(lines: list[tuple[int, bytes]], capacity: bool) -> list[Result
                 errors=[FieldError(field="(record)", message=raw.problem or "unreadable")],
                 message=raw.problem or "unreadable record",
             )
-            results.append(("error", number, unreadable, None, ()))
+            results.append(("error", number, unreadable, no_columns))
             continue
-        unknown = tuple(engine.validator.unknown_keys(raw.data))
+        unknown = tuple(engine.validator.unknown_keys(raw.data)) if records <= wanted else no_columns
         try:
             outcome = engine.evaluate(engine.validate(raw.data), as_of)
         except InvalidRecord as exc:
-            results.append(("error", number, account_error(0, exc, number), None, unknown))
+            results.append(("error", number, account_error(0, exc, number), unknown))
             continue
         if outcome.tier_index in tiers:
             key = contender(engine, outcome, -1)
             if key.tier in tiers:  # not the rulebook's excluded outcome
-                results.append(("contender", number, outcome.account_id, key, raw_line, unknown))
+                results.append(("contender", number, outcome.account_id, key, unknown))
                 continue
         counts = _counts(outcome)
         if capacity:
-            text: Any = engine.encoder.encode_around_capacity(outcome.with_capacity(True, None, ""))
+            before, after = engine.encoder.encode_around_capacity(outcome.with_capacity(True, None, ""))
+            first, second = before.encode(), (after + "\n").encode()
+            texts += (first, second)
+            length: Any = (len(first), len(second))
         else:
-            text = outcome.decision_json()
-        results.append(("decided", number, outcome.account_id, counts, text, unknown))
-    return results
+            text = (outcome.decision_json() + "\n").encode()
+            texts.append(text)
+            length = len(text)
+        results.append(("decided", number, outcome.account_id, counts, length, unknown))
+    return results, b"".join(texts)
 
 
-def _place_block(items: list[tuple[int, bytes, int, list[str], str]]) -> list[tuple[str, tuple[Any, ...]]]:
-    """Contenders decided again and placed: (line, raw line, placed tier, notes, portfolio note)."""
+def _place_block(items: list[tuple[int, bytes, int, list[str], str]]) -> list[tuple[bytes, tuple[Any, ...]]]:
+    """Contenders decided again and placed: (line, raw line, placed tier, notes, portfolio
+    note) in, each one's explanation (UTF-8, with its new line) and counts out."""
     engine, as_of = _ready()
     done = []
     for number, raw_line, tier, notes, note in items:
@@ -158,7 +188,7 @@ def _place_block(items: list[tuple[int, bytes, int, list[str], str]]) -> list[tu
         if notes:
             outcome = outcome.placed(tier, notes)
         outcome = outcome.with_capacity(True, None, note)
-        done.append((outcome.decision_json(), _counts(outcome)))
+        done.append(((outcome.decision_json() + "\n").encode(), _counts(outcome)))
     return done
 
 
@@ -188,24 +218,29 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _ordered(pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Iterable[T], ahead: int) -> Iterator[R]:
-    """``map(fn, tasks)`` in the pool, in order, with at most ``ahead`` tasks in flight."""
-    pending: deque[Future[R]] = deque()
+def _ordered(
+    pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Iterable[T], ahead: int
+) -> Iterator[tuple[T, R]]:
+    """``map(fn, tasks)`` in the pool, in order, each result with its task, with at most
+    ``ahead`` tasks in flight."""
+    pending: deque[tuple[T, Future[R]]] = deque()
     for task in tasks:
-        pending.append(pool.submit(fn, task))
+        pending.append((task, pool.submit(fn, task)))
         if len(pending) >= ahead:
-            yield pending.popleft().result()
+            done, future = pending.popleft()
+            yield done, future.result()
     while pending:
-        yield pending.popleft().result()
+        done, future = pending.popleft()
+        yield done, future.result()
 
 
-def _blocks(path: Path) -> Iterator[list[tuple[int, bytes]]]:
+def _blocks(path: Path) -> Iterator[Block]:
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise SourceError(f"cannot read '{path}': {exc.strerror}") from None
     with handle:
-        block: list[tuple[int, bytes]] = []
+        block: Block = []
         for number, raw_line in enumerate(handle, start=1):
             block.append((number, raw_line))
             if len(block) >= BLOCK:
@@ -215,6 +250,28 @@ def _blocks(path: Path) -> Iterator[list[tuple[int, bytes]]]:
             yield block
 
 
+def _tasks(blocks: Iterator[Block]) -> Iterator[Task]:
+    """Each block with how many of its first records still count for unknown columns: the
+    records of the first blocks are counted here (a blank line is not a record), exactly as
+    the workers judge them; after the first thousand records, none."""
+    records = 0
+    for block in blocks:
+        wanted = UNKNOWN_COLUMNS_OF - records
+        if wanted > 0:
+            records += sum(1 for number, raw_line in block if not _blank(number, raw_line))
+        yield max(wanted, 0), block
+
+
+def _blank(number: int, raw_line: bytes) -> bool:
+    """Whether :func:`_parse` skips the line (a line that is not UTF-8 is a record: an error)."""
+    if number == 1 and raw_line.startswith(b"\xef\xbb\xbf"):
+        raw_line = raw_line[3:]
+    try:
+        return not raw_line.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return False
+
+
 def run_jsonl(
     engine: Engine,
     source: EngineSource,
@@ -222,10 +279,10 @@ def run_jsonl(
     as_of: dt.date,
     summary: Summary,
     workers: int,
-) -> Iterator[str]:
-    """The explained decisions (and error records) of a JSON Lines file as JSON Lines text,
-    one per record in input order, decided in ``workers`` processes; ``summary`` is kept as
-    :func:`kamrules.portfolio.batch.run` keeps it. A file that cannot be read raises
+) -> Iterator[bytes]:
+    """The explained decisions (and error records) of a JSON Lines file as UTF-8 JSON Lines,
+    in input order, in pieces of whole lines, decided in ``workers`` processes; ``summary`` is
+    kept as :func:`kamrules.portfolio.batch.run` keeps it. A file that cannot be read raises
     :class:`SourceError` before anything is decided."""
     summary.name_every_grade(engine)
     blocks = _blocks(path)
@@ -233,21 +290,15 @@ def run_jsonl(
     capacity = has_capacity(engine)
     unknown: dict[str, None] = {}
     with ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(source, as_of)) as pool:
-        tasks = _chain(first, blocks) if first is not None else iter(())
+        tasks = _tasks(_chain(first, blocks)) if first is not None else iter(())
         results = _ordered(pool, partial(_decide_block, capacity=capacity), tasks, AHEAD * workers)
         if capacity:
             yield from _placed(engine, pool, results, as_of, summary, unknown, workers)
         else:
             seen: dict[str, int | None] = {}
-            for block in results:
-                for result in block:
-                    line = _first_pass(result, summary, unknown, seen)
-                    if line is not None:
-                        yield line
+            for _, (block, texts) in results:
+                yield _first_pass(block, texts, summary, unknown, seen)
     summary.unknown_columns = list(unknown)
-
-
-Block = list[tuple[int, bytes]]
 
 
 def _chain(first: Block, rest: Iterator[Block]) -> Iterator[Block]:
@@ -255,27 +306,55 @@ def _chain(first: Block, rest: Iterator[Block]) -> Iterator[Block]:
     yield from rest
 
 
-def _first_pass(result: Result, summary: Summary, unknown: dict[str, None], seen: dict[str, int | None]) -> str | None:
-    """Account for one result without capacity: its line of output (None for a blank line)."""
-    kind = result[0]
-    if kind == "skip":
-        return None
+def _record(result: Result, summary: Summary, unknown: dict[str, None]) -> int:
+    """Count a result that is a record (not a blank line): its record number."""
     summary.read += 1
-    number = summary.read
     if summary.read <= UNKNOWN_COLUMNS_OF:
         for key in result[-1]:
             unknown.setdefault(key)
-    if kind == "error":
-        summary.errors += 1
-        error: AccountError = result[2].model_copy(update={"record": number})
-        return error.model_dump_json()
-    _, line, account_id, counts, text, _ = result
-    first_line = seen.setdefault(account_id, line)
-    if first_line != line:
-        summary.errors += 1
-        return repeated_account(number, line, account_id, first_line).model_dump_json()
-    _count(summary, counts)
-    return str(text)
+    return summary.read
+
+
+def _error(result: Result, number: int, summary: Summary) -> bytes:
+    summary.errors += 1
+    error: AccountError = result[2].model_copy(update={"record": number})
+    return (error.model_dump_json() + "\n").encode()
+
+
+def _repeated(number: int, line: int, account_id: str, first_line: int | None, summary: Summary) -> bytes:
+    summary.errors += 1
+    return (repeated_account(number, line, account_id, first_line).model_dump_json() + "\n").encode()
+
+
+def _first_pass(
+    block: list[Result], texts: bytes, summary: Summary, unknown: dict[str, None], seen: dict[str, int | None]
+) -> bytes:
+    """Account for a block's results without capacity: its lines of output. The decided
+    accounts' texts are copied in runs, so that a block without errors is its worker's bytes."""
+    parts: list[bytes | memoryview] = []
+    view = memoryview(texts)
+    start = end = 0  # the run of decided texts not yet in parts
+    for result in block:
+        kind = result[0]
+        if kind == "skip":
+            continue
+        number = _record(result, summary, unknown)
+        if kind == "error":
+            parts += (view[start:end], _error(result, number, summary))
+            start = end
+            continue
+        _, line, account_id, counts, length, _ = result
+        first_line = seen.setdefault(account_id, line)
+        if first_line != line:
+            parts += (view[start:end], _repeated(number, line, account_id, first_line, summary))
+            start = end = end + length
+            continue
+        _count(summary, counts)
+        end += length
+    if start == 0 and end == len(texts) and not parts:
+        return texts
+    parts.append(view[start:end])
+    return b"".join(parts)
 
 
 def _count(summary: Summary, counts: tuple[str, str | None, bool, str | None]) -> None:
@@ -290,111 +369,107 @@ def _count(summary: Summary, counts: tuple[str, str | None, bool, str | None]) -
         summary.compliance[status] += 1
 
 
+# A spilled entry: ("text", bytes) for an error record; ("pieces", start, before, after): a
+# decided account's two pieces in the block's bytes; ("contender", line, raw line, row, manager).
+Entry = tuple[Any, ...]
+
+
 def _placed(
     engine: Engine,
     pool: ProcessPoolExecutor,
-    results: Iterator[list[Result]],
+    results: Iterator[tuple[Task, tuple[list[Result], bytes]]],
     as_of: dt.date,
     summary: Summary,
     unknown: dict[str, None],
     workers: int,
-) -> Iterator[str]:
-    """Two passes with capacity (see the module docstring); the first spills what it decided."""
+) -> Iterator[bytes]:
+    """Two passes with capacity (see the module docstring); the first spills each block's
+    entries and bytes as one pickle."""
     contenders: list[Contender] = []
     seen: dict[str, int | None] = {}
     decided = 0
     with tempfile.TemporaryFile(prefix="kamrules-parallel-") as spill:
-        for block in results:
+        for (_, lines), (block, texts) in results:
+            raw_lines = dict(lines)
+            entries: list[Entry] = []
+            position = 0
             for result in block:
                 kind = result[0]
                 if kind == "skip":
                     continue
-                summary.read += 1
-                number = summary.read
-                if summary.read <= UNKNOWN_COLUMNS_OF:
-                    for column in result[-1]:
-                        unknown.setdefault(column)
+                number = _record(result, summary, unknown)
                 if kind == "error":
-                    summary.errors += 1
-                    error: AccountError = result[2].model_copy(update={"record": number})
-                    _dump(spill, ("text", error.model_dump_json()))
+                    entries.append(("text", _error(result, number, summary)))
                     continue
                 line, account_id = result[1], result[2]
                 first_line = seen.setdefault(account_id, line)
+                if kind == "decided":
+                    start, (before, after) = position, result[4]
+                    position += before + after
                 if first_line != line:
-                    summary.errors += 1
-                    _dump(spill, ("text", repeated_account(number, line, account_id, first_line).model_dump_json()))
+                    entries.append(("text", _repeated(number, line, account_id, first_line, summary)))
                     continue
                 if kind == "contender":
                     key: Contender = result[3]._replace(row=decided)
                     contenders.append(key)
-                    _dump(spill, ("contender", line, result[4], decided, key.manager))
+                    entries.append(("contender", line, raw_lines[line], decided, key.manager))
                 else:
                     _count(summary, result[3])
-                    _dump(spill, ("pieces", *result[4]))
+                    entries.append(("pieces", start, before, after))
                 decided += 1
+            pickle.dump((entries, texts), spill, protocol=pickle.HIGHEST_PROTOCOL)
         del seen
         placed = place(engine, contenders, decided)
         placed.placement.as_of = as_of
         summary.placement = placed.placement
         del contenders
         note = portfolio_note(decided)
-        capacity = capacity_json(True, None, note)
+        capacity = capacity_json(True, None, note).encode()
         spill.seek(0)
-        for block_entries, redone in _ordered_second_pass(pool, _entries(spill), placed, note, engine, workers):
+        for (entries, texts), redone in _ordered_second_pass(pool, _spilled(spill), placed, note, engine, workers):
+            view = memoryview(texts)
             redone_iter = iter(redone)
-            for entry in block_entries:
+            parts: list[bytes | memoryview] = []
+            for entry in entries:
                 if entry[0] == "text":
-                    yield entry[1]
+                    parts.append(entry[1])
                 elif entry[0] == "pieces":
-                    yield entry[1] + capacity + entry[2]
+                    _, start, before, after = entry
+                    parts += (view[start : start + before], capacity, view[start + before : start + before + after])
                 else:
                     text, counts = next(redone_iter)
                     _count(summary, counts)
-                    yield text
+                    parts.append(text)
+            yield b"".join(parts)
 
 
 def _ordered_second_pass(
     pool: ProcessPoolExecutor,
-    entries: Iterator[tuple[Any, ...]],
+    blocks: Iterator[tuple[list[Entry], bytes]],
     placed: Any,
     note: str,
     engine: Engine,
     workers: int,
-) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[str, tuple[Any, ...]]]]]:
-    """The spilled entries block by block, each with its contenders decided again and placed
-    (in the pool, at most a few blocks ahead)."""
-    pending: deque[tuple[list[tuple[Any, ...]], Future[list[tuple[str, tuple[Any, ...]]]] | None]] = deque()
-    block: list[tuple[Any, ...]] = []
-
-    def submit(block: list[tuple[Any, ...]]) -> None:
+) -> Iterator[tuple[tuple[list[Entry], bytes], list[tuple[bytes, tuple[Any, ...]]]]]:
+    """The spilled blocks, each with its contenders decided again and placed (in the pool,
+    at most a few blocks ahead)."""
+    pending: deque[tuple[tuple[list[Entry], bytes], Future[list[tuple[bytes, tuple[Any, ...]]]] | None]] = deque()
+    for spilled in blocks:
         work = [
             (e[1], e[2], placed.final[e[3]], notes_of(engine, placed, e[3], e[4]), note)
-            for e in block
+            for e in spilled[0]
             if e[0] == "contender"
         ]
-        pending.append((block, pool.submit(_place_block, work) if work else None))
-
-    for entry in entries:
-        block.append(entry)
-        if len(block) >= BLOCK:
-            submit(block)
-            block = []
-            if len(pending) >= AHEAD * workers:
-                done, future = pending.popleft()
-                yield done, future.result() if future is not None else []
-    if block:
-        submit(block)
+        pending.append((spilled, pool.submit(_place_block, work) if work else None))
+        if len(pending) >= AHEAD * workers:
+            done, future = pending.popleft()
+            yield done, future.result() if future is not None else []
     while pending:
         done, future = pending.popleft()
         yield done, future.result() if future is not None else []
 
 
-def _dump(spill: BinaryIO, entry: tuple[Any, ...]) -> None:
-    pickle.dump(entry, spill, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _entries(spill: BinaryIO) -> Iterator[tuple[Any, ...]]:
+def _spilled(spill: BinaryIO) -> Iterator[tuple[list[Entry], bytes]]:
     while True:
         try:
             yield pickle.load(spill)
