@@ -33,6 +33,7 @@ how many of its records to look in (the look costs as much as validating a neste
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import pickle
 import tempfile
 from collections import deque
@@ -103,6 +104,7 @@ def _start(source: EngineSource, as_of: dt.date) -> None:
         return
     _engine = engine.with_profile(source.crm)
     _as_of = as_of
+    gc.freeze()  # the engine lives as long as the worker: collections need not walk it again
 
 
 def _ready() -> tuple[Engine, dt.date]:
