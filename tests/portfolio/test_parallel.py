@@ -152,3 +152,44 @@ def test_unknown_columns_are_those_of_the_first_thousand_records(
     assert actual == expected
     assert summary.unknown_columns == expected_summary.unknown_columns
     assert summary.unknown_columns == [f"column_of_record_{record}" for record in range(995, 1001)]
+
+
+@pytest.mark.parametrize("threshold", [1, 10**12], ids=["large-file", "small-file"])
+def test_a_large_json_lines_file_is_explained_on_every_core_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int
+) -> None:
+    """Without --workers, an explained JSON Lines file from PARALLEL_JSONL_BYTES on is decided
+    by the workers (on a machine of more than one core), a smaller one serially: same bytes."""
+    from kamrules.cli import evaluate
+
+    monkeypatch.setattr(evaluate, "PARALLEL_JSONL_BYTES", threshold)
+    monkeypatch.setattr(evaluate.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    calls: list[int] = []
+    run_jsonl = parallel.run_jsonl
+
+    def spy(*args: object) -> object:
+        calls.append(int(args[-1]))  # type: ignore[call-overload]
+        return run_jsonl(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel, "run_jsonl", spy)
+    accounts = mixed_accounts(tmp_path)
+    rules = capacity_rules(tmp_path)
+    runner = CliRunner()
+    outputs = []
+    for extra in ([], ["--workers", "1"]):
+        out = tmp_path / "out.jsonl"
+        command = ["evaluate", str(rules), str(accounts), "--as-of", AS_OF.isoformat(), "-f", "jsonl", "-o", str(out)]
+        result = runner.invoke(app, [*command, *extra])
+        assert result.exit_code == 1, result.output  # some records could not be decided
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert calls == ([2] if threshold == 1 else [])
+
+
+def test_one_core_keeps_the_serial_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kamrules.cli import evaluate
+
+    monkeypatch.setattr(evaluate, "PARALLEL_JSONL_BYTES", 1)
+    monkeypatch.setattr(evaluate.os, "sched_getaffinity", lambda _: {0}, raising=False)
+    assert evaluate._cores_for_jsonl(mixed_accounts(tmp_path)) is None
+    assert evaluate._cores_for_jsonl(tmp_path / "missing.jsonl") is None
