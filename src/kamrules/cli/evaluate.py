@@ -303,13 +303,17 @@ def _cores_for_jsonl(accounts: Path) -> int | None:
     return cores if cores > 1 else None
 
 
+WRITE_BUFFER = 1 << 20
+"""The output's buffer: the workers' explanations arrive as slices of a few kilobytes each."""
+
+
 def _open_binary(output: Path | None) -> BinaryIO:
     """The output as bytes: the workers' explanations are UTF-8 already (written as they come)."""
     if output is None:
         sys.stdout.flush()
         return sys.stdout.buffer
     try:
-        return output.open("wb")
+        return output.open("wb", buffering=WRITE_BUFFER)
     except OSError as exc:
         fail(f"cannot write '{output}': {exc.strerror}", exit_codes.USAGE)
 

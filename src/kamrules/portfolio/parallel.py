@@ -123,6 +123,10 @@ Result = tuple[Any, ...]
 Block = list[tuple[int, bytes]]
 """Input lines with their line numbers."""
 
+Piece = bytes | memoryview
+"""Output as the parent passes it on: slices of the workers' bytes are written, not joined
+(joining a block's 10 MB anew costs as much in page faults as writing it)."""
+
 Task = tuple[int, Block]
 """A block of input lines and how many of its first records to look for unknown columns in."""
 
@@ -281,10 +285,11 @@ def run_jsonl(
     as_of: dt.date,
     summary: Summary,
     workers: int,
-) -> Iterator[bytes]:
+) -> Iterator[Piece]:
     """The explained decisions (and error records) of a JSON Lines file as UTF-8 JSON Lines,
-    in input order, in pieces of whole lines, decided in ``workers`` processes; ``summary`` is
-    kept as :func:`kamrules.portfolio.batch.run` keeps it. A file that cannot be read raises
+    in input order, in pieces to be written one after the other (lines, or parts of one),
+    decided in ``workers`` processes; ``summary`` is kept as
+    :func:`kamrules.portfolio.batch.run` keeps it. A file that cannot be read raises
     :class:`SourceError` before anything is decided."""
     summary.name_every_grade(engine)
     blocks = _blocks(path)
@@ -299,7 +304,7 @@ def run_jsonl(
         else:
             seen: dict[str, int | None] = {}
             for _, (block, texts) in results:
-                yield _first_pass(block, texts, summary, unknown, seen)
+                yield from _first_pass(block, texts, summary, unknown, seen)
     summary.unknown_columns = list(unknown)
 
 
@@ -330,10 +335,10 @@ def _repeated(number: int, line: int, account_id: str, first_line: int | None, s
 
 def _first_pass(
     block: list[Result], texts: bytes, summary: Summary, unknown: dict[str, None], seen: dict[str, int | None]
-) -> bytes:
-    """Account for a block's results without capacity: its lines of output. The decided
-    accounts' texts are copied in runs, so that a block without errors is its worker's bytes."""
-    parts: list[bytes | memoryview] = []
+) -> list[Piece]:
+    """Account for a block's results without capacity: its lines of output, the decided
+    accounts' texts in runs, so that a block without errors is its worker's bytes."""
+    parts: list[Piece] = []
     view = memoryview(texts)
     start = end = 0  # the run of decided texts not yet in parts
     for result in block:
@@ -354,9 +359,9 @@ def _first_pass(
         _count(summary, counts)
         end += length
     if start == 0 and end == len(texts) and not parts:
-        return texts
+        return [texts]
     parts.append(view[start:end])
-    return b"".join(parts)
+    return parts
 
 
 def _count(summary: Summary, counts: tuple[str, str | None, bool, str | None]) -> None:
@@ -384,7 +389,7 @@ def _placed(
     summary: Summary,
     unknown: dict[str, None],
     workers: int,
-) -> Iterator[bytes]:
+) -> Iterator[Piece]:
     """Two passes with capacity (see the module docstring); the first spills each block's
     entries and bytes as one pickle."""
     contenders: list[Contender] = []
@@ -431,7 +436,7 @@ def _placed(
         for (entries, texts), redone in _ordered_second_pass(pool, _spilled(spill), placed, note, engine, workers):
             view = memoryview(texts)
             redone_iter = iter(redone)
-            parts: list[bytes | memoryview] = []
+            parts: list[Piece] = []
             for entry in entries:
                 if entry[0] == "text":
                     parts.append(entry[1])
@@ -442,7 +447,7 @@ def _placed(
                     text, counts = next(redone_iter)
                     _count(summary, counts)
                     parts.append(text)
-            yield b"".join(parts)
+            yield from parts
 
 
 def _ordered_second_pass(
