@@ -193,3 +193,16 @@ def test_one_core_keeps_the_serial_default(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(evaluate.os, "sched_getaffinity", lambda _: {0}, raising=False)
     assert evaluate._cores_for_jsonl(mixed_accounts(tmp_path)) is None
     assert evaluate._cores_for_jsonl(tmp_path / "missing.jsonl") is None
+
+
+def test_workers_write_to_standard_output_as_the_serial_batch(tmp_path: Path) -> None:
+    accounts = mixed_accounts(tmp_path)
+    runner = CliRunner()
+    outputs = []
+    for workers in ("1", "2"):
+        command = ["evaluate", str(ROOT / "rules"), str(accounts), "--as-of", AS_OF.isoformat(), "-f", "jsonl"]
+        result = runner.invoke(app, [*command, "--workers", workers])
+        assert result.exit_code == 1, result.output
+        outputs.append(result.stdout_bytes)
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b"\n") == 307

@@ -279,6 +279,8 @@ def _evaluate_parallel(
     finally:
         if output:
             handle.close()
+        else:
+            handle.flush()  # before the summary on stderr
     _finish(summary, True, output, save_placement)
     return True
 
