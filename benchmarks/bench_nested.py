@@ -29,8 +29,9 @@ average before each run (``--json`` writes every figure).
 ``--workers N`` passes ``--workers N`` to the CLI paths (the columnar stream's chunks, or the
 explained JSON Lines, decided in N worker processes); without it the CLI's default applies,
 which decides a Parquet file of several chunks (decision 46) and a JSON Lines file of 16 MB or
-more (decision 51) on every core; ``--workers 1`` for the serial run. The peak RSS is the largest sum over the run's processes (the command
-and its workers, polled together); CPU time includes the workers'.
+more (decision 51) on every core; ``--workers 1`` for the serial run. The peak RSS is the
+largest sum over the run's processes (the command and its workers, polled together); CPU time
+includes the workers'.
 
 The last form runs only the Parquet path when ``/tmp/nested`` keeps the data and the
 reference's output from an earlier run (the reference runs first otherwise).
