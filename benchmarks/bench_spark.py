@@ -8,14 +8,15 @@ the same run:
 
 * **single machine**: the columnar engine, Parquet in to Parquet out, in a fresh subprocess
   (``bench_portfolio.run_kamrules``);
-* **Spark**: ``kamrules.spark.decide`` on ``--master`` (``local[2]`` by default), Parquet in
-  to a Parquet directory out, capacity placed by Spark; wall time from reading to written,
-  without the session's start-up (reported once);
+* **Spark**: ``kamrules.spark.write`` (what ``kamrules evaluate --engine spark`` runs) on
+  ``--master`` (``local[2]`` by default), Parquet in to a Parquet directory out, capacity
+  placed by Spark, the files written by the writer a user gets by default; wall time from
+  reading to written, without the session's start-up (reported once);
 * **time against partitions**: the first flat size repartitioned into each of
   ``--partitions`` (the round-robin shuffle of repartition is part of that time);
 * **memory**: the peak resident memory of the Spark JVM and of the largest Python worker,
-  sampled from ``/proc`` every 0.2 s while Spark runs, and what Spark keeps between the
-  run's jobs (the first pass's keys and the placement state, memory and disk).
+  sampled from ``/proc`` every 0.2 s while Spark runs, and the peak of what Spark keeps
+  between the run's jobs (the first pass's keys and the placement state, memory and disk).
 
 Both outputs are checked to give the same tier counts before any time is reported.
 
@@ -79,13 +80,18 @@ def _rss_mb(pid: int) -> tuple[str, float]:
 
 
 @contextmanager
-def sampled() -> Iterator[dict[str, float]]:
-    """Peak RSS (MB) of the JVM and of the largest Python worker while the block runs."""
-    peaks = {"jvm_mb": 0.0, "python_worker_mb": 0.0}
+def sampled(spark: Any) -> Iterator[dict[str, float]]:
+    """Peak RSS (MB) of the JVM and of the largest Python worker while the block runs, and
+    the peak of what Spark keeps between the run's jobs (``kept_mb``, every second)."""
+    peaks = {"jvm_mb": 0.0, "python_worker_mb": 0.0, "kept_mb": 0.0}
     done = threading.Event()
 
     def sample() -> None:
+        ticks = 0
         while not done.wait(0.2):
+            ticks += 1
+            if ticks % 5 == 0:
+                peaks["kept_mb"] = max(peaks["kept_mb"], kept_mb(spark))
             for pid in _descendants(os.getpid()):
                 name, mb = _rss_mb(pid)
                 key = "jvm_mb" if name == "java" else "python_worker_mb" if name.startswith("python") else None
@@ -105,22 +111,20 @@ def sampled() -> Iterator[dict[str, float]]:
 
 
 def run_spark(spark: Any, rules: Path, source: Path, output: Path, partitions: int | None = None) -> dict[str, Any]:
-    from kamrules.spark import decide
+    from kamrules.spark import write
 
     shutil.rmtree(output, ignore_errors=True)
-    with sampled() as peaks:
+    with sampled(spark) as peaks:
         started = time.perf_counter()
         df = spark.read.parquet(str(source))
         if partitions is not None:
             df = df.repartition(partitions)
-        decided = decide(df, rules, AS_OF)
-        kept = kept_mb(spark)
-        decided.write.parquet(str(output))
+        written_by = write(df, rules, AS_OF, output).writer
         wall = time.perf_counter() - started
     written = spark.read.parquet(str(output))
     tiers = {row["tier"]: row["count"] for row in written.groupBy("tier").count().collect()}
     parts = partitions or df.rdd.getNumPartitions()
-    return {"wall": wall, "partitions": parts, "tiers": tiers, "kept_mb": kept, **peaks}
+    return {"wall": wall, "partitions": parts, "tiers": tiers, "writer": written_by, **peaks}
 
 
 def kept_mb(spark: Any) -> float:

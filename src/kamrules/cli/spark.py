@@ -89,10 +89,10 @@ def evaluate_on_spark(
         fail(f"'{output}' exists: Spark writes a new directory (remove it, or give another)", exit_codes.USAGE)
     df = _spark_input(accounts, input_format, master, driver_memory)
     spark = df.sparkSession
-    from kamrules.spark.runner import decide, summary
+    from kamrules.spark.runner import summary
+    from kamrules.spark.writing import write
 
-    decided = decide(df, rules, date, crm=crm)
-    decided.write.parquet(str(output))
+    write(df, rules, date, output, crm=crm)
     written = spark.read.parquet(str(output))
     counts = summary(engine, written, df.columns)
     report(counts, True, output)

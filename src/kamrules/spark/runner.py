@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from kamrules.spark.shipping import Payload, engines, payload
 if TYPE_CHECKING:
     import polars as pl
     from pyspark.sql import DataFrame
+    from pyspark.sql.types import StructType
 
     from kamrules.rulebook import Rulebook
 
@@ -57,6 +58,22 @@ def decide(
     a CRM profile's name or file. Capacity and repeated account ids are resolved before this
     returns (Spark jobs run); the decisions themselves are computed when the result is
     written or collected."""
+    frame, task, out = plan(df, rulebook, as_of, crm=crm, chunk_rows=chunk_rows)
+    return frame.mapInArrow(task, out)
+
+
+def plan(
+    df: DataFrame,
+    rulebook: str | Path | Rulebook,
+    as_of: dt.date | str,
+    *,
+    crm: str | Path | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> tuple[DataFrame, Callable[[Iterable[Any]], Iterator[Any]], StructType]:
+    """What :func:`decide` maps with ``mapInArrow``: the numbered records (joined with their
+    placement when there is one), the task that decides them into Arrow batches of the
+    output, and the output's Spark schema. :func:`kamrules.spark.writing.write` maps the
+    same task inside one that writes its batches as Parquet files on the worker."""
     from pyspark.sql import functions as F
 
     from kamrules.spark.schema import output_columns, spark_schema
@@ -72,7 +89,7 @@ def decide(
     numbered, total = numbered_rows(df)
     timer.lap("record numbers: one count per partition")
     if not engine.has_capacity and crm is None and not _repeats_an_id(df, engine):
-        return numbered.mapInArrow(functools.partial(decide_batches, shipped, chunk_rows), out)
+        return numbered, functools.partial(decide_batches, shipped, chunk_rows), out
     from kamrules.spark.chunks import key_columns
     from kamrules.spark.placement import place
 
@@ -105,7 +122,7 @@ def decide(
     parts = finish_partitions(df, total)
     side = info.repartition(parts, "_row")
     joined = numbered.repartition(parts, ROW).join(side, numbered[ROW] == info["_row"], "left").drop("_row")
-    return joined.mapInArrow(functools.partial(finish_batches, shipped, chunk_rows), out)
+    return joined, functools.partial(finish_batches, shipped, chunk_rows), out
 
 
 FINISH_ROWS = 250_000
