@@ -70,6 +70,29 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (its own, not its waited-for children's)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process() -> dict[str, float]:
+    """CPU seconds so far of the driver (this process), the JVM and the Python workers
+    (Spark reuses its workers, so their counters run across a run's jobs)."""
+    spent = {"driver": _cpu_seconds(os.getpid()), "jvm": 0.0, "workers": 0.0}
+    for pid in _descendants(os.getpid()):
+        name, _ = _rss_mb(pid)
+        if name == "java":
+            spent["jvm"] += _cpu_seconds(pid)
+        elif name.startswith("python"):
+            spent["workers"] += _cpu_seconds(pid)
+    return spent
+
+
 def _rss_mb(pid: int) -> tuple[str, float]:
     try:
         with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
@@ -115,16 +138,19 @@ def run_spark(spark: Any, rules: Path, source: Path, output: Path, partitions: i
 
     shutil.rmtree(output, ignore_errors=True)
     with sampled(spark) as peaks:
+        before = cpu_by_process()
         started = time.perf_counter()
         df = spark.read.parquet(str(source))
         if partitions is not None:
             df = df.repartition(partitions)
         written_by = write(df, rules, AS_OF, output).writer
         wall = time.perf_counter() - started
+        after = cpu_by_process()
+    cpu = {k: round(after[k] - before[k], 1) for k in before}
     written = spark.read.parquet(str(output))
     tiers = {row["tier"]: row["count"] for row in written.groupBy("tier").count().collect()}
     parts = partitions or df.rdd.getNumPartitions()
-    return {"wall": wall, "partitions": parts, "tiers": tiers, "writer": written_by, **peaks}
+    return {"wall": wall, "partitions": parts, "tiers": tiers, "writer": written_by, "cpu": cpu, **peaks}
 
 
 def kept_mb(spark: Any) -> float:
@@ -145,7 +171,11 @@ def one(spark: Any, rules: Path, source: Path, work: Path, n: int, kind: str, si
         assert figure["spark"]["tiers"] == expected, (figure["spark"]["tiers"], expected)
         figure["ratio"] = figure["spark"]["wall"] / figure["single"]["wall"]
     spark_wall = figure["spark"]["wall"]
-    line = f"{kind} {n:>11,}: spark {spark_wall:.1f} s ({n / spark_wall:,.0f} accounts/s)"
+    cpu = figure["spark"]["cpu"]
+    line = (
+        f"{kind} {n:>11,}: spark {spark_wall:.1f} s ({n / spark_wall:,.0f} accounts/s; CPU s: JVM {cpu['jvm']}, "
+        f"Python workers {cpu['workers']}, driver {cpu['driver']})"
+    )
     if single:
         line += f", single machine {figure['single']['wall']:.1f} s, ratio {figure['ratio']:.2f}"
     print(line, file=sys.stderr)
@@ -204,9 +234,9 @@ def report(figures: dict[str, Any]) -> str:
         f"session start-up {figures['startup']:.1f} s (not in the times below); "
         f"load average before {figures['load'][0]:.1f}, after {figures['load_after'][0]:.1f}.",
         "",
-        "| accounts | kind | Spark wall | accounts/s | single machine wall | ratio | JVM peak | Python worker peak "
-        "| kept by Spark |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| accounts | kind | Spark wall | accounts/s | single machine wall | ratio | CPU s: JVM / workers / driver "
+        "| JVM peak | Python worker peak | kept by Spark |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in figures["runs"]:
         s = f["spark"]
@@ -214,6 +244,7 @@ def report(figures: dict[str, Any]) -> str:
         ratio = f"{f['ratio']:.2f}x" if "ratio" in f else "-"
         lines.append(
             f"| {f['n']:,} | {f['kind']} | {s['wall']:.1f} s | {f['n'] / s['wall']:,.0f} | {single} | {ratio} | "
+            f"{s['cpu']['jvm']} / {s['cpu']['workers']} / {s['cpu']['driver']} | "
             f"{s['jvm_mb']:,.0f} MB | {s['python_worker_mb']:,.0f} MB | {s['kept_mb']:,.0f} MB |"
         )
     if figures["partitions"]:

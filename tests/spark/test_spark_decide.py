@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +133,29 @@ def test_example_accounts_decide_as_on_one_machine(spark: Any, tmp_path: Path) -
     assert got.get_column("status").to_list().count("decided") == 300
 
 
+@pytest.fixture(params=["driver", "spark"])
+def placed_by(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Where capacity is placed: on the driver (the single machine's placement, for a
+    portfolio of up to a million contenders) or by Spark's window functions (above); the
+    test's runs must have placed it there."""
+    from kamrules.spark import placement
+
+    calls: list[int] = []
+    on_the_driver = placement._on_the_driver
+
+    def spy(*args: Any) -> Any:
+        calls.append(1)
+        return on_the_driver(*args)
+
+    monkeypatch.setattr(placement, "_on_the_driver", spy)
+    if request.param == "spark":
+        monkeypatch.setattr(placement, "DRIVER_CONTENDERS", 0)
+    yield str(request.param)
+    assert bool(calls) == (request.param == "driver")
+
+
 def test_generated_portfolio_with_capacity_overrides_and_stability(
-    spark: Any, rules: Path, generated: pl.DataFrame
+    spark: Any, rules: Path, generated: pl.DataFrame, placed_by: str
 ) -> None:
     df, frame = ordered(spark, spark.createDataFrame(generated.to_arrow()).repartition(3))
     expected = evaluate_frame(rules, frame, AS_OF)
@@ -149,7 +171,9 @@ def test_generated_portfolio_with_capacity_overrides_and_stability(
     assert got.height == generated.height  # decisions + errors == rows
 
 
-def test_capacity_is_global_whatever_the_partitioning(spark: Any, rules: Path, generated: pl.DataFrame) -> None:
+def test_capacity_is_global_whatever_the_partitioning(
+    spark: Any, rules: Path, generated: pl.DataFrame, placed_by: str
+) -> None:
     # without the repeated id (which of two records keeps an id depends on their order)
     unique = generated.filter(pl.int_range(pl.len()) != 40)
     one = spark.createDataFrame(unique.to_arrow()).coalesce(1)

@@ -17,6 +17,13 @@ Each tier with a capacity, best first, is one step:
 
 The ranking of a tier is a window over all of that tier's contenders (Spark moves them to
 one task): the first limit at a very large scale, see ``docs/spark.md``.
+
+A portfolio with at most :data:`DRIVER_CONTENDERS` contenders (accounts whose tier before
+capacity can meet one) is placed on the driver instead: their keys are collected as Arrow and
+placed by :func:`kamrules.columnar.chunks.place_keys`, the single machine's own placement. A
+million contenders' keys are tens of megabytes; the Spark steps (a count, a window in one
+task and a checkpoint per tier) cost more than that at a portfolio of a few million accounts
+(decision 51).
 """
 
 from __future__ import annotations
@@ -33,6 +40,10 @@ if TYPE_CHECKING:
 
     from kamrules.columnar.engine import ColumnarEngine
     from kamrules.spark.runner import Timer
+
+DRIVER_CONTENDERS = 1_000_000
+"""At most this many contenders are placed on the driver (the single machine's placement);
+more are placed by Spark's window functions."""
 
 MAX_KEY = 10**36
 """Exact score keys are Decimal(38, 0); a key above this could not be compared exactly."""
@@ -90,12 +101,16 @@ def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None)
     last = len(names) - 1
     # one pass over the keys: the portfolio's size and the total weights that occur
     total_columns = ["total"] + [c for c in keys.columns if c.startswith("b") and c.endswith("_total")]
-    facts = keys.agg(F.count("*"), *[F.collect_set(c) for c in total_columns]).collect()[0]
+    at_most = [F.count_if(F.col("tier").between(0, i)) for i in range(len(names))]
+    facts = keys.agg(F.count("*"), *[F.collect_set(c) for c in total_columns], *at_most).collect()[0]
     portfolio = int(facts[0])
     totals = {c: [int(t) for t in facts[i + 1]] for i, c in enumerate(total_columns)}
     tiers = capacity_tiers(engine, portfolio)
     if not tiers:
         return keys.sparkSession.createDataFrame([], "row long, final long, notes array<string>")
+    lowest = max(t.index for t in tiers)
+    if int(facts[1 + len(total_columns) + lowest]) <= DRIVER_CONTENDERS:
+        return _on_the_driver(columnar, keys.filter(F.col("tier").between(0, lowest)), portfolio, timer)
     # (key, descending) from the most significant: missing tie-breakers rank last either way
     order: list[tuple[Column, bool]] = [(exact_key(totals["total"], "weighted", "total"), True)]
     for i, breaker in enumerate(spec.tie_breakers):
@@ -204,3 +219,25 @@ def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None)
         if timer is not None:
             timer.lap(f"placement: {name} ranked ({m:,} contenders)")
     return state.filter(F.size("notes") > 0).select("row", F.col("tier").alias("final"), "notes")
+
+
+def _on_the_driver(columnar: ColumnarEngine, contenders: DataFrame, portfolio: int, timer: Timer | None) -> DataFrame:
+    """The placement of a few contenders by the single machine's own ``place_keys`` (their
+    keys collected as Arrow), as a Spark DataFrame of the same columns as :func:`place`'s."""
+    import polars as pl
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    from kamrules.columnar.chunks import place_keys
+
+    frame = pl.from_arrow(contenders.toArrow())
+    assert isinstance(frame, pl.DataFrame)
+    # the Spark keys' names (b0, b0_weighted) back to the columnar engine's (breaker.0.weighted)
+    frame = frame.rename(
+        {c: "breaker." + c[1:].replace("_", ".") for c in frame.columns if c[0] == "b" and c[1:2].isdigit()}
+    )
+    placed, _ = place_keys(columnar.engine, frame, portfolio)
+    if timer is not None:
+        timer.lap(f"placement: {frame.height:,} contenders placed on the driver")
+    table = placed.select("row", pl.col("tier").alias("final"), "notes").to_arrow()
+    schema = pa.schema([("row", pa.int64()), ("final", pa.int64()), ("notes", pa.list_(pa.string()))])
+    return contenders.sparkSession.createDataFrame(table.cast(schema))
