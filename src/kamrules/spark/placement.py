@@ -88,10 +88,11 @@ def _ordinal_suffix(place: Column) -> Column:
     )
 
 
-def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None) -> DataFrame:
+def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None) -> tuple[DataFrame, bool]:
     """``row``, ``final`` (the tier after capacity) and ``notes`` (the capacity notes, in
     order) of every account that took part in a ranking; ``keys`` holds one row per decided
-    account of the portfolio (repeats of an account id already left out)."""
+    account of the portfolio (repeats of an account id already left out). And whether the
+    placement is small (placed on the driver, at most :data:`DRIVER_CONTENDERS` rows)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -107,10 +108,10 @@ def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None)
     totals = {c: [int(t) for t in facts[i + 1]] for i, c in enumerate(total_columns)}
     tiers = capacity_tiers(engine, portfolio)
     if not tiers:
-        return keys.sparkSession.createDataFrame([], "row long, final long, notes array<string>")
+        return keys.sparkSession.createDataFrame([], "row long, final long, notes array<string>"), True
     lowest = max(t.index for t in tiers)
     if int(facts[1 + len(total_columns) + lowest]) <= DRIVER_CONTENDERS:
-        return _on_the_driver(columnar, keys.filter(F.col("tier").between(0, lowest)), portfolio, timer)
+        return _on_the_driver(columnar, keys.filter(F.col("tier").between(0, lowest)), portfolio, timer), True
     # (key, descending) from the most significant: missing tie-breakers rank last either way
     order: list[tuple[Column, bool]] = [(exact_key(totals["total"], "weighted", "total"), True)]
     for i, breaker in enumerate(spec.tie_breakers):
@@ -218,7 +219,7 @@ def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None)
         release(previous)
         if timer is not None:
             timer.lap(f"placement: {name} ranked ({m:,} contenders)")
-    return state.filter(F.size("notes") > 0).select("row", F.col("tier").alias("final"), "notes")
+    return state.filter(F.size("notes") > 0).select("row", F.col("tier").alias("final"), "notes"), False
 
 
 def _on_the_driver(columnar: ColumnarEngine, contenders: DataFrame, portfolio: int, timer: Timer | None) -> DataFrame:

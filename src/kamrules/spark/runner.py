@@ -107,9 +107,8 @@ def plan(
         repeats = marked.filter(is_repeat).select(F.col("row").alias("_r"), F.col("_first").alias(FIRST))
         contenders = marked.filter(~is_repeat).drop("_first")
     timer.lap("repeated account ids")
-    placed = place(columnar, contenders, timer).select(
-        F.col("row").alias("_row"), F.col("final").alias(FINAL), F.col("notes").alias(NOTES)
-    )
+    placement, small = place(columnar, contenders, timer)
+    placed = placement.select(F.col("row").alias("_row"), F.col("final").alias(FINAL), F.col("notes").alias(NOTES))
     if repeats is None:
         release(keys)  # placed: nothing reads the keys any more
         info = placed.withColumn(FIRST, F.lit(None).cast("long"))
@@ -117,6 +116,12 @@ def plan(
         info = placed.join(repeats, placed["_row"] == repeats["_r"], "full_outer").select(
             F.coalesce(F.col("_row"), F.col("_r")).alias("_row"), FINAL, NOTES, FIRST
         )
+    shared = _broadcast(info, df) if small else None
+    if shared is not None:
+        # a placement placed on the driver travels to every task as Arrow: the second pass
+        # reads the records where they are, with no shuffle of the portfolio into a join
+        timer.lap("placement broadcast")
+        return numbered, functools.partial(finish_shared, shipped, chunk_rows, shared), out
     # both sides hashed on the record number into as many partitions as the second pass wants
     # (Spark's session-wide shuffle partitions, and the coalescing of them, do not decide it)
     parts = finish_partitions(df, total)
@@ -135,6 +140,28 @@ def finish_partitions(df: DataFrame, total: int) -> int:
     that a partition holds about ``FINISH_ROWS`` records."""
     cores = max(1, int(df.sparkSession.sparkContext.defaultParallelism))
     return max(2 * cores, -(-total // FINISH_ROWS))
+
+
+def _broadcast(info: DataFrame, df: DataFrame) -> tuple[str, Any] | None:
+    """The placement (``info``: ``_row``, final tier, notes, first record of a repeated id)
+    as a broadcast of its Arrow IPC bytes, or None where the join is the better way: on Spark
+    Connect (no broadcast variables), or when the records are in fewer partitions than Spark
+    has cores (the join's shuffle spreads them over every core)."""
+    try:
+        context = df.sparkSession.sparkContext
+    except Exception:  # Spark Connect
+        return None
+    if df.rdd.getNumPartitions() < max(1, int(context.defaultParallelism)):
+        return None
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    table = info.toArrow()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table)
+    import uuid
+
+    return uuid.uuid4().hex, context.broadcast(sink.getvalue().to_pybytes())
 
 
 class Timer:
@@ -262,7 +289,7 @@ def _key_schema(columns: list[tuple[str, str]]) -> Any:
 def _chunks(batches: Iterable[Any], rows: int) -> Iterator[Any]:
     """Arrow batches gathered into tables of about ``rows`` rows (the columnar engine pays a
     fixed cost per call, so a few large calls beat many small ones)."""
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
 
     held: list[Any] = []
     count = 0
@@ -333,7 +360,36 @@ def key_batches(shipped: Payload, chunk_rows: int, batches: Iterable[Any]) -> It
 
 
 def finish_batches(shipped: Payload, chunk_rows: int, batches: Iterable[Any]) -> Iterator[Any]:
-    """Decide every row again and finish it with its placement (and repeated ids as errors)."""
+    """Decide every row again and finish it with its placement (and repeated ids as errors),
+    the placement joined to the records by Spark."""
+    return _finish(shipped, chunk_rows, batches, None)
+
+
+_SHARED: dict[str, Any] = {}
+"""The broadcast placement of the run a worker process last finished, as a polars frame."""
+
+
+def finish_shared(
+    shipped: Payload, chunk_rows: int, shared: tuple[str, Any], batches: Iterable[Any]
+) -> Iterator[Any]:
+    """:func:`finish_batches` with the placement read from a broadcast (``shared``: a name
+    for the run's placement and the broadcast; loaded once per worker process) and looked up
+    by record number per chunk."""
+    import polars as pl
+
+    name, variable = shared
+    placement = _SHARED.get(name)
+    if placement is None:
+        import pyarrow as pa
+
+        loaded = pl.from_arrow(pa.ipc.open_stream(variable.value).read_all())
+        assert isinstance(loaded, pl.DataFrame)
+        _SHARED.clear()
+        placement = _SHARED[name] = loaded
+    return _finish(shipped, chunk_rows, batches, placement)
+
+
+def _finish(shipped: Payload, chunk_rows: int, batches: Iterable[Any], placement: Any) -> Iterator[Any]:
     from kamrules.spark.chunks import decide_chunk, finish
     from kamrules.spark.schema import arrow_schema, output_columns, to_batches
 
@@ -342,6 +398,14 @@ def finish_batches(shipped: Payload, chunk_rows: int, batches: Iterable[Any]) ->
     schema = arrow_schema(output_columns(engine))
     for table in _chunks(batches, chunk_rows):
         whole, rows = _frame(table, ())
+        if placement is not None:
+            # the chunk's rows in the placement (most have none: nulls), in the chunk's order
+            whole = (
+                whole.with_row_index("__kam_i")
+                .join(placement, left_on=ROW, right_on="_row", how="left")
+                .sort("__kam_i")
+                .drop("__kam_i")
+            )
         frame = whole.drop(ROW, FINAL, NOTES, FIRST)
         chunk = decide_chunk(columnar, frame, as_of)
         repeats = _repeats(chunk, rows, whole.get_column(FIRST))
