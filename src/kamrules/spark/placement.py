@@ -29,7 +29,7 @@ task and a checkpoint per tier) cost more than that at a portfolio of a few mill
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kamrules.errors import KamrulesError
 from kamrules.portfolio.placement import capacity_tiers
@@ -88,11 +88,13 @@ def _ordinal_suffix(place: Column) -> Column:
     )
 
 
-def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None) -> tuple[DataFrame, bool]:
+def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None) -> DataFrame | Any:
     """``row``, ``final`` (the tier after capacity) and ``notes`` (the capacity notes, in
     order) of every account that took part in a ranking; ``keys`` holds one row per decided
-    account of the portfolio (repeats of an account id already left out). And whether the
-    placement is small (placed on the driver, at most :data:`DRIVER_CONTENDERS` rows)."""
+    account of the portfolio (repeats of an account id already left out).
+
+    A Spark DataFrame when Spark placed it; a pyarrow Table of the same columns when it was
+    placed on the driver (at most :data:`DRIVER_CONTENDERS` rows)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -108,10 +110,10 @@ def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None)
     totals = {c: [int(t) for t in facts[i + 1]] for i, c in enumerate(total_columns)}
     tiers = capacity_tiers(engine, portfolio)
     if not tiers:
-        return keys.sparkSession.createDataFrame([], "row long, final long, notes array<string>"), True
+        return _placed_schema().empty_table()
     lowest = max(t.index for t in tiers)
     if int(facts[1 + len(total_columns) + lowest]) <= DRIVER_CONTENDERS:
-        return _on_the_driver(columnar, keys.filter(F.col("tier").between(0, lowest)), portfolio, timer), True
+        return _on_the_driver(columnar, keys.filter(F.col("tier").between(0, lowest)), portfolio, timer)
     # (key, descending) from the most significant: missing tie-breakers rank last either way
     order: list[tuple[Column, bool]] = [(exact_key(totals["total"], "weighted", "total"), True)]
     for i, breaker in enumerate(spec.tie_breakers):
@@ -219,26 +221,31 @@ def place(columnar: ColumnarEngine, keys: DataFrame, timer: Timer | None = None)
         release(previous)
         if timer is not None:
             timer.lap(f"placement: {name} ranked ({m:,} contenders)")
-    return state.filter(F.size("notes") > 0).select("row", F.col("tier").alias("final"), "notes"), False
+    return state.filter(F.size("notes") > 0).select("row", F.col("tier").alias("final"), "notes")
 
 
-def _on_the_driver(columnar: ColumnarEngine, contenders: DataFrame, portfolio: int, timer: Timer | None) -> DataFrame:
+def _on_the_driver(columnar: ColumnarEngine, contenders: DataFrame, portfolio: int, timer: Timer | None) -> Any:
     """The placement of a few contenders by the single machine's own ``place_keys`` (their
-    keys collected as Arrow), as a Spark DataFrame of the same columns as :func:`place`'s."""
+    keys collected as Arrow), as a pyarrow Table of the columns of :func:`place`'s frame."""
     import polars as pl
-    import pyarrow as pa  # type: ignore[import-untyped]
 
     from kamrules.columnar.chunks import place_keys
 
     frame = pl.from_arrow(contenders.toArrow())
     assert isinstance(frame, pl.DataFrame)
+    if timer is not None:
+        timer.lap(f"placement: {frame.height:,} contenders' keys collected")
     # the Spark keys' names (b0, b0_weighted) back to the columnar engine's (breaker.0.weighted)
     frame = frame.rename(
         {c: "breaker." + c[1:].replace("_", ".") for c in frame.columns if c[0] == "b" and c[1:2].isdigit()}
     )
     placed, _ = place_keys(columnar.engine, frame, portfolio)
     if timer is not None:
-        timer.lap(f"placement: {frame.height:,} contenders placed on the driver")
-    table = placed.select("row", pl.col("tier").alias("final"), "notes").to_arrow()
-    schema = pa.schema([("row", pa.int64()), ("final", pa.int64()), ("notes", pa.list_(pa.string()))])
-    return contenders.sparkSession.createDataFrame(table.cast(schema))
+        timer.lap("placement: placed on the driver")
+    return placed.select("row", pl.col("tier").alias("final"), "notes").to_arrow().cast(_placed_schema())
+
+
+def _placed_schema() -> Any:
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    return pa.schema([("row", pa.int64()), ("final", pa.int64()), ("notes", pa.list_(pa.string()))])

@@ -107,21 +107,24 @@ def plan(
         repeats = marked.filter(is_repeat).select(F.col("row").alias("_r"), F.col("_first").alias(FIRST))
         contenders = marked.filter(~is_repeat).drop("_first")
     timer.lap("repeated account ids")
-    placement, small = place(columnar, contenders, timer)
-    placed = placement.select(F.col("row").alias("_row"), F.col("final").alias(FINAL), F.col("notes").alias(NOTES))
+    placement = place(columnar, contenders, timer)
     if repeats is None:
         release(keys)  # placed: nothing reads the keys any more
+    if not hasattr(placement, "toArrow") and _shares(df):
+        # placed on the driver: the placement travels to every task as Arrow, and the second
+        # pass reads the records where they are, with no shuffle of the portfolio into a join
+        shared = _broadcast(df, _driver_info(placement, repeats))
+        timer.lap("placement broadcast")
+        return numbered, functools.partial(finish_shared, shipped, chunk_rows, shared), out
+    if not hasattr(placement, "toArrow"):
+        placement = df.sparkSession.createDataFrame(placement)
+    placed = placement.select(F.col("row").alias("_row"), F.col("final").alias(FINAL), F.col("notes").alias(NOTES))
+    if repeats is None:
         info = placed.withColumn(FIRST, F.lit(None).cast("long"))
     else:
         info = placed.join(repeats, placed["_row"] == repeats["_r"], "full_outer").select(
             F.coalesce(F.col("_row"), F.col("_r")).alias("_row"), FINAL, NOTES, FIRST
         )
-    shared = _broadcast(info, df) if small else None
-    if shared is not None:
-        # a placement placed on the driver travels to every task as Arrow: the second pass
-        # reads the records where they are, with no shuffle of the portfolio into a join
-        timer.lap("placement broadcast")
-        return numbered, functools.partial(finish_shared, shipped, chunk_rows, shared), out
     # both sides hashed on the record number into as many partitions as the second pass wants
     # (Spark's session-wide shuffle partitions, and the coalescing of them, do not decide it)
     parts = finish_partitions(df, total)
@@ -142,26 +145,44 @@ def finish_partitions(df: DataFrame, total: int) -> int:
     return max(2 * cores, -(-total // FINISH_ROWS))
 
 
-def _broadcast(info: DataFrame, df: DataFrame) -> tuple[str, Any] | None:
-    """The placement (``info``: ``_row``, final tier, notes, first record of a repeated id)
-    as a broadcast of its Arrow IPC bytes, or None where the join is the better way: on Spark
-    Connect (no broadcast variables), or when the records are in fewer partitions than Spark
-    has cores (the join's shuffle spreads them over every core)."""
+def _shares(df: DataFrame) -> bool:
+    """Whether the second pass takes a placement from a broadcast rather than a join: not on
+    Spark Connect (no broadcast variables), nor when the records are in fewer partitions than
+    Spark has cores (the join's shuffle spreads them over every core)."""
     try:
-        context = df.sparkSession.sparkContext
+        cores = int(df.sparkSession.sparkContext.defaultParallelism)
     except Exception:  # Spark Connect
-        return None
-    if df.rdd.getNumPartitions() < max(1, int(context.defaultParallelism)):
-        return None
+        return False
+    return bool(df.rdd.getNumPartitions() >= max(1, cores))
+
+
+def _driver_info(placement: Any, repeats: DataFrame | None) -> Any:
+    """A placement placed on the driver (an Arrow table: row, final, notes) with the first
+    record of every repeated id (collected: a handful in a bad export), as the second pass
+    reads it: ``_row``, final tier, notes, first record."""
+    import polars as pl
+
+    frame = pl.from_arrow(placement)
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.rename({"row": "_row", "final": FINAL, "notes": NOTES})
+    if repeats is None:
+        return frame.with_columns(pl.lit(None, dtype=pl.Int64).alias(FIRST)).to_arrow()
+    firsts = pl.from_arrow(repeats.toArrow())
+    assert isinstance(firsts, pl.DataFrame)
+    firsts = firsts.rename({"_r": "_row"}).cast({"_row": pl.Int64, FIRST: pl.Int64})
+    return frame.join(firsts, on="_row", how="full", coalesce=True).to_arrow()
+
+
+def _broadcast(df: DataFrame, table: Any) -> tuple[str, Any]:
+    """An Arrow table as a broadcast of its IPC bytes, with a name a worker keeps it under."""
+    import uuid
+
     import pyarrow as pa  # type: ignore[import-untyped]
 
-    table = info.toArrow()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as stream:
         stream.write_table(table)
-    import uuid
-
-    return uuid.uuid4().hex, context.broadcast(sink.getvalue().to_pybytes())
+    return uuid.uuid4().hex, df.sparkSession.sparkContext.broadcast(sink.getvalue().to_pybytes())
 
 
 class Timer:
