@@ -8,7 +8,10 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from kamrules.spark.runner import repeated_ids
+from kamrules.evaluation.engine import Engine
+from kamrules.rulebook import load_rulebook
+from kamrules.spark.runner import _repeats_an_id, repeated_ids
+from tests.conftest import ROOT
 
 
 def test_repeated_ids_name_each_repeated_id_and_its_first_record(spark: Any) -> None:
@@ -45,3 +48,15 @@ def test_a_released_checkpoint_leaves_storage_and_later_ones_still_read(spark: A
     assert second.agg({"twice": "sum"}).collect()[0][0] == sum(range(0, 20_000, 4))
     release(second)
     assert stored() - before == set()
+
+
+def test_a_raw_id_given_twice_is_found_whatever_the_partitioning(spark: Any) -> None:
+    engine = Engine(load_rulebook(ROOT / "rules"))
+    unique = [(f"ACC-{i:05d}", float(i)) for i in range(3_000)]
+    df = spark.createDataFrame(unique, "id string, annual_revenue double").repartition(4)
+    assert not _repeats_an_id(df, engine)
+    # the same id in two partitions (ints and strings alike), nulls never a repeat
+    again = spark.createDataFrame([*unique, ("ACC-00017", 1.0), (None, 2.0), (None, 3.0)], "id string, x double")
+    assert _repeats_an_id(again.repartition(5), engine)
+    numbers = spark.createDataFrame([(i,) for i in [*range(100), 42]], "id long")
+    assert _repeats_an_id(numbers.repartition(3), engine)

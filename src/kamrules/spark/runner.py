@@ -284,10 +284,17 @@ def _repeats_an_id(df: DataFrame, engine: Any) -> bool:
     ]
     if not sources:
         return False
-    ids = F.coalesce(*[F.col(c).cast("string") for c in reversed(sources)]).alias("_id")
-    return bool(
-        df.select(ids).filter(F.col("_id").isNotNull()).groupBy("_id").count().filter("count > 1").limit(1).count()
+    ids = df.select(F.coalesce(*[F.col(c).cast("string") for c in reversed(sources)]).alias("_id")).filter(
+        F.col("_id").isNotNull()
     )
+    # a 64-bit hash first (longs grouped, not strings, as repeated_ids does); the ids
+    # themselves only for hashes seen twice, so that a collision never makes a repeat
+    hashed = F.xxhash64("_id").alias("_h")
+    twice = ids.groupBy(hashed).count().filter("count > 1").select("_h")
+    if not twice.limit(1).count():
+        return False
+    suspects = ids.withColumn("_h", hashed).join(twice, on="_h", how="left_semi")
+    return bool(suspects.groupBy("_id").count().filter("count > 1").limit(1).count())
 
 
 def _key_schema(columns: list[tuple[str, str]]) -> Any:
