@@ -136,7 +136,7 @@ def test_example_accounts_decide_as_on_one_machine(spark: Any, tmp_path: Path) -
 @pytest.fixture(params=["driver", "spark"])
 def placed_by(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Where capacity is placed: on the driver (the single machine's placement, for a
-    portfolio of up to a million contenders) or by Spark's window functions (above); the
+    portfolio of up to half a million contenders) or by Spark's window functions (above); the
     test's runs must have placed it there."""
     from kamrules.spark import placement
 

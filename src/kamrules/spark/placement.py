@@ -20,10 +20,9 @@ one task): the first limit at a very large scale, see ``docs/spark.md``.
 
 A portfolio with at most :data:`DRIVER_CONTENDERS` contenders (accounts whose tier before
 capacity can meet one) is placed on the driver instead: their keys are collected as Arrow and
-placed by :func:`kamrules.columnar.chunks.place_keys`, the single machine's own placement. A
-million contenders' keys are tens of megabytes; the Spark steps (a count, a window in one
-task and a checkpoint per tier) cost more than that at a portfolio of a few million accounts
-(decision 51).
+placed by :func:`kamrules.columnar.chunks.place_keys`, the single machine's own placement.
+Half a million contenders' keys are tens of megabytes; the Spark steps (a count, a window in
+one task and a checkpoint per tier) cost more than placing them (decision 51).
 """
 
 from __future__ import annotations
@@ -41,9 +40,12 @@ if TYPE_CHECKING:
     from kamrules.columnar.engine import ColumnarEngine
     from kamrules.spark.runner import Timer
 
-DRIVER_CONTENDERS = 1_000_000
+DRIVER_CONTENDERS = 500_000
 """At most this many contenders are placed on the driver (the single machine's placement);
-more are placed by Spark's window functions."""
+more are placed by Spark's window functions. The driver's cost is linear (about 3.4 s per
+250,000 contenders, one Python thread), Spark's mostly fixed per tier (6-9 s at 250,000
+contenders on the loaded benchmark machine, 14.3 s at 2.5 million idle): they cross at about
+half a million."""
 
 MAX_KEY = 10**36
 """Exact score keys are Decimal(38, 0); a key above this could not be compared exactly."""
