@@ -22,7 +22,7 @@ A portfolio with at most :data:`DRIVER_CONTENDERS` contenders (accounts whose ti
 capacity can meet one) is placed on the driver instead: their keys are collected as Arrow and
 placed by :func:`kamrules.columnar.chunks.place_keys`, the single machine's own placement.
 Half a million contenders' keys are tens of megabytes; the Spark steps (a count, a window in
-one task and a checkpoint per tier) cost more than placing them (decision 51).
+one task and a checkpoint per tier) cost more than placing them (decision 52).
 """
 
 from __future__ import annotations

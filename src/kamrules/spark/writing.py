@@ -4,7 +4,7 @@ On a local session (``local``, ``local[N]``) writing to a local path, the Python
 decide the accounts write the Parquet files themselves (pyarrow), and Spark only carries one
 small row per task back to the driver: the decided output never becomes Spark rows and never
 goes through Spark's Parquet writer, which were three quarters of the JVM's time in the
-second pass (decision 51). Anywhere else (a cluster's master, ``s3a://``, ``abfss://``,
+second pass (decision 52). Anywhere else (a cluster's master, ``s3a://``, ``abfss://``,
 ``gs://``, ``dbfs:/``...) Spark's own writer writes the result of
 :func:`kamrules.spark.runner.decide`, with Spark's commit protocol: the workers of a cluster
 need not see the driver's file system, and an object store's credentials live in the Hadoop
