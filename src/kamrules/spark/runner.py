@@ -86,7 +86,7 @@ def plan(
         if name in df.columns:
             raise ValueError(f"the accounts DataFrame has a column '{name}', which kamrules uses for itself")
     timer = Timer()
-    numbered, total = numbered_rows(df)
+    numbered, total, parts = numbered_rows(df)
     timer.lap("record numbers: one count per partition")
     if not engine.has_capacity and crm is None and not _repeats_an_id(df, engine):
         return numbered, functools.partial(decide_batches, shipped, chunk_rows), out
@@ -110,7 +110,7 @@ def plan(
     placement = place(columnar, contenders, timer)
     if repeats is None:
         release(keys)  # placed: nothing reads the keys any more
-    if not hasattr(placement, "toArrow") and _shares(df):
+    if not hasattr(placement, "toArrow") and _shares(df, parts):
         # placed on the driver: the placement travels to every task as Arrow, and the second
         # pass reads the records where they are, with no shuffle of the portfolio into a join
         shared = _broadcast(df, _driver_info(placement, repeats))
@@ -145,15 +145,17 @@ def finish_partitions(df: DataFrame, total: int) -> int:
     return max(2 * cores, -(-total // FINISH_ROWS))
 
 
-def _shares(df: DataFrame) -> bool:
+def _shares(df: DataFrame, parts: int) -> bool:
     """Whether the second pass takes a placement from a broadcast rather than a join: not on
-    Spark Connect (no broadcast variables), nor when the records are in fewer partitions than
-    Spark has cores (the join's shuffle spreads them over every core)."""
+    Spark Connect (no broadcast variables), nor when the records are in fewer partitions
+    (``parts``, those the record numbers counted rows in) than Spark has cores (the join's
+    shuffle spreads them over every core). Not ``df.rdd.getNumPartitions()``: with adaptive
+    execution that runs a repartitioned input's shuffle."""
     try:
         cores = int(df.sparkSession.sparkContext.defaultParallelism)
     except Exception:  # Spark Connect
         return False
-    return bool(df.rdd.getNumPartitions() >= max(1, cores))
+    return parts >= max(1, cores)
 
 
 def _driver_info(placement: Any, repeats: DataFrame | None) -> Any:
@@ -207,9 +209,10 @@ class Timer:
         self.last = now
 
 
-def numbered_rows(df: DataFrame) -> tuple[DataFrame, int]:
+def numbered_rows(df: DataFrame) -> tuple[DataFrame, int, int]:
     """``df`` with its record numbers (0-based) in ``__kam_row``: partition offsets from one
-    count per partition, plus each row's position in its partition; and the number of rows."""
+    count per partition, plus each row's position in its partition; the number of rows, and
+    of partitions that hold some."""
     from pyspark.sql import functions as F
 
     mid = F.monotonically_increasing_id()
@@ -223,9 +226,9 @@ def numbered_rows(df: DataFrame) -> tuple[DataFrame, int]:
         offsets += [F.lit(partition), F.lit(total)]
         total += count
     if not offsets:
-        return tagged, 0
+        return tagged, 0, 0
     start = F.create_map(*offsets)[F.shiftright(F.col(ROW), 33)]
-    return tagged.withColumn(ROW, start + F.col(ROW).bitwiseAND((1 << 33) - 1)), total
+    return tagged.withColumn(ROW, start + F.col(ROW).bitwiseAND((1 << 33) - 1)), total, len(counts)
 
 
 def repeated_ids(keys: DataFrame) -> DataFrame | None:
