@@ -291,6 +291,11 @@ PARALLEL_JSONL_BYTES = 16 * 1024 * 1024
 on the idle two-core machine; flat rows without capacity neither gain nor lose there."""
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _cores_for_jsonl(accounts: Path) -> int | None:
     """The default worker count of an explained JSON Lines file: every core the process may
     run on once the file is large enough for the workers' start (about half a second of CPU
@@ -301,7 +306,7 @@ def _cores_for_jsonl(accounts: Path) -> int | None:
         return None
     if size < PARALLEL_JSONL_BYTES:
         return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = _usable_cores()
     return cores if cores > 1 else None
 
 
@@ -414,7 +419,7 @@ def _cores_for(accounts: Path) -> int | None:
         rows = int(pl.scan_parquet(accounts).select(pl.len()).collect().item())
     except (OSError, pl.exceptions.PolarsError):
         return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = _usable_cores()
     workers = min(cores, math.ceil(rows / CHUNK_ROWS))
     return workers if workers > 1 else None
 
