@@ -94,24 +94,15 @@ def write(
     if local.exists():
         raise FileExistsError(f"'{output}' exists: the decisions are written to a new directory")
     frame, task, out = plan(df, rulebook, as_of, crm=crm, chunk_rows=chunk_rows)
-    from pyspark.sql import types as T
-    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
     timer = Timer()
-    result = T.StructType(
-        [
-            T.StructField("partition", T.LongType()),
-            T.StructField("attempt", T.LongType()),
-            T.StructField("path", T.StringType()),
-            T.StructField("rows", T.LongType()),
-        ]
-    )
     temporary = local / TEMPORARY
     local.mkdir(parents=True)
     try:
         temporary.mkdir()
         files = frame.mapInArrow(
-            functools.partial(write_batches, task, str(temporary), chunk_rows), result
+            functools.partial(write_batches, task, str(temporary), chunk_rows), from_arrow_schema(_written_schema())
         ).collect()
         timer.lap("second pass: decided and written by the Python workers")
         committed = commit(local, [(r[0], r[2], r[3]) for r in files], to_arrow_schema(out))
@@ -216,30 +207,38 @@ def write_batches(
     out: Any = None
     rows = 0
     held: list[Any] = []
+    held_rows = 0
+
+    def write_held() -> None:
+        nonlocal out, rows, held, held_rows
+        table = pa.Table.from_batches(held)
+        out = out or _open(directory, path, table.schema)
+        out.write_table(table, row_group_size=table.num_rows)
+        rows += table.num_rows
+        held, held_rows = [], 0
+
     try:
         for batch in task(batches):
             held.append(batch)
-            if sum(b.num_rows for b in held) < chunk_rows:
-                continue
-            table = pa.Table.from_batches(held)
-            out = out or _open(directory, path, table.schema)
-            out.write_table(table, row_group_size=table.num_rows)
-            rows += table.num_rows
-            held = []
-        if held and sum(b.num_rows for b in held):
-            table = pa.Table.from_batches(held)
-            out = out or _open(directory, path, table.schema)
-            out.write_table(table, row_group_size=table.num_rows)
-            rows += table.num_rows
+            held_rows += batch.num_rows
+            if held_rows >= chunk_rows:
+                write_held()
+        if held_rows:
+            write_held()
     finally:
         if out is not None:
             out.close()
     yield pa.RecordBatch.from_pydict(
         {"partition": [partition], "attempt": [attempt], "path": [path if out is not None else None], "rows": [rows]},
-        schema=pa.schema(
-            [("partition", pa.int64()), ("attempt", pa.int64()), ("path", pa.string()), ("rows", pa.int64())]
-        ),
+        schema=_written_schema(),
     )
+
+
+def _written_schema() -> Any:
+    """The one row a task returns to the driver: partition, attempt id, path, rows."""
+    import pyarrow as pa
+
+    return pa.schema([("partition", pa.int64()), ("attempt", pa.int64()), ("path", pa.string()), ("rows", pa.int64())])
 
 
 def _open(directory: str, path: str, schema: Any) -> Any:
